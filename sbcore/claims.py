@@ -1,0 +1,196 @@
+"""The paper's claims (#1-#31 of shared/paper/claims.md), our measurements and their verdicts.
+
+A chapter measures a quantity over seeds and calls :func:`check`, which compares it with the
+paper's value under a tolerance fixed *from the paper* (never from our runs) and returns a
+:class:`ClaimRecord`. Records are shown in the chapter, saved as JSON (one file per chapter) and
+aggregated by the scoreboard page and ``python -m sbcore reproduce``. With ``strict=True`` a record
+that fails raises :class:`ClaimNotReproduced`, so the tests and the book build fail loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .registry import CLAIMS, Claim
+
+KINDS = ("within", "at_least", "at_most", "between")
+
+
+class ClaimNotReproduced(AssertionError):
+    """A claim record failed its check while ``strict=True``."""
+
+
+@dataclass
+class ClaimRecord:
+    """One measured quantity behind a claim, with its verdict.
+
+    ``values``: one number per seed; ``kind``/``target``/``tol``: the check (``within``: |mean -
+    target| <= tol; ``at_least``/``at_most``: every seed on the right side of ``target``;
+    ``between``: every seed in [target, tol]); ``paper``: the paper's value as printed.
+    """
+
+    claim: int
+    quantity: str
+    values: list[float]
+    paper: str
+    kind: str
+    target: float
+    tol: float
+    data: str
+    scale: str
+    chapter: str
+    passed: bool = False
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.values, ddof=1)) if len(self.values) > 1 else 0.0
+
+    @property
+    def ours(self) -> str:
+        """``mean ± std (n seeds)`` as printed in the tables."""
+        return f"{self.mean:.3f} ± {self.std:.3f} (n={len(self.values)})"
+
+    @property
+    def criterion(self) -> str:
+        if self.kind == "within":
+            return f"mean within {self.target:g} ± {self.tol:g}"
+        if self.kind == "at_least":
+            return f"every seed ≥ {self.target:g}"
+        if self.kind == "at_most":
+            return f"every seed ≤ {self.target:g}"
+        return f"every seed in [{self.target:g}, {self.tol:g}]"
+
+    @property
+    def verdict(self) -> str:
+        return "reproduced" if self.passed else "not reproduced"
+
+    def evaluate(self) -> bool:
+        v = np.asarray(self.values, dtype=float)
+        if v.size == 0 or not np.all(np.isfinite(v)):
+            return False
+        if self.kind == "within":
+            return bool(abs(v.mean() - self.target) <= self.tol + 1e-12)
+        if self.kind == "at_least":
+            return bool(np.all(v >= self.target - 1e-12))
+        if self.kind == "at_most":
+            return bool(np.all(v <= self.target + 1e-12))
+        return bool(np.all((v >= self.target - 1e-12) & (v <= self.tol + 1e-12)))
+
+    def row(self) -> dict:
+        """A flat dict for tables."""
+        return {"claim": f"#{self.claim}", "quantity": self.quantity, "data": self.data,
+                "paper": self.paper, "ours": self.ours, "criterion": self.criterion,
+                "verdict": self.verdict}
+
+
+def check(claim: int, quantity: str, values: Iterable[float], *, paper: str, kind: str,
+          target: float, tol: float = 0.0, data: str, scale: str, chapter: str,
+          strict: bool = False, **meta) -> ClaimRecord:
+    """Build a record for ``claim`` and evaluate it; raise if ``strict`` and it fails."""
+    if claim not in CLAIMS:
+        raise ValueError(f"claim must be one of #1-#{len(CLAIMS)}, got {claim!r}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    vals = [float(v) for v in np.ravel(np.asarray(list(values), dtype=float))]
+    rec = ClaimRecord(claim, quantity, vals, paper, kind, float(target), float(tol), data, scale,
+                      chapter, meta=meta)
+    rec.passed = rec.evaluate()
+    if strict and not rec.passed:
+        raise ClaimNotReproduced(
+            f"claim #{claim} not reproduced: {quantity} on {data} = {rec.ours}, "
+            f"criterion {rec.criterion} (paper: {paper}). Rerun with strict=False to explore.")
+    return rec
+
+
+def save_records(records: Sequence[ClaimRecord], path: str | Path, *, metadata: dict) -> Path:
+    """Write records and run metadata (config, seed, scale, versions, commit) as JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"metadata": metadata, "records": [asdict(r) for r in records]}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable))
+    tmp.replace(path)
+    return path
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def load_records(paths: Iterable[str | Path]) -> list[ClaimRecord]:
+    """Records from JSON files written by :func:`save_records` (metadata goes to ``meta['run']``)."""
+    out = []
+    for p in paths:
+        payload = json.loads(Path(p).read_text())
+        for r in payload["records"]:
+            rec = ClaimRecord(**r)
+            rec.meta = {**rec.meta, "run": payload.get("metadata", {})}
+            out.append(rec)
+    return out
+
+
+def merge(records: Sequence[ClaimRecord]) -> list[ClaimRecord]:
+    """Pool records of the same (claim, quantity, data, scale) across runs (seeds) and re-check."""
+    groups: dict[tuple, ClaimRecord] = {}
+    for r in records:
+        key = (r.claim, r.quantity, r.data, r.scale)
+        if key in groups:
+            groups[key].values = groups[key].values + list(r.values)
+        else:
+            groups[key] = ClaimRecord(**{**asdict(r), "values": list(r.values)})
+    merged = list(groups.values())
+    for r in merged:
+        r.passed = r.evaluate()
+    return merged
+
+
+def scoreboard(records: Sequence[ClaimRecord]) -> list[dict]:
+    """One row per claim #1-#31: the paper's value, ours (worst record), verdict and chapter.
+
+    A claim with no record says so; a claim is reproduced when all its records pass."""
+    rows = []
+    for cid, c in sorted(CLAIMS.items()):
+        recs = [r for r in records if r.claim == cid]
+        if recs:
+            n_ok = sum(r.passed for r in recs)
+            verdict = "reproduced" if n_ok == len(recs) else f"not reproduced ({len(recs) - n_ok} of {len(recs)} checks fail)"
+            scales = sorted({r.scale for r in recs})
+            ours = f"{n_ok}/{len(recs)} checks pass at {', '.join(scales)} scale"
+            chapter = sorted({r.chapter for r in recs})
+        else:
+            verdict, ours, chapter = "not covered yet", "—", ([c.chapter] if c.chapter else [])
+        rows.append({"claim": cid, "title": c.title, "paper": c.paper, "ours": ours,
+                     "verdict": verdict, "chapter": chapter})
+    return rows
+
+
+def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
+    """A GitHub/MyST Markdown table of ``rows`` restricted to ``columns``."""
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return "—" if math.isnan(v) else f"{v:.3f}"
+        if isinstance(v, (list, tuple)):
+            v = ", ".join(map(str, v))
+        return str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+__all__ = ["CLAIMS", "Claim", "ClaimRecord", "ClaimNotReproduced", "check", "save_records",
+           "load_records", "merge", "scoreboard", "markdown_table"]

@@ -1,0 +1,150 @@
+"""Metrics of the paper (Sec. 3, Table 1): accuracy, ROC-AUC, S-/Sc-randomized metrics, logit
+scores of true positives, coordinate-wise randomized accuracy and the 2-D decision boundary.
+
+Logits are (M, n, C) for M stacked members (or (n, C) for one model); the score of a binary
+classifier is ``logit_1 - logit_0``. The paper's text says "area under the precision-recall
+curve" for the randomized AUC while its code computes ROC-AUC; we use ROC-AUC (both are 0.5 for
+an uninformative score on balanced data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import Tensor, nn
+
+from .data.synthetic import SyntheticData, randomize
+from .train import predict_logits
+
+
+def _members(logits: Tensor) -> Tensor:
+    return logits if logits.dim() == 3 else logits.unsqueeze(0)
+
+
+def score(logits: Tensor) -> Tensor:
+    """Binary score ``logit_1 - logit_0``: (..., n, 2) -> (..., n)."""
+    if logits.shape[-1] != 2:
+        raise ValueError(f"score needs 2 logits per example, got {logits.shape[-1]}")
+    return logits[..., 1] - logits[..., 0]
+
+
+def accuracy(logits: Tensor, y: Tensor) -> np.ndarray:
+    """Share of argmax predictions equal to y. logits (M, n, C) or (n, C); y (n,) or (M, n).
+
+    Returns (M,) float array."""
+    lg = _members(logits)
+    yy = y if y.dim() == 2 else y.unsqueeze(0)
+    return (lg.argmax(-1) == yy).double().mean(-1).cpu().numpy()
+
+
+def roc_auc(logits: Tensor, y: Tensor) -> np.ndarray:
+    """ROC-AUC of the score ``logit_1 - logit_0`` per member (scikit-learn). Returns (M,)."""
+    s = score(_members(logits)).cpu().numpy()
+    yy = (y if y.dim() == 2 else y.unsqueeze(0).expand(s.shape[0], -1)).cpu().numpy()
+    return np.array([roc_auc_score(yy[m], s[m]) for m in range(s.shape[0])])
+
+
+def stack_data(datas: Sequence[SyntheticData]) -> tuple[Tensor, Tensor]:
+    """One dataset per member -> x (M, n, d), y (M, n); a single dataset -> x (n, d), y (n,)."""
+    if len(datas) == 1:
+        return datas[0].x, datas[0].y
+    return torch.stack([d.x for d in datas]), torch.stack([d.y for d in datas])
+
+
+def logits_on(model: nn.Module, datas: Sequence[SyntheticData]) -> Tensor:
+    """Logits (M, n, C) of a stack on its per-member test sets (or one shared set)."""
+    x, _ = stack_data(datas)
+    x = x.to(next(model.parameters()).device)
+    return predict_logits(model, x, per_member=len(datas) > 1).cpu()
+
+
+@dataclass
+class RandomizedEval:
+    """Standard, S-randomized and Sc-randomized accuracy and AUC of every member ((M,) arrays),
+    and the scores of true positives under each (lists of M arrays) for Fig. 3a."""
+
+    acc: np.ndarray
+    auc: np.ndarray
+    s_acc: np.ndarray
+    s_auc: np.ndarray
+    sc_acc: np.ndarray
+    sc_auc: np.ndarray
+    tp_scores: dict[str, list[np.ndarray]]
+
+    def summary(self) -> dict[str, np.ndarray]:
+        return {k: getattr(self, k) for k in ("acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc")}
+
+
+def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0) -> RandomizedEval:
+    """Table 1's diagnostics of a stack on its test sets (one per member, or one shared).
+
+    S-randomization permutes the S coordinates across the test points (unrotated basis);
+    Sc-randomization does the same to all Sc coordinates jointly.
+    """
+    y = stack_data(datas)[1]
+    out: dict[str, np.ndarray] = {}
+    tp: dict[str, list[np.ndarray]] = {}
+    for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
+        variant = datas if which is None else [randomize(d, which, seed=seed) for d in datas]
+        lg = logits_on(model, variant)
+        out[key + "acc"], out[key + "auc"] = accuracy(lg, y), roc_auc(lg, y)
+        yy = y if y.dim() == 2 else y.unsqueeze(0).expand(lg.shape[0], -1)
+        s = score(lg)
+        tp["standard" if which is None else f"{which}-randomized"] = [
+            s[m][(yy[m] == 1) & (lg[m].argmax(-1) == 1)].numpy() for m in range(lg.shape[0])]
+    return RandomizedEval(tp_scores=tp, **out)
+
+
+def coordinate_randomized_accuracy(model: nn.Module, datas: Sequence[SyntheticData], *,
+                                   seed: int = 0) -> np.ndarray:
+    """Accuracy after randomizing one unrotated coordinate at a time: (M, d).
+
+    A drop at coordinate j means the model relies on j (used to find the most influential Sc
+    coordinate for Fig. 3c and which coordinates each ensemble member uses, Fig. 6b)."""
+    y = stack_data(datas)[1]
+    d = datas[0].n_features
+    cols = [accuracy(logits_on(model, [randomize(x, [j], seed=seed) for x in datas]), y)
+            for j in range(d)]
+    return np.stack(cols, axis=1)
+
+
+@torch.no_grad()
+def decision_grid(model: nn.Module, datas: Sequence[SyntheticData], coords: tuple[int, int], *,
+                  n_grid: int = 81, n_background: int = 16, seed: int = 0) -> np.ndarray:
+    """Probability of class 1 over a grid of two unrotated coordinates (Fig. 3c).
+
+    Coordinates ``coords = (a, b)`` sweep [-B, B] (B = 1); the other coordinates are those of
+    ``n_background`` random test points and the probability is averaged over them (the authors
+    draw the others uniformly instead; for a model that ignores them both give the same map).
+    Returns (M, n_grid, n_grid) with axis 1 over coordinate b and axis 2 over coordinate a.
+    """
+    grid = torch.linspace(-1, 1, n_grid)
+    gb, ga = torch.meshgrid(grid, grid, indexing="ij")
+    g = torch.Generator().manual_seed(seed)
+    maps = []
+    for m, data in enumerate(datas):
+        bg = data.z[torch.randperm(data.n_samples, generator=g)[:n_background]]
+        z = bg.repeat(n_grid * n_grid, 1)
+        z[:, coords[0]] = ga.reshape(-1).repeat_interleave(n_background)
+        z[:, coords[1]] = gb.reshape(-1).repeat_interleave(n_background)
+        x = (z @ data.rotation).to(next(model.parameters()).device)
+        lg = predict_logits(model, x).cpu()
+        member = m if len(datas) > 1 else slice(None)
+        p = torch.softmax(lg[member], -1)[..., 1]
+        maps.append(p.reshape(-1, n_grid * n_grid, n_background).mean(-1).reshape(-1, n_grid, n_grid))
+    return torch.cat(maps).numpy()
+
+
+def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov distance: max |F_a(t) - F_b(t)| over t (0 = same sample)."""
+    a, b = np.sort(np.asarray(a, float)), np.sort(np.asarray(b, float))
+    if a.size == 0 or b.size == 0:
+        return float("nan")
+    t = np.concatenate([a, b])
+    fa = np.searchsorted(a, t, side="right") / a.size
+    fb = np.searchsorted(b, t, side="right") / b.size
+    return float(np.abs(fa - fb).max())

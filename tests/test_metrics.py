@@ -1,0 +1,76 @@
+"""Metrics against hand-computed values."""
+
+import numpy as np
+import pytest
+import torch
+
+from sbcore.data import make_lms
+from sbcore.metrics import (accuracy, coordinate_randomized_accuracy, decision_grid, ks_distance,
+                            randomized_eval, roc_auc, score)
+from sbcore.extreme import s_share_of_map
+
+
+def _logits(scores):
+    s = torch.as_tensor(scores, dtype=torch.float32)
+    return torch.stack([torch.zeros_like(s), s], dim=-1)
+
+
+def test_accuracy_and_auc_by_hand():
+    lg = _logits([0.9, -0.2, 0.3, -0.8])  # predictions 1, 0, 1, 0
+    y = torch.tensor([1, 1, 0, 0])
+    assert accuracy(lg, y).tolist() == [0.5]
+    # pairs (pos, neg): (0.9,0.3) ok, (0.9,-0.8) ok, (-0.2,0.3) wrong, (-0.2,-0.8) ok -> 3/4
+    assert roc_auc(lg, y).tolist() == [0.75]
+    assert torch.allclose(score(lg), torch.tensor([0.9, -0.2, 0.3, -0.8]))
+
+
+def test_metrics_per_member():
+    lg = torch.stack([_logits([1, -1]), _logits([-1, 1])])  # (2, 2, 2)
+    y = torch.tensor([1, 0])
+    assert accuracy(lg, y).tolist() == [1.0, 0.0]
+    assert roc_auc(lg, y).tolist() == [1.0, 0.0]
+
+
+def test_ks_distance_by_hand():
+    assert ks_distance(np.array([1, 2, 3]), np.array([1, 2, 3])) == 0
+    assert ks_distance(np.array([0, 0]), np.array([1, 1])) == 1
+    assert ks_distance(np.array([1, 2, 3, 4]), np.array([3, 4, 5, 6])) == 0.5
+
+
+class OnlyS(torch.nn.Module):
+    """A stack of one 'model' that reads only the unrotated coordinate 0: score = z_0."""
+
+    n_models = 1
+
+    def __init__(self, rotation):
+        super().__init__()
+        self.rotation = rotation
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        z0 = (x @ self.rotation.T)[..., 0]
+        out = torch.stack([torch.zeros_like(z0), z0], -1)
+        return out if out.dim() == 3 else out.unsqueeze(0)
+
+
+def test_randomized_metrics_of_a_model_that_uses_only_s():
+    data = make_lms(20_000, seed=0)
+    ev = randomized_eval(OnlyS(data.rotation), [data], seed=0)
+    assert ev.acc[0] == 1 and ev.auc[0] == 1
+    assert ev.sc_acc[0] == pytest.approx(1, abs=1e-4) and ev.sc_auc[0] == pytest.approx(1)
+    assert ev.s_auc[0] == pytest.approx(0.5, abs=0.015)
+    assert ev.s_acc[0] == pytest.approx(0.5, abs=0.015)
+    cra = coordinate_randomized_accuracy(OnlyS(data.rotation), [data])
+    assert cra.shape == (1, 50)
+    assert cra[0, 0] == pytest.approx(0.5, abs=0.02) and np.all(cra[0, 1:] > 0.999)
+
+
+def test_decision_grid_of_a_model_that_uses_only_s():
+    data = make_lms(500, seed=0)
+    grid = decision_grid(OnlyS(data.rotation), [data], (0, 1), n_grid=21, n_background=4)
+    assert grid.shape == (1, 21, 21)
+    # P(y=+1) = sigmoid(z0): increases along the S axis, constant along the Sc axis
+    assert np.allclose(grid[0], grid[0][0:1, :], atol=1e-5)
+    assert grid[0, 0, -1] == pytest.approx(1 / (1 + np.exp(-1)), abs=1e-4)
+    assert s_share_of_map(grid[0]) == pytest.approx(1.0)
+    assert s_share_of_map(grid[0].T) == pytest.approx(0.0, abs=1e-6)

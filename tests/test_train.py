@@ -1,0 +1,79 @@
+"""The trainer: a few steps lower the loss, stopping rule, stacked = sequential, config checks."""
+
+import pytest
+import torch
+
+from sbcore.data import make_lms
+from sbcore.models import ModelSpec
+from sbcore.train import TrainConfig, fit, predict_logits
+
+
+@pytest.fixture(scope="module")
+def lms():
+    return make_lms(2000, seed=0)
+
+
+def _loss(model, x, y):
+    lg = predict_logits(model, x)
+    return torch.nn.functional.cross_entropy(lg.reshape(-1, 2), y.repeat(lg.shape[0])).item()
+
+
+def test_a_few_steps_lower_the_loss(lms):
+    model = ModelSpec.parse("(32,1)-FCN").build(50, seeds=[0])
+    before = _loss(model, lms.x, lms.y)
+    hist = fit(model, lms.x, lms.y, TrainConfig(max_epochs=2, stop_loss=None), progress=False)
+    assert hist.n_updates == 2 * 8  # ceil(2000 / 256) updates per epoch
+    assert _loss(model, lms.x, lms.y) < before
+
+
+def test_members_of_a_stack_train_independently(lms):
+    cfg = TrainConfig(max_epochs=2, stop_loss=None, momentum=0.9)
+    spec = ModelSpec.parse("(16,2)-FCN")
+    x, y = torch.stack([lms.x, lms.x]), torch.stack([lms.y, lms.y])
+    stack = spec.build(50, seeds=[3, 4])
+    fit(stack, x, y, cfg, seed=0, progress=False)
+    # member independence: re-seeding member 0 leaves member 1's trajectory unchanged
+    other = spec.build(50, seeds=[99, 4])
+    fit(other, x, y, cfg, seed=0, progress=False)
+    for p, q in zip(stack.parameters(), other.parameters()):
+        assert torch.allclose(p[1], q[1], atol=1e-5)
+        assert not torch.allclose(p[0], q[0])
+
+
+def test_stopping_rule_freezes_each_member(lms):
+    model = ModelSpec.parse("(64,1)-FCN").build(50, seeds=[0, 1])
+    cfg = TrainConfig(max_epochs=200, momentum=0.9, stop_loss=0.05)
+    hist = fit(model, lms.x, lms.y, cfg, progress=False)
+    assert all(e > 0 for e in hist.stopped_epoch)
+    assert hist.n_epochs == max(hist.stopped_epoch)
+    for m, e in enumerate(hist.stopped_epoch):
+        assert hist.loss[e - 1][m] < 0.05
+
+
+def test_callback_and_schedule(lms):
+    model = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])
+    cfg = TrainConfig(max_epochs=3, stop_loss=None, schedule="step", step_every=1, step_gamma=0.5)
+    hist = fit(model, lms.x, lms.y, cfg, callback=lambda m, e: {"e2": e * 2}, eval_every=1,
+               progress=False)
+    assert [h["e2"] for h in hist.evals] == [2, 4, 6]
+
+
+def test_max_updates_caps_training(lms):
+    model = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])
+    hist = fit(model, lms.x, lms.y, TrainConfig(max_updates=5, stop_loss=None), progress=False)
+    assert hist.n_updates == 5
+
+
+def test_ordinary_module_is_trained_too(lms):
+    model = torch.nn.Sequential(torch.nn.Linear(50, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    before = _loss(model, lms.x, lms.y)
+    fit(model, lms.x, lms.y, TrainConfig(max_epochs=3, stop_loss=None), progress=False)
+    assert _loss(model, lms.x, lms.y) < before
+
+
+@pytest.mark.parametrize("kw,param", [({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0}, "lr"),
+                                      ({"batch_size": -1}, "batch_size"), ({"momentum": 1.0}, "momentum"),
+                                      ({"schedule": "cosine"}, "schedule"), ({"weight_decay": -1}, "weight_decay")])
+def test_bad_config_raises(kw, param):
+    with pytest.raises(ValueError, match=param):
+        TrainConfig(**kw)
