@@ -31,8 +31,8 @@ class ClaimRecord:
     """One measured quantity behind a claim, with its verdict.
 
     ``values``: one number per seed; ``kind``/``target``/``tol``: the check (``within``: |mean -
-    target| <= tol; ``at_least``/``at_most``: every seed on the right side of ``target``;
-    ``between``: every seed in [target, tol]); ``paper``: the paper's value as printed.
+    target| <= tol; ``at_least``/``at_most``: every value (seed) on the right side of ``target``;
+    ``between``: every value in [target, tol]); ``paper``: the paper's value as printed.
     """
 
     claim: int
@@ -64,12 +64,12 @@ class ClaimRecord:
     @property
     def criterion(self) -> str:
         if self.kind == "within":
-            return f"mean within {self.target:g} ± {self.tol:g}"
+            return f"mean within {self.target:.3g} ± {self.tol:.2g}"
         if self.kind == "at_least":
-            return f"every seed ≥ {self.target:g}"
+            return f"every value ≥ {self.target:.3g}"
         if self.kind == "at_most":
-            return f"every seed ≤ {self.target:g}"
-        return f"every seed in [{self.target:g}, {self.tol:g}]"
+            return f"every value ≤ {self.target:.3g}"
+        return f"every value in [{self.target:.3g}, {self.tol:.3g}]"
 
     @property
     def verdict(self) -> str:

@@ -70,7 +70,7 @@ def test_scales_and_presets(monkeypatch):
         resolve_scale("huge")
     cfg = extreme.config("book", n_train=123)
     assert cfg.n_train == 123 and cfg.n_test == extreme.PRESETS["book"].n_test
-    assert extreme.config("paper").n_train == 50_000  # the paper's LMS-5 sample size
+    assert extreme.config("paper").n_train == 50_000  # the paper LMS-5 sample size
     assert extreme.config("paper").n_seeds >= 5
     with pytest.raises(ValueError, match="n_train"):
         extreme.config("book", n_train=-5)
