@@ -160,9 +160,9 @@ def merge(records: Sequence[ClaimRecord]) -> list[ClaimRecord]:
 
 
 def scoreboard(records: Sequence[ClaimRecord]) -> list[dict]:
-    """One row per claim #1-#31: the paper's value, ours (worst record), verdict and chapter.
-
-    A claim with no record says so; a claim is reproduced when all its records pass."""
+    """One row per claim #1-#31: the paper's value, ours, the verdict and the chapters that
+    measured it. A claim with no record says "not covered yet" (``planned`` names the chapter
+    meant to cover it); a claim is reproduced when all its records pass."""
     rows = []
     for cid, c in sorted(CLAIMS.items()):
         recs = [r for r in records if r.claim == cid]
@@ -173,9 +173,10 @@ def scoreboard(records: Sequence[ClaimRecord]) -> list[dict]:
             ours = f"{n_ok}/{len(recs)} checks pass at {', '.join(scales)} scale"
             chapter = sorted({r.chapter for r in recs})
         else:
-            verdict, ours, chapter = "not covered yet", "—", ([c.chapter] if c.chapter else [])
+            verdict, ours, chapter = "not covered yet", "—", []
         rows.append({"claim": cid, "title": c.title, "paper": c.paper, "ours": ours,
-                     "verdict": verdict, "chapter": chapter})
+                     "verdict": verdict, "chapter": chapter,
+                     "planned": "" if recs else (c.chapter or "no chapter planned")})
     return rows
 
 

@@ -28,8 +28,11 @@ class ExtremeSBConfig:
     ``n_train``/``n_train_ms``: training points per seed on LMS-5 / MS-(5,7); ``n_test``: test
     points per seed; ``n_seeds``: members trained together (their spread is the ± of every number);
     ``models``/``models_ms``: the Table 4 architectures run on LMS-5 / MS-(5,7); ``wide_dims``: input
-    dimensions of the Fig. 3b runs (|Sc| = d - 1); ``no_s_models``: the models retrained without
-    S for claim #10; SGD knobs as in App. B.
+    dimensions of the Fig. 3b runs (|Sc| = d - 1, same sample sizes as Table 4) on
+    ``wide_datasets``; ``no_s_models``: the models retrained without
+    S for claim #10 on ``no_s_datasets``, with App. D.1's recipe for slab-only data (``no_s_*``: lr
+    0.3, momentum 0.9, weight decay 5e-4, with which the paper's FCNs learn MS-7 to ~100%); SGD knobs
+    as in App. B.
     """
 
     n_train: int
@@ -37,7 +40,6 @@ class ExtremeSBConfig:
     n_test: int
     n_seeds: int
     max_epochs: int
-    wide_n_train: int
     lr: float = 0.1
     momentum: float = 0.0
     weight_decay: float = 5e-7
@@ -47,10 +49,15 @@ class ExtremeSBConfig:
     models_ms: tuple[str, ...] = TABLE4_MODELS
     wide_model: str = "(2000,1)-FCN"
     wide_dims: tuple[int, ...] = (50, 250)
+    wide_datasets: tuple[str, ...] = DATASETS
     no_s_models: tuple[str, ...] = TABLE4_MODELS
+    no_s_datasets: tuple[str, ...] = DATASETS
+    no_s_lr: float = 0.3
+    no_s_momentum: float = 0.9
+    no_s_weight_decay: float = 5e-4
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_train_ms", "n_test", "max_epochs", "wide_n_train", "batch_size"):
+        for name in ("n_train", "n_train_ms", "n_test", "max_epochs", "batch_size"):
             positive_int(name, getattr(self, name))
         positive_int("n_seeds", self.n_seeds, minimum=2)
         positive_int("d", self.d, minimum=3)
@@ -58,6 +65,9 @@ class ExtremeSBConfig:
         require(0 <= self.momentum < 1, "momentum", "in [0, 1)", self.momentum)
         require(self.weight_decay >= 0, "weight_decay", ">= 0", self.weight_decay)
         require(all(d >= 3 for d in self.wide_dims), "wide_dims", "integers >= 3", self.wide_dims)
+        for name in ("wide_datasets", "no_s_datasets"):
+            require(set(getattr(self, name)) <= set(DATASETS), name, f"a subset of {DATASETS}",
+                    getattr(self, name))
         for m in (*self.models, *self.models_ms, self.wide_model, *self.no_s_models):
             ModelSpec.parse(m)  # raises ValueError naming the allowed notation
 
@@ -66,6 +76,13 @@ class ExtremeSBConfig:
         """The SGD recipe with the paper's stopping rule (loss < 0.01 or max_epochs)."""
         return TrainConfig(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay,
                            batch_size=self.batch_size, max_epochs=self.max_epochs)
+
+    @property
+    def no_s_train(self) -> TrainConfig:
+        """App. D.1's recipe for slab-only data (claim #10)."""
+        return TrainConfig(lr=self.no_s_lr, momentum=self.no_s_momentum,
+                           weight_decay=self.no_s_weight_decay, batch_size=self.batch_size,
+                           max_epochs=self.max_epochs)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -78,19 +95,19 @@ class ExtremeSBConfig:
 
 
 PRESETS = {
-    "smoke": ExtremeSBConfig(n_train=3000, n_train_ms=10_000, n_test=4000, n_seeds=2, max_epochs=60,
-                             wide_n_train=3000, momentum=0.9,
+    "smoke": ExtremeSBConfig(n_train=20_000, n_train_ms=30_000, n_test=4000, n_seeds=2, max_epochs=60, momentum=0.9,
                              models=("(100,1)-FCN", "(100,2)-FCN", "(32,7,1)-CNN"),
                              models_ms=("(100,2)-FCN",), wide_model="(500,1)-FCN",
-                             wide_dims=(50, 100), no_s_models=("(100,2)-FCN",)),
-    "book": ExtremeSBConfig(n_train=10_000, n_train_ms=20_000, n_test=5000, n_seeds=3,
-                            max_epochs=60, wide_n_train=10_000, momentum=0.9,
+                             wide_dims=(50, 100), wide_datasets=("LMS-5",),
+                             no_s_models=("(100,2)-FCN",), no_s_datasets=("LMS-5",)),
+    "book": ExtremeSBConfig(n_train=50_000, n_train_ms=50_000, n_test=5000, n_seeds=3,
+                            max_epochs=60, momentum=0.9,
                             models_ms=("(100,1)-FCN", "(100,2)-FCN"),
                             no_s_models=("(100,1)-FCN", "(100,2)-FCN")),
     # The paper's recipe (App. B). LMS-5: 50,000 points (App. B); MS-(5,7): the paper states no
     # size, the authors' notebooks use 100,000.
     "paper": ExtremeSBConfig(n_train=50_000, n_train_ms=100_000, n_test=10_000, n_seeds=5,
-                             max_epochs=500, wide_n_train=50_000),
+                             max_epochs=500),
 }
 
 

@@ -50,7 +50,7 @@ def show_config(cfg: Any, *, scale: str, seeds: Sequence[int], device: Any) -> N
     items = asdict(cfg) if is_dataclass(cfg) else dict(cfg)
     rows = [{"setting": "scale", "value": scale}, {"setting": "seeds", "value": list(seeds)},
             {"setting": "device", "value": str(device)}]
-    rows += [{"setting": k, "value": v} for k, v in items.items()]
+    rows += [{"setting": k, "value": f"{v:g}" if isinstance(v, float) else v} for k, v in items.items()]
     show_table(rows, ["setting", "value"])
 
 

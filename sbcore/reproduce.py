@@ -77,3 +77,34 @@ def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None =
     if timings:
         md += ["", "## Run times", "", claims.markdown_table(timings, ["chapter", "seed", "seconds"])]
     (out / "scoreboard.md").write_text("\n".join(md) + "\n")
+
+
+# Chapter -> the sbcore module holding its presets (PRESETS: scale -> frozen config).
+CHAPTER_MODULES = {
+    "01_datasets_and_metrics": "sbcore.facts",
+    "02_extreme_sb_slabs": "sbcore.extreme",
+}
+
+
+def preset_rows() -> list[dict]:
+    """Every chapter's knobs side by side at the three scales (differences only)."""
+    import importlib
+    from dataclasses import asdict
+
+    rows = []
+    for chapter, module in CHAPTER_MODULES.items():
+        presets = {s: asdict(c) for s, c in importlib.import_module(module).PRESETS.items()}
+        for key in presets["paper"]:
+            vals = {s: presets[s][key] for s in ("smoke", "book", "paper")}
+            if len({repr(v) for v in vals.values()}) > 1:
+                rows.append({"chapter": f"{{doc}}`{chapter}`", "parameter": key,
+                             **{s: _fmt(v) for s, v in vals.items()}})
+    return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (tuple, list)):
+        return ", ".join(map(str, v))
+    return str(v)

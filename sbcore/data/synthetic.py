@@ -84,7 +84,8 @@ class SyntheticData:
             x=z @ rot, y=self.y, z=z, rotation=rot,
             s_coords=tuple(pos[c] for c in self.s_coords if c in pos),
             sc_coords=tuple(pos[c] for c in self.sc_coords if c in pos),
-            name=f"{self.name} without {list(coords)}", seed=self.seed, meta=dict(self.meta))
+            name=f"{self.name} without " + ("S" if tuple(coords) == self.s_coords else str(list(coords))),
+            seed=self.seed, meta=dict(self.meta))
 
 
 def random_rotation(d: int, seed: int) -> Tensor:

@@ -1,0 +1,144 @@
+"""Margins (paper Sec. 4.3, claim #19): how large an l2 perturbation must be to flip a prediction.
+
+The averaging classifier f* (``sbcore.oracles.Averaging``) sums one +-1 vote per coordinate of
+LMS-k. To flip it an attacker must overturn about half of the d votes, each costing at least the
+distance from its coordinate to the nearest vote boundary (>= gamma = 0.1 for points inside the
+slabs), so its minimal l2 budget grows like sqrt(d). A network that reads only S is flipped by
+moving S alone, a budget of O(1) whatever d. f*'s minimal budget has a closed form (its votes are
+separable); a network's is estimated with PGD (:func:`flip_budget`, by bisection on eps).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .attacks import pgd
+from .data.blocks import slab_layout
+from .data.synthetic import SyntheticData
+from .oracles import slab_score
+
+
+def vote_boundaries(k: int, *, gamma: float = 0.1, B: float = 1.0) -> Tensor:
+    """Where the k-slab rule of f* changes its vote: midpoints between adjacent slab centres.
+
+    Returns (k - 1,) float64, increasing (adjacent slabs carry opposite labels)."""
+    lay = slab_layout(k, gamma=gamma, B=B)
+    centres = torch.tensor([(a + b) / 2 for a, b in zip(lay.lo, lay.hi)], dtype=torch.float64)
+    return (centres[1:] + centres[:-1]) / 2
+
+
+def flip_distances(z: Tensor, k: int, *, linear_coords: Sequence[int] = (0,)) -> Tensor:
+    """Distance from each unrotated coordinate to the nearest point where f*'s vote flips.
+
+    z: (n, d) unrotated points. Linear coordinates flip at 0 (distance |z_j|); k-slab coordinates
+    at :func:`vote_boundaries`. Returns (n, d) float64 >= 0."""
+    z = z.to(torch.float64)
+    dist = (z.unsqueeze(-1) - vote_boundaries(k)).abs().min(-1).values
+    lin = list(linear_coords)
+    if lin:
+        dist[:, lin] = z[:, lin].abs()
+    return dist
+
+
+def averaging_flip_budget(data: SyntheticData, k: int, *,
+                          linear_coords: Sequence[int] = (0,)) -> np.ndarray:
+    """Exact minimal l2 budget that flips f* (``oracles.Averaging``) on each point of ``data``.
+
+    f*'s score is ``sum_j v_j(z_j) / sqrt(d)`` with votes v_j in {-1, +1}; it predicts class 1 iff
+    the score is > 0 (argmax ties go to class 0). With c correct votes and w wrong ones, class 1
+    flips once ``m = ceil((c - w) / 2)`` correct votes turn, class 0 once ``m = floor((c - w) / 2)
+    + 1`` do. Votes are separable and the l2 norm is rotation invariant, so the cheapest flip
+    overturns the m correct votes with the smallest distances r_j: budget = sqrt(sum of the m
+    smallest r_j^2) (an infimum: any larger budget flips). Already-misclassified points get 0.
+
+    Returns (n,) float64."""
+    z = data.z.to(torch.float64)
+    votes = slab_score(z, k)  # the vote rule of oracles.Averaging
+    lin = list(linear_coords)
+    if lin:
+        votes[:, lin] = torch.sign(z[:, lin])
+    sign = (2 * data.y - 1).to(torch.float64).unsqueeze(1)
+    correct = votes * sign > 0
+    margin = (correct.sum(1) - (votes * sign < 0).sum(1)).to(torch.float64)
+    need = torch.where(data.y == 1, torch.ceil(margin / 2), torch.floor(margin / 2) + 1).long()
+    r2 = torch.where(correct, flip_distances(z, k, linear_coords=lin) ** 2,
+                     torch.full_like(z, math.inf))
+    csum = torch.cat([torch.zeros(len(z), 1, dtype=torch.float64),
+                      torch.sort(r2, dim=1).values.cumsum(1)], dim=1)
+    budget = csum.gather(1, need.clamp(0, z.shape[1]).unsqueeze(1)).squeeze(1).sqrt()
+    return torch.where(need <= 0, torch.zeros_like(budget), budget).numpy()
+
+
+def pgd_accuracy(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, n_steps: int = 20) -> float:
+    """Accuracy of ``model`` (B, d) -> (B, C) under l2 PGD with budget ``eps`` (no clipping).
+
+    Step size 2.5 eps / n_steps (Madry et al.'s rule), starting at delta = 0: a random start
+    leaves an orthogonal component of norm ~eps that wastes budget and biases the budgets up."""
+    if eps > 0:
+        x = x + pgd(model, x, y, eps=eps, step_size=2.5 * eps / n_steps, n_steps=n_steps,
+                    random_start=False)
+    with torch.no_grad():
+        return float((model(x).argmax(-1) == y).double().mean())
+
+
+def robust_curve(model: nn.Module, x: Tensor, y: Tensor, eps_grid: Sequence[float], *,
+                 n_steps: int = 20) -> np.ndarray:
+    """l2 robust accuracy (PGD) at every eps of ``eps_grid``: (len(eps_grid),)."""
+    return np.array([pgd_accuracy(model, x, y, eps=float(e), n_steps=n_steps)
+                     for e in eps_grid])
+
+
+def flip_budget(model: nn.Module, x: Tensor, y: Tensor, *, level: float = 0.5, hi: float = 4.0,
+                n_iter: int = 10, n_steps: int = 20) -> float:
+    """Smallest l2 budget at which PGD brings accuracy to ``level`` or below, by bisection.
+
+    With level = 0.5 this is the median minimal flipping budget of the correctly classified
+    points (PGD gives an upper bound on each point's true minimum). Searches [0, hi]; returns
+    ``hi`` if even ``hi`` is not enough. Precision hi / 2**n_iter."""
+    if pgd_accuracy(model, x, y, eps=hi, n_steps=n_steps) > level:
+        return hi
+    lo = 0.0
+    for _ in range(n_iter):
+        mid = (lo + hi) / 2
+        if pgd_accuracy(model, x, y, eps=mid, n_steps=n_steps) <= level:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def exact_curve(budgets: np.ndarray, eps_grid: Sequence[float]) -> np.ndarray:
+    """Robust accuracy from exact per-point minimal budgets: share of points with budget > eps."""
+    b = np.asarray(budgets, float)
+    return np.array([(b > e).mean() for e in eps_grid])
+
+
+def loglog_slope(dims: Sequence[int], budgets: Sequence[float]) -> float:
+    """Least-squares slope of log(budget) against log(d): 0.5 for sqrt(d) growth, 0 for O(1)."""
+    return float(np.polyfit(np.log(np.asarray(dims, float)), np.log(np.asarray(budgets, float)), 1)[0])
+
+
+def budget_sweep(model_name: str, dims: Sequence[int], *, n_train: int, n_test: int, n_points: int,
+                 seeds: Sequence[int], cfg, device="cpu", progress: bool = True,
+                 n_steps: int = 20) -> dict[str, np.ndarray]:
+    """Claim #19's sweep: for each d, train ``model_name`` on LMS-5 (one member per seed) and take
+    the median minimal l2 flipping budget over ``n_points`` test points of the network (PGD,
+    :func:`flip_budget`) and of f* (exact). Returns {"f*": (M, n_dims), model_name: (M, n_dims)}."""
+    from .experiments import make_splits, train_stack
+    from .models.stacked import Member
+
+    avg, net = [], []
+    for d in dims:
+        trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
+        stack = train_stack(model_name, trains, tests, cfg, seeds=seeds, device=device,
+                            progress=progress).model.cpu()
+        pts = [t.subset(slice(0, n_points)) for t in tests]
+        avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
+        net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
+                    for m, p in enumerate(pts)])
+    return {"f*": np.array(avg).T, model_name: np.array(net).T}

@@ -1,0 +1,81 @@
+"""Figures of chapter 05 (fragility): robust-accuracy curves, budgets against d, Fig. 4's UAP
+heatmaps, and confidence under contradicting complex features. Never trains."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import plots  # noqa: F401  (the book's shared rcParams)
+
+
+def plot_robust_curves(eps_grid: Sequence[float], curves: Mapping[str, np.ndarray], *,
+                       budget: float | None = None, title: str = "") -> plt.Figure:
+    """l2 robust accuracy against eps; ``curves``: label -> (M, n_eps) per seed (mean ± std drawn)."""
+    fig, ax = plt.subplots(figsize=(4.2, 2.8))
+    for label, c in curves.items():
+        c = np.atleast_2d(c)
+        ax.plot(eps_grid, c.mean(0), marker="o", ms=3, label=label)
+        ax.fill_between(eps_grid, c.min(0), c.max(0), alpha=0.2)
+    if budget is not None:
+        ax.axvline(budget, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("l2 budget ε")
+    ax.set_ylabel("robust accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_budget_vs_d(dims: Sequence[int], budgets: Mapping[str, np.ndarray]) -> plt.Figure:
+    """Median flipping budget against d (log-log); ``budgets``: label -> (M, n_dims)."""
+    fig, ax = plt.subplots(figsize=(4.2, 2.8))
+    for label, b in budgets.items():
+        b = np.atleast_2d(b)
+        ax.errorbar(dims, b.mean(0), yerr=b.std(0), marker="o", ms=3, capsize=2, label=label)
+    ref = np.asarray(dims, float)
+    first = np.atleast_2d(next(iter(budgets.values()))).mean(0)[0]
+    ax.plot(ref, first * np.sqrt(ref / ref[0]), color="grey", ls=":", lw=0.8, label="∝ √d")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("input dimension d")
+    ax.set_ylabel("median l2 budget to flip")
+    ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_uap_heatmaps(rows: Mapping[str, np.ndarray], *, n_show: int = 50) -> plt.Figure:
+    """Fig. 4 (synthetic): each UAP in the unrotated basis, divided by its largest |entry|.
+
+    ``rows``: label -> (d,) vector; coordinate 1 is S."""
+    labels = list(rows)
+    mat = np.stack([np.asarray(rows[k])[:n_show] / (np.abs(rows[k]).max() or 1) for k in labels])
+    fig, ax = plt.subplots(figsize=(7.0, 0.35 * len(labels) + 1.0))
+    im = ax.imshow(mat, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xticks([0, 9, 19, 29, 39, 49][: 1 + (n_show - 1) // 10],
+                  ["1 (S)", "10", "20", "30", "40", "50"][: 1 + (n_show - 1) // 10])
+    ax.set_xlabel("coordinate (unrotated)")
+    fig.colorbar(im, ax=ax, shrink=0.9, label="UAP / max |UAP|")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confidence(panels: Mapping[str, Mapping[str, np.ndarray]], *, bins: int = 40) -> plt.Figure:
+    """Claim #22: max-softmax confidence on the originals and when every Sc coordinate points to
+    the other class; ``panels``: title -> {variant: confidences}."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.0 * len(panels), 2.5), squeeze=False)
+    edges = np.linspace(0.5, 1.0, bins + 1)
+    for ax, (title, variants) in zip(axes[0], panels.items()):
+        for (name, v), colour in zip(variants.items(), ("#333333", "#2ca02c")):
+            ax.hist(np.clip(v, 0.5, 1.0), edges, histtype="step", lw=1.6, color=colour, label=name)
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.set_xlabel("max-softmax confidence")
+    axes[0][0].legend(frameon=False, fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
