@@ -308,8 +308,7 @@ def attack_records(runs: Sequence[AttackRun], *, strict: bool, **common) -> list
                      "at_least", SHARE_MIN, f"share of l2 budget on S, {a}, {r.model_name}")):
                 known = KNOWN_DEVIATIONS.get((what, r.dataset, a))
                 recs.append(claims.check(20, label, values, paper=paper, kind=kind, target=target,
-                                         strict=strict and known is None,
-                                         **({"known_deviation": known} if known else {}), **kw))
+                                         strict=strict, known_deviation=known, **kw))
     return recs
 
 

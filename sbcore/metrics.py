@@ -65,7 +65,8 @@ def logits_on(model: nn.Module, datas: Sequence[SyntheticData]) -> Tensor:
 @dataclass
 class RandomizedEval:
     """Standard, S-randomized and Sc-randomized accuracy and AUC of every member ((M,) arrays),
-    and the scores of true positives under each (lists of M arrays) for Fig. 3a."""
+    and the scores of the original test set's true positives under each randomization (lists of
+    M arrays) for Fig. 3a."""
 
     acc: np.ndarray
     auc: np.ndarray
@@ -88,14 +89,17 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
     y = stack_data(datas)[1]
     out: dict[str, np.ndarray] = {}
     tp: dict[str, list[np.ndarray]] = {}
+    mask = None  # the true positives of the original test set; randomization keeps rows aligned
     for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
         variant = datas if which is None else [randomize(d, which, seed=seed) for d in datas]
         lg = logits_on(model, variant)
         out[key + "acc"], out[key + "auc"] = accuracy(lg, y), roc_auc(lg, y)
-        yy = y if y.dim() == 2 else y.unsqueeze(0).expand(lg.shape[0], -1)
+        if mask is None:
+            yy = y if y.dim() == 2 else y.unsqueeze(0).expand(lg.shape[0], -1)
+            mask = (yy == 1) & (lg.argmax(-1) == 1)
         s = score(lg)
         tp["standard" if which is None else f"{which}-randomized"] = [
-            s[m][(yy[m] == 1) & (lg[m].argmax(-1) == 1)].numpy() for m in range(lg.shape[0])]
+            s[m][mask[m]].numpy() for m in range(lg.shape[0])]
     return RandomizedEval(tp_scores=tp, **out)
 
 

@@ -39,8 +39,9 @@ def plot_blocks(n_samples: int = 20_000, *, seed: int = 0, noise: float = 0.1) -
     fig, axes = plt.subplots(1, len(cols), figsize=(2.2 * len(cols), 2.0), sharex=True)
     for ax, (name, x) in zip(axes, cols.items()):
         _class_hist(ax, x.numpy(), y, name)
-    axes[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, fontsize=8, ncol=2, loc="upper center")
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
 
@@ -118,6 +119,6 @@ def plot_randomized_bars(rows: Sequence[Mapping], *, metric: str = "auc",
     ax.set_ylabel(metric.upper() if metric == "auc" else metric)
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=7, ncol=3, loc="lower center")
+    ax.legend(frameon=False, fontsize=7, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout()
     return fig

@@ -83,6 +83,7 @@ def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None =
 CHAPTER_MODULES = {
     "01_datasets_and_metrics": "sbcore.facts",
     "02_extreme_sb_slabs": "sbcore.extreme",
+    "05_fragility": "sbcore.fragility",
 }
 
 

@@ -74,3 +74,13 @@ def test_decision_grid_of_a_model_that_uses_only_s():
     assert grid[0, 0, -1] == pytest.approx(1 / (1 + np.exp(-1)), abs=1e-4)
     assert s_share_of_map(grid[0]) == pytest.approx(1.0)
     assert s_share_of_map(grid[0].T) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_true_positive_scores_follow_the_original_true_positives():
+    data = make_lms(4000, seed=1)
+    ev = randomized_eval(OnlyS(data.rotation), [data], seed=0)
+    n_tp = int((data.y == 1).sum())
+    assert all(len(ev.tp_scores[k][0]) == n_tp for k in ev.tp_scores)
+    # after S-randomization about half of the original positives score below zero
+    assert (ev.tp_scores["S-randomized"][0] < 0).mean() == pytest.approx(0.5, abs=0.05)
+    assert np.allclose(ev.tp_scores["Sc-randomized"][0], ev.tp_scores["standard"][0], atol=1e-5)
