@@ -43,6 +43,7 @@ reproduce: $(STAMP) data
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_ensemble.py
 
 clean:
 	rm -rf _build

@@ -220,32 +220,39 @@ def sweep_rows(runs: Sequence[EnsembleRun], sizes: Sequence[int]) -> list[dict]:
 
 
 # Tolerances (from the paper and the issue, never from our runs).
-SPREAD_UNITS = 2.0  # "well outside the spread over seeds": gain >= 2 seed standard deviations
+SPREAD_UNITS = 2.0  # "well outside the spread over seeds": mean gain >= 2 sd of the gain over seeds
 PAPER_GAIN = {5: 0.15, 10: 0.20}  # App. E.1: +15 and +20 points
 GAIN_TOL = 0.05  # "about": ±5 points
+UNSTATED_SIZE = "the paper does not state the MS-5 sample size these magnitudes depend on"
 ENS_TOL = 0.03  # #26: within 0.03 of a single model / of the paper's 75%
 S_AUC_TOL, SC_AUC_MIN = 0.03, 0.99  # #27, as chapter 02
 
 
 def ms5_records(run: EnsembleRun, sizes: Sequence[int], *, scale: str, chapter: str,
                 strict: bool) -> list[claims.ClaimRecord]:
-    """Claim #25 on MS-5 at the ~75% size. The gate: the 10-member gain in units of the seed
-    spread of single members (>= 2). The paper's magnitudes (+15, +20 points) are recorded
-    beside it without gating the build (strict=False): they depend on an unstated sample size."""
-    data = f"MS-5, n = {run.n_train}"
-    common = dict(data=data, scale=scale, chapter=chapter)
-    spread = float(run.member_acc().std(ddof=1))
+    """Claim #25 on MS-5 at the ~75% size. The gate (the issue's): the gain of the largest
+    ensemble over a single member lies well outside its spread over seeds, i.e. every group gains
+    and mean / sd of the gain over groups >= 2. The paper's magnitudes (single ~75%, +15 and +20
+    points) are recorded beside it as known deviations (they never stop the build, and fail
+    visibly): they hinge on a sample size the paper does not state."""
+    common = dict(data=f"MS-5, n = {run.n_train}", scale=scale, chapter=chapter)
     k_max = max(sizes)
+    g = run.gain(k_max)
+    ratio = g.mean() / g.std(ddof=1) if g.std(ddof=1) > 0 else float("inf")
     recs = [claims.check(25, "mean single-member test accuracy", run.member_acc().mean(1),
-                         paper="≈0.75", kind="within", target=0.75, tol=GAIN_TOL, strict=False, **common),
-            claims.check(25, f"gain of {k_max} members / seed spread of single members",
-                         run.gain(k_max) / spread, paper="+0.20 (10 members)", kind="at_least",
-                         target=SPREAD_UNITS, strict=strict, **common)]
+                         paper="≈0.75", kind="within", target=0.75, tol=GAIN_TOL, strict=strict,
+                         known_deviation=UNSTATED_SIZE, **common),
+            claims.check(25, f"gain of {k_max} members over a single member", g,
+                         paper="+0.20 (10 members)", kind="at_least", target=0.0, strict=strict, **common),
+            claims.check(25, f"gain of {k_max} members, mean / sd over seeds", [ratio],
+                         paper="+0.20 (10 members)", kind="at_least", target=SPREAD_UNITS,
+                         strict=strict, **common)]
     for k, paper in PAPER_GAIN.items():
         if k in sizes:
-            recs.append(claims.check(25, f"test-accuracy gain of {k} members", run.gain(k),
+            recs.append(claims.check(25, f"test-accuracy gain of {k} members (paper's size)", g if k == k_max else run.gain(k),
                                      paper=f"+{paper:.2f}", kind="within", target=paper,
-                                     tol=GAIN_TOL, strict=False, **common))
+                                     tol=GAIN_TOL, strict=strict,
+                                     known_deviation=UNSTATED_SIZE, **common))
     return recs
 
 

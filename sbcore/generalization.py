@@ -126,9 +126,9 @@ class GeneralizationConfig:
 _BOOK_GRID = SGDGrid(lr=(0.01, 0.1), batch_size=(256,), weight_decay=(0.0,), momentum=(0.0, 0.9))
 PRESETS = {
     "smoke": GeneralizationConfig(
-        n_train=2000, n_val=500, n_test=2000, n_seeds=2, max_epochs=15,
+        n_train=10_000, n_val=1000, n_test=2000, n_seeds=2, max_epochs=5,
         grid=SGDGrid(lr=(0.1,), batch_size=(256,), weight_decay=(0.0,), momentum=(0.9,)),
-        models=("(100,1)-FCN", "(100,2)-FCN"), ms7_models=(), curve_max_epochs=10),
+        models=("(100,1)-FCN", "(100,2)-FCN"), ms7_models=(), curve_max_epochs=8),
     # Book: a quarter of the paper's sample, a 4-point grid, at most 15 epochs; the MS-7 control
     # at the paper's 40,000 points for the (100,2)-FCN only (see the chapter). Smoke: no control.
     "book": GeneralizationConfig(
@@ -278,7 +278,7 @@ def ms7_records(results: Sequence[StackResult], *, scale: str, chapter: str, str
                          chapter=chapter, strict=strict) for r in results]
 
 
-def accuracy_callback(model, trains, tests, *, seed: int = 0):
+def accuracy_callback(trains, tests, *, seed: int = 0):
     """``fit`` callback: train, test and S-randomized test accuracy (per member) over training."""
     y_tr, y_te = _labels(trains), _labels(tests)
     s_tests = [randomize(t, "S", seed=seed) for t in tests]
@@ -288,6 +288,21 @@ def accuracy_callback(model, trains, tests, *, seed: int = 0):
                 "test": accuracy(logits_on(m, tests), y_te).tolist(),
                 "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
     return cb
+
+
+def train_curves(trains, tests, cfg: GeneralizationConfig, weight_decay: float, *,
+                 seeds: Sequence[int], device="cpu", progress: bool = True):
+    """Train ``cfg.curve_model`` (one member per seed) with ``weight_decay``, evaluating train,
+    test and S-randomized test accuracy after every epoch. Returns the :class:`History`."""
+    from .metrics import stack_data
+    from .train import fit
+
+    x, y = stack_data(trains)
+    stack = ModelSpec.parse(cfg.curve_model).build(trains[0].n_features, seeds=seeds).to(device)
+    cb = accuracy_callback(trains, tests)
+    return fit(stack, x.to(device), y.to(device), cfg.curve_train(weight_decay), seed=seeds[0],
+               callback=cb, eval_every=1, progress=progress,
+               desc=f"{cfg.curve_model}, weight decay {weight_decay:g}")
 
 
 def wd_records(history_evals: list[dict], weight_decay: float, *, scale: str, chapter: str,
@@ -306,4 +321,4 @@ def wd_records(history_evals: list[dict], weight_decay: float, *, scale: str, ch
 __all__ = ["FCNS", "SGDGrid", "GeneralizationConfig", "PRESETS", "config", "make_splits3",
            "GridRun", "run_grid", "best_run", "PAPER_TABLE2", "PAPER_TABLE10", "table2_rows",
            "table10_rows", "grid_rows", "table2_records", "ms7_records", "accuracy_callback",
-           "wd_records"]
+           "wd_records", "train_curves"]

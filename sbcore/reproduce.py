@@ -84,6 +84,8 @@ CHAPTER_MODULES = {
     "01_datasets_and_metrics": "sbcore.facts",
     "02_extreme_sb_slabs": "sbcore.extreme",
     "05_fragility": "sbcore.fragility",
+    "06_generalization": "sbcore.generalization",
+    "07_ensembles": "sbcore.ensembles",
 }
 
 
