@@ -245,13 +245,22 @@ def wide_rows(results: Sequence[StackResult]) -> list[dict]:
     return rows
 
 
+# Findings of our own runs, recorded (never hidden) but not stopping the build; see the chapter.
+WIDE_KNOWN = {
+    ("MS-(5,7)", 249): "in our runs (50,000 and 100,000 points, SGD with momentum 0.9) the "
+                       "(2000,1)-FCN memorizes MS-(5,7) at d = 250 (train 1.00, test 0.50) instead "
+                       "of learning S; the paper does not state its sample size",
+}
+
+
 def wide_records(results: Sequence[StackResult], *, scale: str, chapter: str,
                  strict: bool) -> list[claims.ClaimRecord]:
     """Claim #9: with |Sc| = d - 1 complex coordinates the wide FCN still uses S only."""
     recs = []
     for r in results:
         n_sc = r.model.net[0].weight.shape[1] - 1
-        common = dict(data=f"{r.dataset}, |Sc| = {n_sc}", scale=scale, chapter=chapter, strict=strict)
+        common = dict(data=f"{r.dataset}, |Sc| = {n_sc}", scale=scale, chapter=chapter, strict=strict,
+                      known_deviation=WIDE_KNOWN.get((r.dataset, n_sc)))
         recs.append(claims.check(9, f"S-randomized AUC, {r.model_name}", r.eval.s_auc,
                                  paper="0.49-0.50 ± 0.01", kind="within", target=0.5, tol=S_AUC_TOL, **common))
         recs.append(claims.check(9, f"Sc-randomized AUC, {r.model_name}", r.eval.sc_auc,

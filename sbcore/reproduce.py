@@ -83,6 +83,7 @@ def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None =
 CHAPTER_MODULES = {
     "01_datasets_and_metrics": "sbcore.facts",
     "02_extreme_sb_slabs": "sbcore.extreme",
+    "03_extreme_sb_images": "sbcore.images",
     "05_fragility": "sbcore.fragility",
     "06_generalization": "sbcore.generalization",
     "07_ensembles": "sbcore.ensembles",
