@@ -12,15 +12,6 @@ from torch import nn
 from sbcore.attacks import apply_uap, as_uap, budget_share, pgd, svd_uap
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP's
-    waiting threads make each step ~100x slower; restore the setting afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 class Linear2(nn.Module):
     """f(x) = w.x + b as two logits [0, w.x + b] (class 1 is the paper's +1)."""

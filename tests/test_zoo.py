@@ -41,15 +41,6 @@ PUBLISHED_PARAMS = {
 SMALL_CNN_PARAMS = 24_778
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # These tensors are tiny: on a busy 2-core machine, intra-op threads spin-waiting for each other
-    # made this file 20x slower (about 110 s instead of 5 s); one thread is fastest and steady.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
