@@ -50,7 +50,7 @@ class ClaimRecord:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.values))
+        return float(np.mean(self.values)) if self.values else float("nan")
 
     @property
     def std(self) -> float:
@@ -59,6 +59,8 @@ class ClaimRecord:
     @property
     def ours(self) -> str:
         """``mean ± std (n seeds)`` as printed in the tables."""
+        if not self.values:
+            return "—"
         return f"{self.mean:.3f} ± {self.std:.3f} (n={len(self.values)})"
 
     @property
@@ -72,11 +74,17 @@ class ClaimRecord:
         return f"every value in [{self.target:.3g}, {self.tol:.3g}]"
 
     @property
+    def not_run(self) -> bool:
+        return "not_run" in self.meta
+
+    @property
     def verdict(self) -> str:
         if self.passed:
             return "reproduced"
+        if self.not_run:
+            return f"not run at this scale ({self.meta['not_run']})"
         known = self.meta.get("known_deviation")
-        return f"not reproduced (expected: {known})" if known else "not reproduced"
+        return f"not reproduced (known: {known})" if known else "not reproduced"
 
     def evaluate(self) -> bool:
         v = np.asarray(self.values, dtype=float)
@@ -102,9 +110,9 @@ def check(claim: int, quantity: str, values: Iterable[float], *, paper: str, kin
           strict: bool = False, known_deviation: str | None = None, **meta) -> ClaimRecord:
     """Build a record for ``claim`` and evaluate it; raise if ``strict`` and it fails.
 
-    ``known_deviation``: a reason, stated before the run, why this record may fail (like pytest's
-    xfail). Such a record never raises; if it fails its verdict says "not reproduced (expected:
-    reason)", so the scoreboard still counts it as not reproduced."""
+    ``known_deviation``: a known reason why this record fails, explained in its chapter (like
+    pytest's xfail). Such a record never raises; if it fails its verdict says "not reproduced
+    (known: reason)", and the scoreboard still counts it as not reproduced."""
     if claim not in CLAIMS:
         raise ValueError(f"claim must be one of #1-#{len(CLAIMS)}, got {claim!r}")
     if kind not in KINDS:
@@ -120,6 +128,16 @@ def check(claim: int, quantity: str, values: Iterable[float], *, paper: str, kin
             f"claim #{claim} not reproduced: {quantity} on {data} = {rec.ours}, "
             f"criterion {rec.criterion} (paper: {paper}). Rerun with strict=False to explore.")
     return rec
+
+
+def not_run(claim: int, quantity: str, *, paper: str, reason: str, data: str, scale: str,
+            chapter: str) -> ClaimRecord:
+    """A record for a check of ``claim`` that this scale does not run (so the scoreboard never
+    counts the claim as fully reproduced on the strength of the checks that did run)."""
+    if claim not in CLAIMS:
+        raise ValueError(f"claim must be one of #1-#{len(CLAIMS)}, got {claim!r}")
+    return ClaimRecord(claim, quantity, [], paper, "within", float("nan"), 0.0, data, scale,
+                       chapter, passed=False, meta={"not_run": reason})
 
 
 def save_records(records: Sequence[ClaimRecord], path: str | Path, *, metadata: dict) -> Path:
@@ -171,13 +189,21 @@ def merge(records: Sequence[ClaimRecord]) -> list[ClaimRecord]:
 def scoreboard(records: Sequence[ClaimRecord]) -> list[dict]:
     """One row per claim #1-#31: the paper's value, ours, the verdict and the chapters that
     measured it. A claim with no record says "not covered yet" (``planned`` names the chapter
-    meant to cover it); a claim is reproduced when all its records pass."""
+    meant to cover it); a claim is reproduced when all its records pass, and "partly checked"
+    when none fails but some were not run at this scale."""
     rows = []
     for cid, c in sorted(CLAIMS.items()):
         recs = [r for r in records if r.claim == cid]
         if recs:
             n_ok = sum(r.passed for r in recs)
-            verdict = "reproduced" if n_ok == len(recs) else f"not reproduced ({len(recs) - n_ok} of {len(recs)} checks fail)"
+            n_skip = sum(r.not_run for r in recs)
+            n_fail = len(recs) - n_ok - n_skip
+            if n_fail:
+                verdict = f"not reproduced ({n_fail} of {len(recs)} checks fail)"
+            elif n_skip:
+                verdict = f"partly checked ({n_skip} of {len(recs)} checks not run at this scale)"
+            else:
+                verdict = "reproduced"
             scales = sorted({r.scale for r in recs})
             ours = f"{n_ok}/{len(recs)} checks pass at {', '.join(scales)} scale"
             chapter = sorted({r.chapter for r in recs})
@@ -202,5 +228,5 @@ def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["CLAIMS", "Claim", "ClaimRecord", "ClaimNotReproduced", "check", "save_records",
+__all__ = ["CLAIMS", "Claim", "ClaimRecord", "ClaimNotReproduced", "check", "not_run", "save_records",
            "load_records", "merge", "scoreboard", "markdown_table"]

@@ -82,6 +82,18 @@ def test_scales_and_presets(monkeypatch):
 
 def test_known_deviation_does_not_raise_but_stays_not_reproduced():
     r = _rec([0.7], strict=True, known_deviation="stated before the run")
-    assert not r.passed and r.verdict.startswith("not reproduced (expected")
+    assert not r.passed and r.verdict.startswith("not reproduced (known")
     board = claims.scoreboard([r])
     assert board[4]["verdict"].startswith("not reproduced")
+
+
+def test_not_run_records_keep_a_claim_from_counting_as_reproduced():
+    skipped = claims.not_run(6, "S-randomized AUC, (32,7,1)-CNN", paper="0.50", reason="too slow",
+                             data="MS-(5,7)", scale="book", chapter="02_extreme_sb_slabs")
+    ok = claims.check(6, "S-randomized AUC, (100,1)-FCN", [0.5], paper="0.50", kind="within",
+                      target=0.5, tol=0.03, data="MS-(5,7)", scale="book", chapter="02_extreme_sb_slabs")
+    assert skipped.verdict.startswith("not run") and skipped.ours == "—"
+    board = claims.scoreboard([ok, skipped])
+    assert board[5]["verdict"].startswith("partly checked")
+    loaded = claims.merge([skipped, skipped])
+    assert loaded[0].not_run and not loaded[0].passed
