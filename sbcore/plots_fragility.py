@@ -79,3 +79,22 @@ def plot_confidence(panels: Mapping[str, Mapping[str, np.ndarray]], *, bins: int
     axes[0][0].legend(frameon=False, fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def plot_uap_images(uaps: Mapping[str, np.ndarray]) -> plt.Figure:
+    """Fig. 4 (images): each UAP as an image, divided by its largest |pixel| (display only).
+
+    ``uaps``: label -> (C, 64, 32) or (64, 32) array (channels averaged); rows 0:32 are the top
+    block S, rows 32:64 the bottom block Sc (a dashed line separates them)."""
+    fig, axes = plt.subplots(1, len(uaps), figsize=(1.9 * len(uaps) + 0.8, 3.2), squeeze=False)
+    im = None
+    for ax, (label, u) in zip(axes[0], uaps.items()):
+        u = np.asarray(u, dtype=float)
+        u = u.mean(0) if u.ndim == 3 else u
+        im = ax.imshow(u / (np.abs(u).max() or 1), cmap="RdBu_r", vmin=-1, vmax=1)
+        ax.axhline(31.5, color="grey", ls="--", lw=0.8)
+        ax.set_xticks([])
+        ax.set_yticks([15.5, 47.5], ["S (top)", "Sc (bottom)"], fontsize=7)
+        ax.set_title(label, fontsize=8)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="UAP / max |UAP|")
+    return fig
