@@ -200,6 +200,8 @@ def scoreboard(records: Sequence[ClaimRecord]) -> list[dict]:
             n_fail = len(recs) - n_ok - n_skip
             if n_fail:
                 verdict = f"not reproduced ({n_fail} of {len(recs)} checks fail)"
+            elif n_skip == len(recs):
+                verdict = "not run at this scale"
             elif n_skip:
                 verdict = f"partly checked ({n_skip} of {len(recs)} checks not run at this scale)"
             else:

@@ -95,5 +95,6 @@ def test_not_run_records_keep_a_claim_from_counting_as_reproduced():
     assert skipped.verdict.startswith("not run") and skipped.ours == "—"
     board = claims.scoreboard([ok, skipped])
     assert board[5]["verdict"].startswith("partly checked")
+    assert claims.scoreboard([skipped])[5]["verdict"] == "not run at this scale"
     loaded = claims.merge([skipped, skipped])
     assert loaded[0].not_run and not loaded[0].passed
