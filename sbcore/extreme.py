@@ -229,7 +229,7 @@ def boundary_maps(result: StackResult, tests, *, n_grid: int = 61, seed: int = 0
     s = tests[0].s_coords[0]
     sc = list(tests[0].sc_coords)
     coords = [sc[int(np.argmin(cra[m, sc]))] for m in range(cra.shape[0])]
-    maps = [decision_grid(result.model, tests, (s, j), n_grid=n_grid, seed=seed)[m]
+    maps = [decision_grid(result.model.select(m), [tests[m]], (s, j), n_grid=n_grid, seed=seed)[0]
             for m, j in enumerate(coords)]
     return np.stack(maps), coords
 

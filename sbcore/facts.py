@@ -102,7 +102,3 @@ def sampling_tolerance(p: float, n_samples: int, n_se: float = 4.0) -> float:
 def second_moment_tolerance(n_samples: int, n_se: float = 4.0) -> float:
     """``n_se`` standard errors of a class-conditional mean of x^2 (x^2 <= 1, so var <= 1/4)."""
     return n_se * math.sqrt(0.25 / (n_samples / 2))
-
-
-def rows_as_arrays(rows: list[dict], key: str) -> np.ndarray:
-    return np.array([r.get(key, np.nan) for r in rows], dtype=float)

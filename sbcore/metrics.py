@@ -136,9 +136,10 @@ def decision_grid(model: nn.Module, datas: Sequence[SyntheticData], coords: tupl
         z[:, coords[0]] = ga.reshape(-1).repeat_interleave(n_background)
         z[:, coords[1]] = gb.reshape(-1).repeat_interleave(n_background)
         x = (z @ data.rotation).to(next(model.parameters()).device)
-        lg = predict_logits(model, x).cpu()
-        member = m if len(datas) > 1 else slice(None)
-        p = torch.softmax(lg[member], -1)[..., 1]
+        # one dataset per member: evaluate member m alone, not the whole stack
+        own = model.select(m) if len(datas) > 1 and hasattr(model, "select") else model
+        lg = predict_logits(own, x).cpu()
+        p = torch.softmax(lg, -1)[..., 1]
         maps.append(p.reshape(-1, n_grid * n_grid, n_background).mean(-1).reshape(-1, n_grid, n_grid))
     return torch.cat(maps).numpy()
 

@@ -84,3 +84,15 @@ def test_true_positive_scores_follow_the_original_true_positives():
     # after S-randomization about half of the original positives score below zero
     assert (ev.tp_scores["S-randomized"][0] < 0).mean() == pytest.approx(0.5, abs=0.05)
     assert np.allclose(ev.tp_scores["Sc-randomized"][0], ev.tp_scores["standard"][0], atol=1e-5)
+
+
+def test_decision_grid_per_member_matches_each_member_alone():
+    from sbcore.models import ModelSpec
+    datas = [make_lms(20, seed=s) for s in (0, 1)]
+    stack = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[3, 4])
+    # n_background = every point: the background average no longer depends on the draw
+    grids = decision_grid(stack, datas, (0, 1), n_grid=5, n_background=20, seed=0)
+    assert grids.shape == (2, 5, 5)
+    for m in range(2):
+        alone = decision_grid(stack.select(m), [datas[m]], (0, 1), n_grid=5, n_background=20)
+        assert np.allclose(grids[m], alone[0], atol=1e-5)

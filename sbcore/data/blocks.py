@@ -128,7 +128,3 @@ def slab(y: Tensor, g: torch.Generator, *, k: int, gamma: float = 0.1, B: float 
         x[mask] = _uniform(len(which), lo[which], hi[which], g)
     return x
 
-
-def uniform_noise(y: Tensor, g: torch.Generator, *, B: float = 1.0) -> Tensor:
-    """Uniform[0, B] noise, independent of y: the filler of unused coordinates (App. C.5)."""
-    return _uniform(len(y), 0.0, B, g)
