@@ -26,7 +26,8 @@ from sbcore.data import from_name
 from sbcore.ensembles import ensemble_logits
 from sbcore.metrics import accuracy
 from sbcore.models import ModelSpec
-from sbcore.train import TrainConfig, fit, predict_logits
+from sbcore.models.inference import predict_logits
+from sbcore.train import TrainConfig, fit
 
 N_TRAIN, N_TEST, MEMBERS, EPOCHS, REPEATS = 4000, 5000, 10, 10, 3
 MODEL = "(100,2)-FCN"

@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .registry import CLAIMS, Claim
+from .runtime import atomic_write_text
 
 KINDS = ("within", "at_least", "at_most", "between")
 
@@ -145,10 +146,7 @@ def save_records(records: Sequence[ClaimRecord], path: str | Path, *, metadata: 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"metadata": metadata, "records": [asdict(r) for r in records]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=_jsonable))
-    tmp.replace(path)
-    return path
+    return atomic_write_text(path, json.dumps(payload, indent=1, default=_jsonable))
 
 
 def _jsonable(o):

@@ -21,7 +21,8 @@ from .metrics import accuracy, coordinate_randomized_accuracy, roc_auc
 from .models.specs import ModelSpec
 from .runtime import member_seeds
 from .scales import choose, positive_int, require
-from .train import History, TrainConfig, fit, predict_logits
+from .models.inference import predict_logits
+from .train import History, TrainConfig, fit
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from .models.zoo import IMAGE_MODELS, build_image_model
 from .probes import linear_probe_accuracy
 from .report import mean_std
 from .scales import choose, positive_int, require
-from .train import History, TrainConfig, fit, predict_logits
+from .models.inference import predict_logits
+from .train import History, TrainConfig, fit
 
 PAIRS = tuple(MNIST_CIFAR_PAIRS)  # ("A", "B", "C")
 PAPER_MODELS = ("mobilenetv2", "googlenet", "resnet50", "densenet121")

@@ -18,7 +18,7 @@ from sklearn.metrics import roc_auc_score
 from torch import Tensor, nn
 
 from .data.synthetic import SyntheticData, randomize
-from .train import predict_logits
+from .models.inference import predict_logits
 
 
 def _members(logits: Tensor) -> Tensor:

@@ -5,7 +5,8 @@ import torch
 
 from sbcore.data import make_lms
 from sbcore.models import ModelSpec
-from sbcore.train import TrainConfig, fit, predict_logits
+from sbcore.models.inference import predict_logits
+from sbcore.train import TrainConfig, fit
 
 
 @pytest.fixture(scope="module")
