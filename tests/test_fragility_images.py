@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 
 from sbcore import fragility_images as FI  # noqa: E402
 from sbcore.data.dominoes import ImageDominoes  # noqa: E402
-from sbcore.plots_fragility import plot_uap_images  # noqa: E402
+from sbcore.figures.fragility import plot_uap_images  # noqa: E402
 
 
 class TopOnly(nn.Module):

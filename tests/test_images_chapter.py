@@ -10,7 +10,7 @@ from torch import nn
 
 from sbcore import images
 from sbcore.data.dominoes import ImageDominoes
-from sbcore.plots_images import plot_dominoes
+from sbcore.figures.images import plot_dominoes
 
 
 def _dominoes(n=400, seed=0, channels=1) -> ImageDominoes:

@@ -1,5 +1,5 @@
-"""Figures of chapter 05 (fragility): robust-accuracy curves, budgets against d, Fig. 4's UAP
-heatmaps, and confidence under contradicting complex features. Never trains."""
+"""Chapter 05's figures: robust accuracy against the l2 budget, the flipping budget against d,
+UAP heatmaps and images (paper Fig. 4), and confidence when Sc contradicts S."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import plots  # noqa: F401  (the book's shared rcParams)
-
+from . import style  # noqa: F401  (the book's rcParams)
 
 def plot_robust_curves(eps_grid: Sequence[float], curves: Mapping[str, np.ndarray], *,
                        budget: float | None = None, title: str = "") -> plt.Figure:

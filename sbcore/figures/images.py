@@ -1,4 +1,4 @@
-"""Figures of the image chapter (never trains): example dominoes and their randomized versions."""
+"""Chapter 03's figures: example dominoes as given, S-randomized and Sc-randomized."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .data.dominoes import ImageDominoes, randomize
-
+from ..data.dominoes import ImageDominoes, randomize
+from . import style  # noqa: F401  (the book's rcParams)
 
 def _as_image(x: torch.Tensor) -> np.ndarray:
     """(C, H, W) float in [0, 1] -> (H, W) grey or (H, W, 3) RGB for imshow."""
