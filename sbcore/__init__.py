@@ -1,10 +1,18 @@
 """sbcore: the library behind the companion book to "The Pitfalls of Simplicity Bias in Neural
 Networks" (Shah et al., NeurIPS 2020).
 
-Modules: ``data`` (synthetic slab datasets, image dominoes), ``models`` (stacked FCN/CNN/GRU and
-the CIFAR-style zoo), ``train`` (one vectorized trainer), ``metrics`` (randomized metrics),
-``attacks`` (PGD and universal perturbations), ``claims`` (the paper's claims and our verdicts),
-``scales`` (smoke/book/paper presets), ``figures``, ``reproduce`` and ``runtime``.
+Layers, each importing only from those below it (``tests/test_layers.py`` enforces it):
+``chapters`` (one module per notebook) -> ``claims`` (registry of claims and checks, records,
+verdicts, a chapter's Run) and ``figures`` -> ``experiments`` -> ``metrics``, ``attacks``,
+``margins``, ``oracles``, ``probes`` -> ``train`` -> ``models`` -> ``data`` -> ``runtime``,
+``scales``. ``reproduce`` reruns chapters as jobs. ``sbcore.start(...)`` starts a chapter.
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "start":  # imported lazily: `import sbcore.data` must not import every chapter
+        from .chapters import start
+        return start
+    raise AttributeError(f"module 'sbcore' has no attribute {name!r}")

@@ -303,58 +303,44 @@ def as_uap(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: flo
 # ---------------------------------------------------------------- budget share on S
 
 
-def budget_share(delta: Tensor, s_index: Sequence[int] | Tensor, *,
-                 basis: Tensor | None = None) -> Tensor:
-    """Share of a perturbation's squared l2 norm that falls on the simple feature S (Fig. 4).
+def coords_mask(n_features: int, coords: Sequence[int]) -> Tensor:
+    """A boolean mask of length ``n_features``, True on ``coords`` (e.g. S of a synthetic set)."""
+    mask = torch.zeros(n_features, dtype=torch.bool)
+    idx = [int(c) for c in coords]
+    if any(not 0 <= c < n_features for c in idx):
+        raise ValueError(f"coords must lie in [0, {n_features}), got {list(coords)}")
+    mask[idx] = True
+    return mask
+
+
+def budget_share(delta: Tensor, on_s: Tensor, *, basis: Tensor | None = None) -> Tensor:
+    """Share of each perturbation's squared l2 norm that falls on the simple feature S (Fig. 4).
 
     ``share(delta) = ||delta_S||_2^2 / ||delta||_2^2`` (0 when ``delta = 0``: no budget spent),
     the fraction of the perturbation's energy on S; shares over a partition of the coordinates
     sum to 1. The paper reports percentages without a definition; the authors' code computed
     ``|delta_S| / ||delta||_2`` (one coordinate, un-squared; its square is our share). We use the
     squared ratio. For rotated synthetic data pass ``basis=R`` (``x = z @ R``): delta is
-    un-rotated first, ``delta_z = delta @ R.T``, and ``s_index`` indexes coordinates of z.
+    un-rotated first, ``delta_z = delta @ R.T``, and ``on_s`` marks coordinates of z.
 
     Args:
-        delta: (B, *shape) per-example perturbations or a single (*shape) UAP. With ``basis``
-            (d, d): (B, d) or (d,).
-        s_index: integer indices of S in the flattened (un-rotated) example, or a boolean mask of
-            the example's shape (e.g. True on the MNIST rows 0:32 of a (C, 64, 32) domino). With
-            integer indices and no basis, a 1-D delta is one example and a k-D delta (k >= 2) a
-            batch (pass ``uap[None]`` for a single multi-dimensional UAP).
-        basis: None or the (d, d) orthogonal rotation R.
+        delta: (B, *shape) perturbations, always a batch (a single UAP is ``uap[None]``).
+        on_s: (*shape) boolean mask of S in one example (:func:`coords_mask` for indices).
+        basis: None or the (d, d) orthogonal rotation R (then ``shape`` is (d,)).
     Returns:
-        (B,) shares for a batch, a scalar for a single perturbation; in [0, 1], delta's dtype.
+        (B,) shares in [0, 1], delta's dtype.
     """
-    delta = delta.detach()
+    delta, on_s = delta.detach(), torch.as_tensor(on_s, device=delta.device)
+    if on_s.dtype != torch.bool or tuple(on_s.shape) != tuple(delta.shape[1:]):
+        raise ValueError(f"on_s must be a boolean mask of one example's shape "
+                         f"{tuple(delta.shape[1:])}, got {on_s.dtype} {tuple(on_s.shape)}")
     if basis is not None:
-        d = basis.shape[0] if basis.dim() == 2 else -1
-        if basis.shape != (d, d) or delta.dim() not in (1, 2) or delta.shape[-1] != d:
-            raise ValueError(f"basis must be (d, d) with delta (B, d) or (d,), got basis "
+        d = delta.shape[-1]
+        if delta.dim() != 2 or tuple(basis.shape) != (d, d):
+            raise ValueError(f"basis must be (d, d) with delta (B, d), got basis "
                              f"{tuple(basis.shape)} and delta {tuple(delta.shape)}")
         delta = delta @ basis.to(delta).T
-    index = torch.as_tensor(s_index, device=delta.device)
-    if index.dtype == torch.bool:
-        example = tuple(index.shape)
-    elif basis is not None or delta.dim() == 1:
-        example = tuple(delta.shape[-1:])
-    else:
-        example = tuple(delta.shape[1:])
-    single = tuple(delta.shape) == example
-    if not single and tuple(delta.shape[1:]) != example:
-        raise ValueError(f"s_index mask of shape {example} matches neither delta "
-                         f"{tuple(delta.shape)} nor its examples")
-    flat = delta.reshape(1 if single else delta.shape[0], -1)
-    if index.dtype == torch.bool:
-        mask = index.reshape(-1)
-    else:
-        if index.numel() and (index.is_floating_point() or index.dim() != 1
-                              or index.min() < 0 or index.max() >= flat.shape[1]):
-            raise ValueError(f"s_index must be integer indices in [0, {flat.shape[1]}) or a "
-                             f"boolean mask, got {s_index!r}")
-        mask = torch.zeros(flat.shape[1], dtype=torch.bool, device=delta.device)
-        mask[index.long()] = True
-    energy = flat.square()
-    total, on_s = energy.sum(dim=1), energy[:, mask].sum(dim=1)
-    share = torch.where(total > 0, on_s / total.clamp_min(torch.finfo(flat.dtype).tiny),
-                        torch.zeros_like(total))
-    return share[0] if single else share
+    energy = delta.reshape(delta.shape[0], -1).square()
+    total, share_s = energy.sum(dim=1), energy[:, on_s.reshape(-1)].sum(dim=1)
+    return torch.where(total > 0, share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
+                       torch.zeros_like(total))

@@ -84,14 +84,20 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
     """Table 1's diagnostics of a stack on its test sets (one per member, or one shared).
 
     S-randomization permutes the S coordinates across the test points (unrotated basis);
-    Sc-randomization does the same to all Sc coordinates jointly.
+    Sc-randomization does the same to all Sc coordinates jointly. Each member's randomized test
+    set is drawn from its own seed (``member_seed(seed, m)``), so the members' randomized metrics
+    are independent measurements even when they share one test set.
     """
+    M = int(getattr(model, "n_models", 1))
+    if len(datas) == 1 and M > 1:
+        datas = list(datas) * M
     y = stack_data(datas)[1]
     out: dict[str, np.ndarray] = {}
     tp: dict[str, list[np.ndarray]] = {}
     mask = None  # the true positives of the original test set; randomization keeps rows aligned
     for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
-        variant = datas if which is None else [randomize(d, which, seed=seed) for d in datas]
+        variant = datas if which is None else [randomize(d, which, seed=member_seed(seed, m))
+                                                for m, d in enumerate(datas)]
         lg = logits_on(model, variant)
         out[key + "acc"], out[key + "auc"] = accuracy(lg, y), roc_auc(lg, y)
         if mask is None:
@@ -101,6 +107,11 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
         tp["standard" if which is None else f"{which}-randomized"] = [
             s[m][mask[m]].numpy() for m in range(lg.shape[0])]
     return RandomizedEval(tp_scores=tp, **out)
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The randomization seed of member ``member`` of a stack evaluated with base ``seed``."""
+    return int(seed) * 7919 + int(member)
 
 
 def coordinate_randomized_accuracy(model: nn.Module, datas: Sequence[SyntheticData], *,
@@ -153,3 +164,22 @@ def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
     fa = np.searchsorted(a, t, side="right") / a.size
     fb = np.searchsorted(b, t, side="right") / b.size
     return float(np.abs(fa - fb).max())
+
+
+@torch.no_grad()
+def max_softmax(model: nn.Module, x: Tensor) -> np.ndarray:
+    """OOD score of Hendrycks & Gimpel (2017): the largest softmax probability of an ordinary
+    model (B, *shape) -> (B, C); returns (B,)."""
+    return torch.softmax(model(x), -1).max(-1).values.double().cpu().numpy()
+
+
+@torch.no_grad()
+def max_logit(model: nn.Module, x: Tensor) -> np.ndarray:
+    """The logit-based OOD score: the largest logit, (B,)."""
+    return model(x).max(-1).values.double().cpu().numpy()
+
+
+def ood_auroc(score_in: np.ndarray, score_out: np.ndarray) -> float:
+    """ROC-AUC of a detector flagging low scores as out-of-distribution (1: perfect, 0.5: blind)."""
+    labels = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]
+    return float(roc_auc_score(labels, -np.r_[score_in, score_out]))

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sbcore.attacks import apply_uap, as_uap, budget_share, pgd, svd_uap
+from sbcore.attacks import coords_mask, apply_uap, as_uap, budget_share, pgd, svd_uap
 
 
 
@@ -269,15 +269,21 @@ def test_attacks_run_in_eval_mode_and_restore_modes(start):
 # ---------------------------------------------------------------- budget share
 
 
+def _share(delta, coords, **kw):
+    """Share of one perturbation (d,) on ``coords`` through the batched API."""
+    return budget_share(delta[None], coords_mask(delta.shape[-1], coords), **kw)[0]
+
+
 def test_budget_share_hand_computed_cases():
     s = (0,)
-    assert budget_share(torch.tensor([2.0, 0.0, 0.0]), s).item() == 1.0
-    assert budget_share(torch.tensor([0.0, -1.0, 5.0]), s).item() == 0.0
-    assert budget_share(torch.tensor([3.0, 4.0, 0.0]), s).item() == pytest.approx(9 / 25)
-    assert budget_share(torch.zeros(3), s).item() == 0.0  # no budget spent: share 0 by definition
-    per_example = budget_share(torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]]), s)
+    assert _share(torch.tensor([2.0, 0.0, 0.0]), s).item() == 1.0
+    assert _share(torch.tensor([0.0, -1.0, 5.0]), s).item() == 0.0
+    assert _share(torch.tensor([3.0, 4.0, 0.0]), s).item() == pytest.approx(9 / 25)
+    assert _share(torch.zeros(3), s).item() == 0.0  # no budget spent: share 0 by definition
+    per_example = budget_share(torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]]),
+                               coords_mask(3, s))
     torch.testing.assert_close(per_example, torch.tensor([9 / 25, 0.0, 0.5]))
-    assert budget_share(torch.tensor([3.0, 4.0, 0.0]), ()).item() == 0.0
+    assert _share(torch.tensor([3.0, 4.0, 0.0]), ()).item() == 0.0
 
 
 def test_budget_share_undoes_the_rotation_and_partitions_to_one():
@@ -287,16 +293,12 @@ def test_budget_share_undoes_the_rotation_and_partitions_to_one():
     delta_z = torch.zeros(d, dtype=torch.float64)
     delta_z[:2] = torch.tensor([3.0, 4.0])
     delta = delta_z @ rotation  # what an attack on x = z @ R returns
-    assert budget_share(delta, (0,), basis=rotation).item() == pytest.approx(9 / 25, abs=1e-12)
-    assert budget_share(delta, (0,)).item() != pytest.approx(9 / 25, abs=1e-3)  # basis matters
+    assert _share(delta, (0,), basis=rotation).item() == pytest.approx(9 / 25, abs=1e-12)
+    assert _share(delta, (0,)).item() != pytest.approx(9 / 25, abs=1e-3)  # basis matters
     deltas = torch.randn(5, d, generator=g, dtype=torch.float64)
-    s, sc = (0, 3), tuple(i for i in range(d) if i not in (0, 3))
-    total = budget_share(deltas, s, basis=rotation) + budget_share(deltas, sc, basis=rotation)
+    on_s = coords_mask(d, (0, 3))
+    total = budget_share(deltas, on_s, basis=rotation) + budget_share(deltas, ~on_s, basis=rotation)
     torch.testing.assert_close(total, torch.ones(5, dtype=torch.float64))
-    on_s = torch.zeros(d, dtype=torch.bool)
-    on_s[[0, 3]] = True
-    torch.testing.assert_close(budget_share(deltas, on_s, basis=rotation),
-                               budget_share(deltas, s, basis=rotation))
 
 
 def test_budget_share_on_domino_images_with_a_mask():
@@ -304,8 +306,8 @@ def test_budget_share_on_domino_images_with_a_mask():
     mask[:, :32] = True  # the MNIST block is S
     top, bottom = torch.zeros(3, 64, 32), torch.zeros(3, 64, 32)
     top[:, :32], bottom[:, 32:] = 0.1, 0.2
-    assert budget_share(top, mask).item() == 1.0
-    assert budget_share(bottom, mask).item() == 0.0
+    assert budget_share(top[None], mask).item() == 1.0
+    assert budget_share(bottom[None], mask).item() == 0.0
     both = torch.stack([top, bottom, top + bottom])
     expected = torch.tensor([1.0, 0.0, 0.01 / (0.01 + 0.04)])
     torch.testing.assert_close(budget_share(both, mask), expected)
@@ -314,9 +316,11 @@ def test_budget_share_on_domino_images_with_a_mask():
 
 
 def test_budget_share_bad_arguments_raise():
-    with pytest.raises(ValueError, match="s_index"):
-        budget_share(torch.ones(2, 3), (5,))
-    with pytest.raises(ValueError, match="s_index"):
+    with pytest.raises(ValueError, match="coords"):
+        coords_mask(3, (5,))
+    with pytest.raises(ValueError, match="on_s"):
         budget_share(torch.ones(2, 3), torch.zeros(4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="on_s"):
+        budget_share(torch.ones(2, 3), torch.tensor([0, 1, 0]))  # indices, not a mask
     with pytest.raises(ValueError, match="basis"):
-        budget_share(torch.ones(2, 3), (0,), basis=torch.eye(4))
+        budget_share(torch.ones(2, 3), torch.zeros(3, dtype=torch.bool), basis=torch.eye(4))

@@ -235,6 +235,19 @@ def randomize(data: SyntheticData, coords: Sequence[int] | str, *, seed: int = 0
     return data.with_z(z)
 
 
+def contradict(data: SyntheticData, *, seed: int = 0) -> SyntheticData:
+    """Every point keeps S and takes all of Sc from a random point of the *other* class: each Sc
+    coordinate then predicts the wrong label (claim #22); the label y and S are unchanged."""
+    g = torch.Generator().manual_seed(_stream(seed, 3))
+    z = data.z.clone()
+    sc = torch.tensor(data.sc_coords)
+    for c in (0, 1):
+        mine, other = (data.y == c).nonzero().flatten(), (data.y != c).nonzero().flatten()
+        donors = other[torch.randint(len(other), (len(mine),), generator=g)]
+        z[mine.unsqueeze(1), sc] = data.z[donors][:, sc]
+    return data.with_z(z)
+
+
 _NAME = re.compile(r"^(?:(noisy )?LMS-(\d)|MS-\((\d),(\d)\)|MS-(\d)|LSN|AdvMS-\(5,7\))$")
 
 

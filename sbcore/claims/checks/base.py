@@ -1,0 +1,88 @@
+"""A check: one quantity a chapter measures for a claim, declared once with the paper's number.
+
+Every check carries the paper's printed value and where it is printed (``paper``, ``source``),
+the criterion (``kind``, ``target``, ``tol``, ``upper``) and one line saying how that tolerance
+follows from the printed number and its ± (``rationale``), never from what our code produced.
+
+Kinds, and what they ask of the values (one per seed or member):
+
+- ``mean_within``: the mean over seeds lies within ``target ± tol`` (a claim about the average;
+  one bad seed can pass, and the criterion printed says so);
+- ``all_within``: every seed lies within ``target ± tol``;
+- ``at_least`` / ``at_most``: every seed is at least / at most ``target``;
+- ``between``: every seed lies in ``[target, upper]``.
+
+``target=None`` or ``tol=None`` means the bar depends on the run (a sampling error that follows
+from the sample size, say): the chapter passes it to ``run.check`` and the rationale gives the
+formula. ``fact=True`` marks a value that cannot fail by construction (a closed form of the data, a
+constant): it is shown beside the claim but never counted as a reproduction.
+``known_deviation``: a reason, stated before the run, why the check may fail; such a record never
+raises and still counts as not reproduced.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("mean_within", "all_within", "at_least", "at_most", "between")
+EPS = 1e-12  # float slack at the bar, so that a value printed equal to the bar passes
+
+
+@dataclass(frozen=True)
+class Check:
+    """One declared check of claim ``claim`` (see the module docstring for the fields)."""
+
+    key: str
+    claim: int
+    quantity: str
+    paper: str
+    source: str
+    kind: str
+    target: float | None
+    rationale: str
+    tol: float | None = 0.0
+    upper: float | None = None
+    fact: bool = False
+    known_deviation: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"check {self.key}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.kind == "between" and (self.upper is None or (self.target or 0) > self.upper):
+            raise ValueError(f"check {self.key}: 'between' needs upper >= target")
+        if self.tol is not None and self.tol < 0:
+            raise ValueError(f"check {self.key}: tol must be >= 0, got {self.tol}")
+
+
+def criterion_text(kind: str, target: float, tol: float = 0.0, upper: float | None = None) -> str:
+    """The criterion as printed in every table: says whether it holds per seed or on the mean."""
+    if kind == "mean_within":
+        return f"mean over seeds within {target:.3g} ± {tol:.2g}"
+    if kind == "all_within":
+        return f"every seed within {target:.3g} ± {tol:.2g}"
+    if kind == "at_least":
+        return f"every seed ≥ {target:.3g}"
+    if kind == "at_most":
+        return f"every seed ≤ {target:.3g}"
+    return f"every seed in [{target:.3g}, {upper:.3g}]"
+
+
+def passes(kind: str, values, target: float, tol: float = 0.0, upper: float | None = None) -> bool:
+    """Whether ``values`` (one per seed) meet the criterion; no values or a NaN never pass."""
+    v = np.asarray(values, dtype=float).ravel()
+    if v.size == 0 or not np.all(np.isfinite(v)):
+        return False
+    if kind == "mean_within":
+        return bool(abs(v.mean() - target) <= tol + EPS)
+    if kind == "all_within":
+        return bool(np.all(np.abs(v - target) <= tol + EPS))
+    if kind == "at_least":
+        return bool(np.all(v >= target - EPS))
+    if kind == "at_most":
+        return bool(np.all(v <= target + EPS))
+    if kind == "between":
+        return bool(np.all((v >= target - EPS) & (v <= (math.inf if upper is None else upper) + EPS)))
+    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")

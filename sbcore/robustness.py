@@ -1,0 +1,106 @@
+"""One attack suite for synthetic and image data: per-example PGD and the two UAPs of
+:mod:`sbcore.attacks` against each of M models, with accuracy after each attack and the share of
+the perturbation's energy on S (paper Sec. 4.3, Fig. 4; claims #20, #21).
+
+Shares are measured on the perturbation the model actually receives, ``x_adv - x`` (after clipping
+for images; for unclipped synthetic data that is the label-signed UAP itself, whose energy
+distribution equals the UAP's), averaged over points; ``raw_share`` is the UAP's own share before
+clipping. PGD starts at delta = 0: a random start adds a random direction of norm ~eps spread
+over every coordinate, which the steps only partly remove and which says nothing about the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .attacks import Clip, apply_uap, as_uap, budget_share, pgd, svd_uap
+
+ATTACKS = ("PGD", "SVD-UAP", "AS-UAP")
+UAPS = ATTACKS[1:]
+
+
+@dataclass
+class AttackRun:
+    """Attacks on M models: (M,) arrays keyed by attack of accuracy after it and share on S; the
+    UAPs (one per model, an example's shape) and, per UAP, the accuracy per class (M, 2)."""
+
+    data: str
+    model_name: str
+    eps_pgd: float
+    eps_uap: float
+    clean_acc: np.ndarray
+    acc: dict[str, np.ndarray]
+    share: dict[str, np.ndarray]
+    raw_share: dict[str, np.ndarray]
+    uaps: dict[str, list[Tensor]] = field(default_factory=dict)
+    class_acc: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@torch.no_grad()
+def accuracy_of(model: nn.Module, x: Tensor, y: Tensor) -> float:
+    """Share of argmax predictions of an ordinary model (B, *shape) -> (B, C) equal to y."""
+    return float((model(x).argmax(-1) == y).double().mean())
+
+
+def attack_models(models: Sequence[nn.Module], fit_sets: Sequence[tuple[Tensor, Tensor]],
+                  eval_sets: Sequence[tuple[Tensor, Tensor]], *, on_s: Tensor, eps_pgd: float,
+                  eps_uap: float, pgd_steps: int, uap_epochs: int, uap_batch: int,
+                  bases: Sequence[Tensor | None] | None = None, clip: Clip = None, seed: int = 0,
+                  data: str = "", model_name: str = "") -> AttackRun:
+    """PGD (budget ``eps_pgd``, per example), SVD-UAP and AS-UAP (``eps_uap``), all l2, on model m.
+
+    Args:
+        models: M ordinary models (B, *shape) -> (B, C), in eval mode.
+        fit_sets / eval_sets: per model, (x, y) the UAPs are fitted on / every attack is scored on
+            (x (n, *shape), y (n,) in {0, 1}).
+        on_s: boolean mask of S in one example, in the basis of ``bases`` (unrotated coordinates
+            of synthetic data) or of the input (image blocks).
+        bases: per model, the rotation R of its data (x = z @ R) or None.
+        clip: None (synthetic: after the rotation x lies in no box) or (0, 1) for images.
+    """
+    M = len(models)
+    bases = list(bases) if bases is not None else [None] * M
+    if not (len(fit_sets) == len(eval_sets) == len(bases) == M) or M == 0:
+        raise ValueError("models, fit_sets, eval_sets and bases must hold one entry per model")
+    acc, share, raw = ({a: np.zeros(M) for a in ATTACKS} for _ in range(3))
+    uaps: dict[str, list[Tensor]] = {a: [] for a in UAPS}
+    clean, class_acc = np.zeros(M), {a: np.full((M, 2), np.nan) for a in UAPS}
+    for m, (model, (xf, yf), (xt, yt), basis) in enumerate(zip(models, fit_sets, eval_sets, bases)):
+        clean[m] = accuracy_of(model, xt, yt)
+        delta = pgd(model, xt, yt, eps=eps_pgd, step_size=2.5 * eps_pgd / pgd_steps,
+                    n_steps=pgd_steps, random_start=False, clip=clip)
+        acc["PGD"][m] = accuracy_of(model, xt + delta, yt)
+        share["PGD"][m] = raw["PGD"][m] = float(budget_share(delta, on_s, basis=basis).mean())
+        uaps["SVD-UAP"].append(svd_uap(model, xf, yf, eps=eps_uap, step_size=2.5 * eps_uap / pgd_steps,
+                                       n_steps=pgd_steps, clip=clip, seed=seed + m))
+        uaps["AS-UAP"].append(as_uap(model, xf, yf, eps=eps_uap, step_size=eps_uap / 5,
+                                     n_epochs=uap_epochs, batch_size=uap_batch, clip=clip, seed=seed + m))
+        for a in UAPS:
+            x_adv = apply_uap(xt, yt, uaps[a][m], clip=clip)
+            acc[a][m] = accuracy_of(model, x_adv, yt)
+            class_acc[a][m] = [accuracy_of(model, x_adv[yt == c], yt[yt == c]) if (yt == c).any()
+                                else np.nan for c in (0, 1)]
+            share[a][m] = float(budget_share(x_adv - xt, on_s, basis=basis).mean())
+            raw[a][m] = float(budget_share(uaps[a][m][None], on_s, basis=basis)[0])
+    return AttackRun(data, model_name, float(eps_pgd), float(eps_uap), clean, acc, share, raw,
+                     uaps, class_acc)
+
+
+def transfer_matrix(runs: Sequence[AttackRun], models: Sequence[Sequence[nn.Module]],
+                    eval_sets: Sequence[tuple[Tensor, Tensor]], *, attack: str) -> np.ndarray:
+    """Accuracy of target architecture j under the ``attack`` UAP of source architecture i.
+
+    ``models[j][m]``: architecture j's model for seed m; all architectures of seed m were trained
+    on the same data (same rotation), so source member m's UAP is applied to target member m.
+    Returns (S, T, M)."""
+    out = np.zeros((len(runs), len(models), len(eval_sets)))
+    for i, run in enumerate(runs):
+        for j, arch in enumerate(models):
+            for m, (x, y) in enumerate(eval_sets):
+                out[i, j, m] = accuracy_of(arch[m], apply_uap(x, y, run.uaps[attack][m]), y)
+    return out
