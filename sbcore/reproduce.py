@@ -67,9 +67,10 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
 def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None = None) -> None:
     """Pool the records in ``paths`` and write ``scoreboard.md`` and ``scoreboard.json``."""
     recs = claims.merge(claims.load_records(paths))
-    board = claims.scoreboard(recs)
+    board = claims.claim_rows(recs)
     (out / "scoreboard.json").write_text(json.dumps(
-        {"claims": board, "records": [{**asdict(r), "mean": r.mean, "std": r.std} for r in recs],
+        {"claims": board, "headlines": claims.headline_rows(board),
+         "records": [{**r.to_json(), "mean": r.mean, "std": r.std} for r in recs],
          "timings": timings or []}, indent=1, default=str))
     md = ["# Scoreboard", "", claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
           "", "## Records (pooled over seeds)", "",
@@ -79,27 +80,19 @@ def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None =
     (out / "scoreboard.md").write_text("\n".join(md) + "\n")
 
 
-# Chapter -> the sbcore module holding its presets (PRESETS: scale -> frozen config).
-CHAPTER_MODULES = {
-    "01_datasets_and_metrics": "sbcore.facts",
-    "02_extreme_sb_slabs": "sbcore.extreme",
-    "03_extreme_sb_images": "sbcore.images",
-    "05_fragility": "sbcore.fragility",
-    "06_generalization": "sbcore.generalization",
-    "07_ensembles": "sbcore.ensembles",
-}
-
-
 def preset_rows() -> list[dict]:
-    """Every chapter's knobs side by side at the three scales (differences only)."""
-    import importlib
+    """Every chapter's knobs side by side at the three scales (differences only; nested recipes
+    flattened as ``train.lr``)."""
     from dataclasses import asdict
 
+    from .chapters import chapter_names, module
+    from .claims.run import _flatten
+
     rows = []
-    for chapter, module in CHAPTER_MODULES.items():
-        presets = {s: asdict(c) for s, c in importlib.import_module(module).PRESETS.items()}
+    for chapter in chapter_names():
+        presets = {s: _flatten(asdict(c)) for s, c in module(chapter).PRESETS.items()}
         for key in presets["paper"]:
-            vals = {s: presets[s][key] for s in ("smoke", "book", "paper")}
+            vals = {s: presets[s].get(key) for s in ("smoke", "book", "paper")}
             if len({repr(v) for v in vals.values()}) > 1:
                 rows.append({"chapter": f"{{doc}}`{chapter}`", "parameter": key,
                              **{s: _fmt(v) for s, v in vals.items()}})

@@ -1,100 +1,146 @@
-"""Claim records, verdicts, pooling over seeds, the scoreboard and scale presets."""
+"""The claims layer: the check registry, records re-evaluated from values, pooling, the scoreboard
+with the four headline claims, and a chapter's Run (parameters validated before anything trains)."""
 
 import json
 
 import pytest
 
-from sbcore import claims, extreme
-from sbcore.registry import CLAIMS
-from sbcore.scales import choose, resolve_scale
+import sbcore
+from sbcore import claims
+from sbcore.claims import CHECKS, CLAIMS
+from sbcore.claims.checks.base import KINDS, passes
+from sbcore.claims.run import Run
+from sbcore.chapters import ch02_extreme_sb_slabs as ch02
+from sbcore.scales import resolve_scale
 
 
-def _rec(values, **kw):
-    base = dict(paper="0.50", kind="within", target=0.5, tol=0.03, data="LMS-5", scale="smoke",
-                chapter="02_extreme_sb_slabs")
-    return claims.check(5, "S-randomized AUC", values, **{**base, **kw})
+@pytest.fixture
+def run(monkeypatch, tmp_path):
+    monkeypatch.setenv("SBCORE_RECORDS_DIR", str(tmp_path / "records"))
+    r = sbcore.start("02_extreme_sb_slabs", scale="smoke", strict=False, progress=False)
+    return r
 
 
-def test_registry_has_all_31_claims():
+def test_registry_has_all_31_claims_and_every_check_is_sourced_and_reasoned():
     assert sorted(CLAIMS) == list(range(1, 32))
+    assert len(CHECKS) > 40
+    for key, c in CHECKS.items():
+        assert c.key == key and c.claim in CLAIMS and c.kind in KINDS
+        assert c.source.strip() and c.paper.strip(), key  # the paper's value and where it is printed
+        assert len(c.rationale.split()) >= 5, key  # one line: how the bar follows from the paper
 
 
-def test_verdicts():
-    assert _rec([0.49, 0.51, 0.50]).passed
-    assert not _rec([0.56, 0.55]).passed
-    assert _rec([0.995, 1.0], kind="at_least", target=0.99).passed
-    assert not _rec([0.98, 1.0], kind="at_least", target=0.99).passed  # every seed must pass
-    assert _rec([0.01], kind="at_most", target=0.05).passed
-    assert _rec([0.94, 0.95], kind="between", target=0.93, tol=0.96).passed
-    assert not _rec([float("nan")]).passed
+def test_criteria_hand_computed():
+    assert passes("mean_within", [0.49, 0.51, 0.50], 0.5, 0.02)
+    assert passes("mean_within", [0.40, 0.60], 0.5, 0.02)  # the mean only: one bad seed can pass
+    assert not passes("all_within", [0.40, 0.60], 0.5, 0.02)  # every seed
+    assert passes("at_least", [0.995, 1.0], 0.995) and not passes("at_least", [0.99, 1.0], 0.995)
+    assert passes("at_most", [0.01], 0.05) and not passes("at_most", [0.01, 0.06], 0.05)
+    assert passes("between", [0.94, 0.95], 0.934, upper=0.955)
+    assert not passes("between", [0.96], 0.934, upper=0.955)
+    assert not passes("mean_within", [float("nan")], 0.5, 0.02) and not passes("at_most", [], 1.0)
 
 
-def test_mean_std_and_text():
-    r = _rec([0.4, 0.6])
+def test_check_records_mean_std_and_strict(run):
+    r = run.check("slabs.lms5.s_auc", [0.4, 0.6], data="LMS-5", model="(100,1)-FCN")
+    assert r.quantity == "S-randomized AUC, (100,1)-FCN" and r.source == "Table 4"
     assert r.mean == pytest.approx(0.5) and r.std == pytest.approx(0.141421, abs=1e-6)
     assert r.ours == "0.500 ± 0.141 (n=2)" and r.verdict == "reproduced"
-
-
-def test_strict_raises_and_bad_arguments():
+    assert "mean over seeds" in r.criterion
+    run.strict = True
     with pytest.raises(claims.ClaimNotReproduced, match="#5"):
-        _rec([0.7], strict=True)
-    with pytest.raises(ValueError, match="claim"):
-        claims.check(99, "x", [1], paper="", kind="within", target=0, data="", scale="", chapter="")
-    with pytest.raises(ValueError, match="kind"):
-        _rec([0.5], kind="roughly")
+        run.check("slabs.lms5.s_auc", [0.7], data="LMS-5", model="x")
+    with pytest.raises(KeyError, match="no check"):
+        run.check("slabs.nope", [1.0], data="LMS-5")
+    with pytest.raises(ValueError, match="target"):  # the registry fixes this bar, not the chapter
+        run.check("slabs.lms5.s_auc", [0.5], data="LMS-5", model="x", target=0.6)
+    with pytest.raises(ValueError, match="no known deviation"):
+        run.check("slabs.lms5.s_auc", [0.7], data="LMS-5", model="x", known=True)
 
 
-def test_save_load_merge_and_scoreboard(tmp_path):
-    p1 = claims.save_records([_rec([0.50, 0.51])], tmp_path / "a.json", metadata={"seed": 0})
-    p2 = claims.save_records([_rec([0.52])], tmp_path / "b.json", metadata={"seed": 1})
-    assert json.loads(p1.read_text())["metadata"] == {"seed": 0}
+def test_known_deviation_does_not_raise_but_stays_not_reproduced(run):
+    run.strict = True
+    r = run.check("slabs.wide.sc_auc", [0.5], data="MS-(5,7), |Sc| = 249", known=True,
+                  model="(2000,1)-FCN", n_sc=249)
+    assert not r.passed and r.verdict.startswith("not reproduced (known")
+    assert claims.claim_rows([r])[8]["verdict"].startswith("not reproduced")
+
+
+def test_facts_are_shown_but_never_count_as_reproduced(run):
+    r = run.check("fragility.margin.slope_avg", [0.5], data="LMS-5")
+    assert r.passed and r.verdict == "fact of the construction"
+    assert claims.claim_rows([r])[18]["verdict"] == "fact of the construction"
+    net = run.check("fragility.margin.slope_net", [0.05], data="LMS-5", model="m")
+    assert claims.claim_rows([r, net])[18]["verdict"] == "reproduced"
+
+
+def test_not_run_records_make_a_claim_partly_checked(run):
+    skipped = run.not_run("slabs.ms57.s_auc", "too slow", data="MS-(5,7)", model="(32,7,1)-CNN")
+    ok = run.check("slabs.ms57.s_auc", [0.5], data="MS-(5,7)", model="(100,1)-FCN")
+    assert skipped.verdict.startswith("not run") and skipped.ours == "—" and not skipped.passed
+    assert claims.claim_rows([ok, skipped])[5]["verdict"].startswith("partly checked")
+    assert claims.claim_rows([skipped])[5]["verdict"] == "not run at this scale"
+
+
+def test_save_load_merge_reevaluates_and_refuses_bad_files(run, tmp_path):
+    a = run.check("slabs.lms5.s_auc", [0.50, 0.51], data="LMS-5", model="m")
+    p1 = claims.save_records([a], tmp_path / "a.json", metadata={"seed": 0})
+    b = run.check("slabs.lms5.s_auc", [0.52], data="LMS-5", model="m")
+    p2 = claims.save_records([b], tmp_path / "b.json", metadata={"seed": 1})
     merged = claims.merge(claims.load_records([p1, p2]))
-    assert len(merged) == 1 and merged[0].values == [0.50, 0.51, 0.52]
-    assert merged[0].mean == pytest.approx(0.51) and merged[0].passed  # pooled mean
-    p3 = claims.save_records([_rec([0.60, 0.62])], tmp_path / "c.json", metadata={"seed": 2})
-    assert not claims.merge(claims.load_records([p1, p3]))[0].passed  # mean 0.5575
-    board = claims.scoreboard(merged)
-    assert len(board) == 31
-    assert board[4]["verdict"] == "reproduced"
-    assert board[0]["verdict"] == "not covered yet"
-    table = claims.markdown_table(board, ["claim", "verdict"])
+    assert len(merged) == 1 and merged[0].values == [0.50, 0.51, 0.52] and merged[0].passed
+    # a stored verdict is never trusted: flip "passed" and the values in the file
+    payload = json.loads(p1.read_text())
+    payload["records"][0]["values"], payload["records"][0]["passed"] = [0.7], True
+    p1.write_text(json.dumps(payload))
+    assert not claims.load_records([p1])[0].passed
+    with pytest.raises(ValueError, match="duplicate"):
+        claims.save_records([a, b], tmp_path / "dup.json", metadata={})
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json"):
+        claims.load_records([tmp_path / "bad.json"])
+
+
+def test_scoreboard_rows_and_headlines(run):
+    recs = [run.check("gen.test_acc", [0.945, 0.947], data="noisy LMS-7", model="(100,1)-FCN")]
+    rows = claims.claim_rows(recs)
+    assert len(rows) == 31 and rows[22]["verdict"] == "reproduced"
+    assert rows[0]["verdict"] == "not covered yet" and "0.946" in rows[22]["ours"]
+    heads = claims.headline_rows(rows)
+    assert [h["claim"] for h in heads] == ["(i)", "(ii)", "(iii)", "(iv)"]
+    assert heads[2]["verdict"] == "partly checked" and "#24" in heads[2]["reason"]
+    assert rows[30]["verdict"] == "partly checked"  # #31 is the four claims rolled up
+    table = claims.markdown_table(rows, ["claim", "verdict"])
     assert table.count("\n") == 32
 
 
-def test_scales_and_presets(monkeypatch):
+def test_start_validates_parameters_before_anything_trains(monkeypatch):
     monkeypatch.delenv("SBCORE_SCALE", raising=False)
     assert resolve_scale(None) == "book"
-    monkeypatch.setenv("SBCORE_SCALE", "smoke")
-    assert resolve_scale(None) == "smoke"
-    with pytest.raises(ValueError, match="scale must be one of"):
-        resolve_scale("huge")
-    cfg = extreme.config("book", n_train=123)
-    assert cfg.n_train == 123 and cfg.n_test == extreme.PRESETS["book"].n_test
-    assert extreme.config("paper").n_train == 50_000  # the paper LMS-5 sample size
-    assert extreme.config("paper").n_seeds >= 5
-    with pytest.raises(ValueError, match="n_train"):
-        extreme.config("book", n_train=-5)
-    with pytest.raises(ValueError, match="unknown parameter"):
-        choose(extreme.PRESETS, "book", n_trian=5)
-    with pytest.raises(ValueError, match="model"):
-        extreme.config("book", models=("(100,1)-MLP",))
+    r = sbcore.start("02", scale="smoke", n_train=123, strict="false", lr=0.05, progress=False)
+    assert r.cfg.n_train == 123 and r.strict is False and r.cfg.train.lr == 0.05
+    assert r.cfg.n_test == ch02.PRESETS["smoke"].n_test and len(r.seeds) == r.cfg.n_seeds
+    assert sbcore.start("02", scale="paper", progress=False).cfg.n_train == 50_000  # App. B
+    for params, message in [({"n_trian": 4000}, "unknown parameter.*n_trian.*allowed"),
+                            ({"seed": 1.5}, "seed must be an integer"),
+                            ({"seed": "abc"}, "seed must be an integer"),
+                            ({"seed": -1}, "seed must be an integer"),
+                            ({"n_test": 10}, "n_test must be an integer >= 100"),
+                            ({"n_train": -5}, "n_train must be an integer >= 1"),
+                            ({"strict": "maybe"}, "strict must be a boolean"),
+                            ({"scale": "huge"}, "scale must be one of"),
+                            ({"models": ("(100,1)-MLP",)}, "model must look like"),
+                            ({"device": "tpu"}, "device must be one of")]:
+        with pytest.raises(ValueError, match=message):
+            sbcore.start("02", **{"scale": "smoke", **params})
 
 
-def test_known_deviation_does_not_raise_but_stays_not_reproduced():
-    r = _rec([0.7], strict=True, known_deviation="stated before the run")
-    assert not r.passed and r.verdict.startswith("not reproduced (known")
-    board = claims.scoreboard([r])
-    assert board[4]["verdict"].startswith("not reproduced")
-
-
-def test_not_run_records_keep_a_claim_from_counting_as_reproduced():
-    skipped = claims.not_run(6, "S-randomized AUC, (32,7,1)-CNN", paper="0.50", reason="too slow",
-                             data="MS-(5,7)", scale="book", chapter="02_extreme_sb_slabs")
-    ok = claims.check(6, "S-randomized AUC, (100,1)-FCN", [0.5], paper="0.50", kind="within",
-                      target=0.5, tol=0.03, data="MS-(5,7)", scale="book", chapter="02_extreme_sb_slabs")
-    assert skipped.verdict.startswith("not run") and skipped.ours == "—"
-    board = claims.scoreboard([ok, skipped])
-    assert board[5]["verdict"].startswith("partly checked")
-    assert claims.scoreboard([skipped])[5]["verdict"] == "not run at this scale"
-    loaded = claims.merge([skipped, skipped])
-    assert loaded[0].not_run and not loaded[0].passed
+def test_start_rejects_names_papermill_injected_into_the_notebook():
+    namespace = {"__name__": "__main__", "scale": "smoke", "n_trian": 4000, "In": [], "_i1": ""}
+    with pytest.raises(ValueError, match="n_trian"):
+        Run.create("02_extreme_sb_slabs", ch02.PRESETS, knobs=ch02.KNOBS, namespace=namespace,
+                   scale="smoke")
+    namespace = {"__name__": "__main__", "scale": "smoke", "n_test": 500}  # injected, not passed
+    r = Run.create("02_extreme_sb_slabs", ch02.PRESETS, knobs=ch02.KNOBS, namespace=namespace,
+                   scale="smoke", progress=False)
+    assert r.cfg.n_test == 500
