@@ -2,6 +2,7 @@
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters with papermill
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests)
+# make results  after make book: record its scoreboard and regenerate the README's results table
 
 PYTHON ?= python3
 VENV   := .venv
@@ -12,7 +13,7 @@ SEEDS  ?= 0 1 2 3 4
 CHAPTERS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: book test reproduce bench data clean
+.PHONY: book test reproduce bench data clean results
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,3 +48,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf _build
+
+results: $(STAMP)
+	$(BIN)/python -m sbcore.readme --records _build/records --update
