@@ -34,7 +34,7 @@ CHECKS = [
           rationale="true by construction of the data: sqrt(gamma_1^2 + gamma_2^2) > gamma_1"),
     # ---- Claim #4: Theorem 1 on LSN -------------------------------------------------------------
     Check("theory.linear_weight", claim=4,
-          quantity="largest |sqrt(k) |w_1j| / (t eta / 2) - 1| over units and d in {dims}",
+          quantity="largest |sqrt(k) |w_1j| / (t eta / 2) - 1| over units and d in {dims} (init log^4 d)",
           paper="|w1j| = (2/sqrt k)(1 - c/sqrt(log d)) + O(1/sqrt(dk log d))",
           source="Thm. 1 (Sec. 4.1); Lemma 1 (App. F)", kind="at_most", target=0.1, tol=0.0,
           rationale="Lemma 1: w_1j = t eta v_j / 2 up to O(1/sqrt(dk log d)), a relative error "
@@ -57,16 +57,16 @@ CHECKS = [
           rationale="Lemma 1 bounds the noise block by c0 (1 + eta/4)^t / sqrt(k log d) <= "
                     "2e / sqrt(k log d)"),
     Check("theory.ratio_slope", claim=4,
-          quantity="log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^4 d)",
+          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^4 d)",
           paper="linear weights grow ~sqrt(d) larger than slab weights (up to log factors)",
-          source="Sec. 4.1, remark after Thm. 1", kind="between", target=0.4, upper=1.15, tol=0.0,
-          rationale="sqrt(d) is slope 0.5; log factors of total power <= 2.5 (the init's log^2 d, "
-                    "the bound's log^(1/2) d) move a local slope by <= 2.5/log 50 = 0.64 for d >= 50; "
-                    "0.1 below 0.5 for the fit"),
+          source="Sec. 4.1, remark after Thm. 1", kind="mean_within", target=0.775, tol=0.375,
+          rationale="the mean slope over seeds in [0.4, 1.15]: sqrt(d) is slope 0.5; log factors of "
+                    "total power <= 2.5 (the init's log^2 d, the bound's log^(1/2) d) move a local "
+                    "slope by <= 2.5/log 50 = 0.64 for d >= 50; 0.1 below 0.5 for the fit"),
     Check("theory.ratio_slope_log2", claim=4,
-          quantity="log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^2 d)",
+          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^2 d)",
           paper="linear weights grow ~sqrt(d) larger than slab weights (up to log factors)",
-          source="Sec. 4.1; Lemma 1 (App. F)", kind="between", target=0.4, upper=1.15, tol=0.0,
+          source="Sec. 4.1; Lemma 1 (App. F)", kind="mean_within", target=0.775, tol=0.375,
           rationale="the same bracket as under the theorem's initialization"),
     Check("theory.hinge_active", claim=4,
           quantity="smallest share of a batch with y f(x) < 1, over steps and d in {dims}",
