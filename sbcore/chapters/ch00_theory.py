@@ -30,7 +30,7 @@ class Config:
 
     n_seeds: int = 3
     n_train: int = 2000
-    n_test: int = 1000
+    n_test: int = 2000
     model: str = "(100,1)-FCN"
     gamma_linear: float = 0.1
     gamma_slab: float = 0.15
@@ -69,7 +69,7 @@ class Config:
 
 
 PRESETS = {
-    "smoke": Config(n_seeds=2, n_train=600, n_test=500, max_epochs=150,
+    "smoke": Config(n_seeds=2, n_train=600, n_test=1000, max_epochs=150,
                     dims=(50, 100, 200, 400, 800), k=32, n_lsn_test=1000),
     "book": Config(),
     "paper": Config(n_seeds=10, n_train=10_000, n_test=5000, max_epochs=500,

@@ -14,7 +14,7 @@ CHECKS = [
           paper="NNs learn the linear boundary on phi_1", source="Sec. 1, Fig. 1",
           kind="all_within", target=0.5, tol=0.05,
           rationale="a model that relies on phi_1 falls to chance once phi_1 is drawn independently "
-                    "of the label (Table 1's rule); 0.05 is about 4 binomial sd at 1,000 test points"),
+                    "of the label (Table 1's rule); 0.05 is over 3 binomial sd at 1,000 test points"),
     Check("theory.fig1_phi2_invariance", claim=1,
           quantity="accuracy minus phi_2-randomized accuracy of {model}s",
           paper="NNs stay invariant to phi_2", source="Sec. 1, Fig. 1",
