@@ -27,6 +27,7 @@ share their standard-normal draw and their batches (common random numbers).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -142,6 +143,17 @@ def _generator(*keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(h)
 
 
+def init_weights(d: int, k: int, seeds: Sequence[int],
+                 log_powers: Sequence[int] = LOG_POWERS) -> Tensor:
+    """Hidden weights at initialization, ``w_ij ~ N(0, 1/(d k log^p d))``: (S, P, k, d).
+
+    The P initializations of one seed scale the same standard-normal draw (common random
+    numbers), so they differ only by the factor the paper's two statements disagree on."""
+    z = torch.stack([torch.randn(k, d, generator=_generator(s, d, 0)) for s in seeds])
+    std = torch.tensor([init_std(d, k, p) for p in log_powers])
+    return z[:, None] * std[None, :, None, None]
+
+
 @dataclass
 class TheoremRun:
     """Measurements of a sweep. Every array is (D, S, P): dims x seeds x initializations.
@@ -221,8 +233,6 @@ def simulate(dims: Sequence[int], *, k: int, seeds: Sequence[int],
         n_test: fresh test points per (d, seed).
     Returns: a :class:`TheoremRun`; the numbers for (d, seed) depend on nothing else.
     """
-    import time
-
     device = torch.device(device)
     v = output_weights(k).to(device)
     start, P = time.perf_counter(), len(log_powers)
@@ -232,9 +242,7 @@ def simulate(dims: Sequence[int], *, k: int, seeds: Sequence[int],
         t = n_steps(d, lr, c_stop)
         if t < 1:
             raise ValueError(f"d={d} gives no gradient step (t = {t}); use a larger d or smaller c_stop")
-        z = torch.stack([torch.randn(k, d, generator=_generator(s, d, 0)) for s in seeds])
-        std = torch.tensor([init_std(d, k, p) for p in log_powers])
-        w0 = (z[:, None] * std[None, :, None, None]).to(device)         # (S, P, k, d)
+        w0 = init_weights(d, k, seeds, log_powers).to(device)
         w, active = w0.clone(), torch.ones(len(seeds), P, device=device)
         for step in range(1, t + 1):  # fresh batches: one pass over m = t n points
             batch = [lsn_batch(n, d, _generator(s, d, step)) for s in seeds]

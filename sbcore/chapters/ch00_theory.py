@@ -71,7 +71,7 @@ class Config:
 PRESETS = {
     "smoke": Config(n_seeds=2, n_train=600, n_test=1000, max_epochs=150,
                     dims=(50, 100, 200, 400, 800), k=32, n_lsn_test=1000),
-    "book": Config(),
+    "book": Config(n_seeds=5),
     "paper": Config(n_seeds=10, n_train=10_000, n_test=5000, max_epochs=500,
                     dims=(50, 100, 200, 400, 800, 1600, 3200), k=128, batch_factor=2.0,
                     n_lsn_test=10_000),
