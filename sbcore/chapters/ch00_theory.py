@@ -45,6 +45,8 @@ class Config:
     n_lsn_test: int = 2000
 
     def __post_init__(self) -> None:
+        if isinstance(self.dims, list):  # papermill passes sequences as lists
+            object.__setattr__(self, "dims", tuple(self.dims))
         for name in ("n_seeds", "max_epochs"):
             positive_int(name, getattr(self, name))
         positive_int("n_train", self.n_train, minimum=10)
@@ -189,3 +191,52 @@ def slope_rows(run: theory.TheoremRun) -> list[dict]:
                      **{f"slope, init log^{p} d": f"{s[:, i].mean():.2f} ± {s[:, i].std():.2f}"
                         for i, p in enumerate(run.log_powers)}})
     return rows
+
+
+# ---- numbers for the prose (glued, never typed) ------------------------------------------------
+def _span(values: np.ndarray, fmt: str = ".3f") -> str:
+    lo, hi = float(np.min(values)), float(np.max(values))
+    return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}} to {hi:{fmt}}"
+
+
+def settings_text(cfg: Config) -> dict[str, str]:
+    """The chapter's settings as prose-ready strings (so a papermill override reads right)."""
+    from sbcore.data.stylized import max_margin
+    return {"model": cfg.model, "n_train": f"{cfg.n_train:,}", "n_seeds": str(cfg.n_seeds),
+            "gamma_linear": f"{cfg.gamma_linear:g}",
+            "slab_gap": f"{2 * cfg.gamma_slab:g}",
+            "max_margin": f"{max_margin(cfg.gamma_linear, cfg.gamma_slab):.3f}",
+            "dims": ", ".join(str(d) for d in cfg.dims), "k": str(cfg.k),
+            "lr_scale": f"{cfg.lr_scale:g}", "c_stop": f"{cfg.c_stop:g}",
+            "batch_factor": f"{cfg.batch_factor:g}"}
+
+
+def fig1_text(res: Fig1Result) -> dict[str, str]:
+    """Fig. 1's measured numbers as strings: ranges over seeds."""
+    return {"phi1_acc": _span(res.phi1_acc), "phi2_acc": _span(res.phi2_acc),
+            "margin_net": _span(res.margin_learned),
+            "margin_lin": _span(res.margin_linear), "margin_piece": _span(res.margin_piecewise),
+            "margin_ratio": _span(res.margin_learned / res.margin_piecewise, ".2f")}
+
+
+def theorem_text(run: theory.TheoremRun) -> dict[str, str]:
+    """Theorem 1's measured numbers as strings (theorem's init unless the name ends in _log2)."""
+    vals = theorem_check_values(run)
+    p4, p2 = run.log_powers.index(4), run.log_powers.index(2)
+    growth = (run.w2_mean / run.w2_init).mean(1)                       # (D, P), mean over seeds
+    slopes = {name: run.slope(name) for name in ("w1_mean", "w2_mean", "noise_mean")}
+    return {"steps": ", ".join(map(str, run.steps)), "batch_sizes": ", ".join(f"{n:,}" for n in run.batch_sizes),
+            "w1_dev": f"{vals['theory.linear_weight'].max():.3f}",
+            "w2_scaled": f"{vals['theory.slab_weight_bound'].max():.2f}",
+            "w2_scaled_log2": f"{vals['theory.slab_weight_bound_log2'].max():.2f}",
+            "noise_scaled": f"{vals['theory.noise_norm_bound'].max():.2f}",
+            "w2_growth": _span(growth[:, p4], ".1f"), "w2_growth_log2": _span(growth[:, p2], ".1f"),
+            "w1_slope": f"{slopes['w1_mean'][:, p4].mean():.2f}",
+            "w2_slope": f"{slopes['w2_mean'][:, p4].mean():.2f}",
+            "w2_slope_log2": f"{slopes['w2_mean'][:, p2].mean():.2f}",
+            "noise_slope": f"{slopes['noise_mean'][:, p4].mean():.2f}",
+            "ratio_slope": f"{vals['theory.ratio_slope'].mean():.2f}",
+            "ratio_slope_log2": f"{vals['theory.ratio_slope_log2'].mean():.2f}",
+            "ratio_slope_seeds": _span(vals["theory.ratio_slope"], ".2f"),
+            "test_err": f"{run.test_err.max():.4f}", "x1_acc": _span(run.x1_acc[:, :, p4]),
+            "x2_acc": _span(run.x2_acc[:, :, p4])}
