@@ -146,8 +146,8 @@ def fig1_check_values(res: Fig1Result) -> dict[str, np.ndarray]:
 def fig1_rows(res: Fig1Result, seeds) -> list[dict]:
     """One table row per seed: accuracies, randomized accuracies and the three margins."""
     return [{"seed": s, "train acc": res.train_acc[m], "test acc": res.acc[m],
-             "phi_1-randomized": res.phi1_acc[m], "phi_2-randomized": res.phi2_acc[m],
-             "margin (network)": res.margin_learned[m], "margin (phi_1 = 0)": res.margin_linear[m],
+             "φ₁-randomized": res.phi1_acc[m], "φ₂-randomized": res.phi2_acc[m],
+             "margin (network)": res.margin_learned[m], "margin (φ₁ = 0)": res.margin_linear[m],
              "margin (four pieces)": res.margin_piecewise[m], "epochs": res.epochs[m]}
             for m, s in enumerate(seeds)]
 
@@ -184,11 +184,13 @@ def slope_rows(run: theory.TheoremRun) -> list[dict]:
     ref = theory.reference_rates(np.asarray(run.dims), run.k)
     ref_slope = {key: float(theory.loglog_slope(run.dims, val)) for key, val in ref.items()}
     rows = []
-    for name, label, rate in (("w1_mean", "|w_1j|", "w1"), ("w2_mean", "|w_2j|", "w2"),
-                              ("noise_mean", "||w_{3:d,j}||", "noise")):
-        s = run.slope(name)
+    sup = {4: "⁴", 2: "²"}
+    for name, label, rate in (("w1_mean", "linear weight w₁ⱼ", "w1"),
+                              ("w2_mean", "slab weight w₂ⱼ", "w2"),
+                              ("noise_mean", "noise block w₃:d,ⱼ (norm)", "noise")):
+        s = run.slope(name)  # labels avoid "|": they go into Markdown tables
         rows.append({"weight": label, "theorem's rate": ref_slope[rate],
-                     **{f"slope, init log^{p} d": f"{s[:, i].mean():.2f} ± {s[:, i].std():.2f}"
+                     **{f"init log{sup.get(p, p)} d": f"{s[:, i].mean():.2f} ± {s[:, i].std():.2f}"
                         for i, p in enumerate(run.log_powers)}})
     return rows
 
