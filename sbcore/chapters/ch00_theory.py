@@ -227,7 +227,8 @@ def theorem_text(run: theory.TheoremRun) -> dict[str, str]:
     p4, p2 = run.log_powers.index(4), run.log_powers.index(2)
     growth = (run.w2_mean / run.w2_init).mean(1)                       # (D, P), mean over seeds
     slopes = {name: run.slope(name) for name in ("w1_mean", "w2_mean", "noise_mean")}
-    return {"steps": ", ".join(map(str, run.steps)), "batch_sizes": ", ".join(f"{n:,}" for n in run.batch_sizes),
+    return {"steps": ", ".join(map(str, run.steps)),
+            "batch_sizes": ", ".join(f"{n:,}" for n in run.batch_sizes),
             "w1_dev": f"{vals['theory.linear_weight'].max():.3f}",
             "w2_scaled": f"{vals['theory.slab_weight_bound'].max():.2f}",
             "w2_scaled_log2": f"{vals['theory.slab_weight_bound_log2'].max():.2f}",

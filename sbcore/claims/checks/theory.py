@@ -57,14 +57,16 @@ CHECKS = [
           rationale="Lemma 1 bounds the noise block by c0 (1 + eta/4)^t / sqrt(k log d) <= "
                     "2e / sqrt(k log d)"),
     Check("theory.ratio_slope", claim=4,
-          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^4 d)",
+          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d "
+                   "over {dims} (init log^4 d)",
           paper="linear weights grow ~sqrt(d) larger than slab weights (up to log factors)",
           source="Sec. 4.1, remark after Thm. 1", kind="mean_within", target=0.775, tol=0.375,
           rationale="the mean slope over seeds in [0.4, 1.15]: sqrt(d) is slope 0.5; log factors of "
                     "total power <= 2.5 (the init's log^2 d, the bound's log^(1/2) d) move a local "
                     "slope by <= 2.5/log 50 = 0.64 for d >= 50; 0.1 below 0.5 for the fit"),
     Check("theory.ratio_slope_log2", claim=4,
-          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d over {dims} (init log^2 d)",
+          quantity="mean over seeds of the log-log slope of mean|w_1j| / mean|w_2j| against d "
+                   "over {dims} (init log^2 d)",
           paper="linear weights grow ~sqrt(d) larger than slab weights (up to log factors)",
           source="Sec. 4.1; Lemma 1 (App. F)", kind="mean_within", target=0.775, tol=0.375,
           rationale="the same bracket as under the theorem's initialization"),
