@@ -34,7 +34,8 @@ CHECKS = [
           rationale="true by construction of the data: sqrt(gamma_1^2 + gamma_2^2) > gamma_1"),
     # ---- Claim #4: Theorem 1 on LSN -------------------------------------------------------------
     Check("theory.linear_weight", claim=4,
-          quantity="largest |sqrt(k) |w_1j| / (t eta / 2) - 1| over units and d in {dims} (init log^4 d)",
+          quantity="largest |sqrt(k) |w_1j| / (t eta / 2) - 1| over units and d in {dims} "
+                   "(init log^4 d)",
           paper="|w1j| = (2/sqrt k)(1 - c/sqrt(log d)) + O(1/sqrt(dk log d))",
           source="Thm. 1 (Sec. 4.1); Lemma 1 (App. F)", kind="at_most", target=0.1, tol=0.0,
           rationale="Lemma 1: w_1j = t eta v_j / 2 up to O(1/sqrt(dk log d)), a relative error "
