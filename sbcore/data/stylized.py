@@ -48,11 +48,6 @@ def make_stylized(n_samples: int, *, gamma_linear: float = 0.1, gamma_slab: floa
     return data
 
 
-def linear_margin(gamma_linear: float = 0.1) -> float:
-    """Margin of the boundary ``phi_1 = 0``: the distance gamma_1 from it to either class."""
-    return float(gamma_linear)
-
-
 def max_margin(gamma_linear: float = 0.1, gamma_slab: float = 0.15) -> float:
     """Half the distance between the two classes' supports: ``sqrt(gamma_1^2 + gamma_2^2)``.
 
