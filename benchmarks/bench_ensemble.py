@@ -3,7 +3,7 @@
 Configuration (chapter 07's MS-5 experiment): MS-5 (d = 50), 4,000 training points, (100,2)-FCN,
 SGD lr 0.1, momentum 0.9, batch 256, a fixed 10 epochs per member (no early stopping, so both
 contenders do exactly the same number of updates per member). The stacked run trains the 10
-members together (``sbcore.ensembles.train_ensembles`` does the same with more groups); the
+members together (chapter 07's ``train_ensembles`` does the same with more groups); the
 sequential run calls ``fit`` ten times on one-member models with the same seeds.
 
 Measured alternately, ``REPEATS`` times, in one process; reported as a ratio of medians, with
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from sbcore.data import from_name
-from sbcore.ensembles import ensemble_logits
+from sbcore.metrics import ensemble_logits
 from sbcore.metrics import accuracy
 from sbcore.models import ModelSpec
 from sbcore.models.inference import predict_logits

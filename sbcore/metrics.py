@@ -122,7 +122,8 @@ def coordinate_randomized_accuracy(model: nn.Module, datas: Sequence[SyntheticDa
     coordinate for Fig. 3c and which coordinates each ensemble member uses, Fig. 6b)."""
     y = stack_data(datas)[1]
     d = datas[0].n_features
-    cols = [accuracy(logits_on(model, [randomize(x, [j], seed=seed) for x in datas]), y)
+    cols = [accuracy(logits_on(model, [randomize(x, [j], seed=member_seed(seed, m))
+                                       for m, x in enumerate(datas)]), y)
             for j in range(d)]
     return np.stack(cols, axis=1)
 
@@ -183,3 +184,13 @@ def ood_auroc(score_in: np.ndarray, score_out: np.ndarray) -> float:
     """ROC-AUC of a detector flagging low scores as out-of-distribution (1: perfect, 0.5: blind)."""
     labels = np.r_[np.zeros(len(score_in)), np.ones(len(score_out))]
     return float(roc_auc_score(labels, -np.r_[score_in, score_out]))
+
+
+def ensemble_logits(logits: Tensor, members: int | Sequence[int]) -> Tensor:
+    """Logits of an ensemble: the mean over ``members`` (the first K if an int) of per-member
+    logits ``(M, n, C)`` (or ``(..., M, n, C)``) -> ``(n, C)`` (or ``(..., n, C)``). The authors'
+    code averages logits; the paper does not say how it combines members."""
+    idx = list(range(members)) if isinstance(members, int) else list(members)
+    if not idx or max(idx) >= logits.shape[-3] or min(idx) < 0:
+        raise ValueError(f"members must index [0, {logits.shape[-3]}), got {members!r}")
+    return logits[..., idx, :, :].mean(-3)

@@ -1,35 +1,49 @@
-"""sbcore.generalization: the App. D.1 grid, config validation, selection and claim records."""
+"""Chapter 06 (sbcore.chapters.ch06_generalization): the App. D.1 grid, config validation,
+selection and claim records."""
+
+import math
 
 import numpy as np
 import pytest
 
-from sbcore import generalization as gen
+import sbcore
+from sbcore.chapters import ch06_generalization as ch
+from sbcore.claims import ClaimNotReproduced
+from sbcore.claims.checks.generalization import TABLE2, TABLE10
+from sbcore.claims.run import apply_overrides
+
+
+def _run(**kw):
+    return sbcore.start("06_generalization", scale="smoke", progress=False, **kw)
 
 
 def test_paper_grid_has_180_combinations_all_distinct():
-    grid = gen.SGDGrid()
+    grid = ch.SGDGrid()
     combos = grid.combinations()
     assert len(grid) == 180 and len(combos) == 180
     assert len({tuple(c.values()) for c in combos}) == 180
     assert {c["lr"] for c in combos} == {0.001, 0.01, 0.05, 0.1, 0.3}
-    assert gen.config("paper").grid == grid
+    assert ch.PRESETS["paper"].grid == grid
 
 
 def test_book_and_smoke_grids_are_subsets_of_the_paper_grid():
-    full = {tuple(c.values()) for c in gen.SGDGrid().combinations()}
+    full = {tuple(c.values()) for c in ch.SGDGrid().combinations()}
     for scale in ("smoke", "book"):
-        sub = gen.config(scale).grid.combinations()
+        sub = ch.PRESETS[scale].grid.combinations()
         assert sub and {tuple(c.values()) for c in sub} <= full
+    assert ch.PRESETS["book"].grid.describe() == ("learning rate 0.01 or 0.1, batch 256, "
+                                                  "weight decay 0, momentum 0 or 0.9")
 
 
 @pytest.mark.parametrize("bad, name", [
     (dict(n_train=0), "n_train"), (dict(n_seeds=1), "n_seeds"), (dict(noise=1.5), "noise"),
+    (dict(n_test=10), "n_test"), (dict(n_val=0), "n_val"),
     (dict(strong_weight_decay=5e-4), "strong_weight_decay"), (dict(models=("(100)-MLP",)), "model"),
-    (dict(max_updates=0), "max_updates"), (dict(ms7_lr=0.0), "ms7_lr"),
+    (dict(max_updates=0), "max_updates"), (dict(ms7_lr=0.0), "lr"), (dict(max_epochs=0), "max_epochs"),
 ])
 def test_config_rejects_bad_values_naming_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
-        gen.config("smoke", **bad)
+        apply_overrides(ch.PRESETS["smoke"], bad, ch.KNOBS)
 
 
 @pytest.mark.parametrize("bad, name", [(dict(lr=()), "grid.lr"), (dict(momentum=(1.0,)), "grid.momentum"),
@@ -37,25 +51,32 @@ def test_config_rejects_bad_values_naming_the_parameter(bad, name):
                                        (dict(weight_decay=(-1.0,)), "grid.weight_decay")])
 def test_grid_rejects_bad_values_naming_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
-        gen.SGDGrid(**bad)
+        ch.SGDGrid(**bad)
 
 
 def test_unknown_knob_and_scale_raise():
-    with pytest.raises(ValueError, match="unknown"):
-        gen.config("smoke", width=3)
+    with pytest.raises(ValueError, match="n_trian"):
+        _run(n_trian=4000)
     with pytest.raises(ValueError, match="scale"):
-        gen.config("huge")
+        sbcore.start("06_generalization", scale="huge")
 
 
-def test_train_config_carries_the_grid_point():
-    cfg = gen.config("paper")
-    tc = cfg.train_config({"lr": 0.3, "batch_size": 16, "weight_decay": 5e-4, "momentum": 0.9})
+def test_flat_knobs_map_onto_the_recipes():
+    cfg = apply_overrides(ch.PRESETS["book"], {"max_epochs": 3, "ms7_lr": 0.2,
+                                              "curve_max_epochs": 4}, ch.KNOBS)
+    assert (cfg.train.max_epochs, cfg.ms7_train.lr, cfg.curve_train.max_epochs) == (3, 0.2, 4)
+    assert cfg.ms7_train.weight_decay == 5e-4 and cfg.ms7_train.momentum == 0.9  # App. D.1
+
+
+def test_grid_train_carries_the_grid_point():
+    cfg = ch.PRESETS["paper"]
+    tc = cfg.grid_train({"lr": 0.3, "batch_size": 16, "weight_decay": 5e-4, "momentum": 0.9})
     assert (tc.lr, tc.batch_size, tc.weight_decay, tc.momentum) == (0.3, 16, 5e-4, 0.9)
     assert tc.max_updates == 10_000_000 and tc.schedule == "constant" and tc.stop_loss == 0.01
 
 
 def test_three_way_split_shares_the_rotation_and_sizes():
-    tr, va, te = gen.make_splits3("noisy LMS-7", 100, 30, 50, [0, 1], noise=0.1)
+    tr, va, te = ch.make_splits3("noisy LMS-7", 100, 30, 50, [0, 1], noise=0.1)
     assert [t.n_samples for t in (tr[0], va[0], te[0])] == [100, 30, 50]
     assert tr[0].rotation is va[0].rotation is te[0].rotation
     assert not np.allclose(tr[0].rotation.numpy(), tr[1].rotation.numpy())
@@ -68,27 +89,65 @@ class _Run:
 
 def test_best_run_selects_on_mean_validation_accuracy():
     runs = [_Run([0.9, 0.99]), _Run([0.94, 0.94]), _Run([0.97, 0.9])]  # means .945, .94, .935
-    assert gen.best_run(runs) is runs[0]
+    assert ch.best_run(runs) is runs[0]
 
 
 def test_paper_tables_cover_the_six_fcns():
-    assert set(gen.PAPER_TABLE2) == set(gen.FCNS) == set(gen.PAPER_TABLE10)
-    assert gen.PAPER_TABLE10["(300,2)-FCN"][0] == 1.0  # outside the stated grid, kept as printed
+    assert set(TABLE2) == set(ch.FCNS) == set(TABLE10) and len(ch.FCNS) == 6
+    assert TABLE10["(300,2)-FCN"][0] == 1.0  # outside the stated grid, kept as printed
 
 
-def test_wd_records_check_train_and_test_in_the_band():
-    evals = [{"train": [0.99, 0.99], "test": [0.95, 0.95]}, {"train": [0.951, 0.949], "test": [0.948, 0.95]}]
-    recs = gen.wd_records(evals, 1e-2, scale="smoke", chapter="06_generalization", strict=False)
-    assert [r.claim for r in recs] == [24, 24] and all(r.passed for r in recs)
-    bad = gen.wd_records([{"train": [0.99], "test": [0.95]}], 1e-2, scale="smoke",
-                         chapter="06_generalization", strict=False)
-    assert not bad[0].passed and bad[1].passed
+def test_s_acc_bar_by_hand():
+    # 0.003 (Table 2's distance from chance) + 4 standard errors of a mean of 2 x 2,000 coin flips
+    assert ch.s_acc_tol(2000, 2) == pytest.approx(0.003 + 4 * 0.5 / math.sqrt(4000))
 
 
-def test_a_tiny_grid_run_trains_and_evaluates():
-    cfg = gen.config("smoke", n_train=300, n_val=100, n_test=200, max_epochs=2, models=("(16,1)-FCN",))
-    tr, va, te = gen.make_splits3("noisy LMS-7", 300, 100, 200, [0, 1])
-    runs = gen.run_grid("(16,1)-FCN", tr, va, te, cfg, seeds=[0, 1], progress=False)
+class _History:
+    def __init__(self, evals):
+        self.evals = evals
+
+
+def test_wd_records_check_train_and_test_in_the_band_for_every_seed():
+    run = _run(strict=False)
+    evals = [{"train": [0.99, 0.99], "test": [0.95, 0.95], "n_updates": 10},
+             {"train": [0.951, 0.949], "test": [0.948, 0.95], "n_updates": 20}]
+    ch.wd_records(run, _History(evals), 1e-2)
+    ran = [r for r in run.records if not r.not_run]
+    assert [r.claim for r in ran] == [24, 24] and all(r.passed for r in ran)
+    assert all(r.meta["model"] == run.cfg.curve_model for r in ran)
+    # the other five FCNs of the claim, train and test each, are not run
+    assert sum(r.not_run for r in run.records) == 10
+    strict = _run(strict=True)
+    with pytest.raises(ClaimNotReproduced, match="#24"):  # one seed still fits the noise
+        ch.wd_records(strict, _History([{"train": [0.99, 0.95], "test": [0.95, 0.95],
+                                         "n_updates": 5}]), 1e-2)
+
+
+def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
+    run = _run(strict=False, n_train=300, n_val=100, n_test=200, max_epochs=2, models=("(16,1)-FCN",))
+    cfg = run.cfg
+    tr, va, te = ch.make_splits3("noisy LMS-7", 300, 100, 200, run.seeds)
+    runs = ch.run_grid("(16,1)-FCN", tr, va, te, cfg, seeds=run.seeds, progress=False)
     assert len(runs) == len(cfg.grid) and runs[0].val_acc.shape == (2,)
-    rows = gen.table2_rows([gen.best_run(runs)])
-    assert rows[0]["test (paper)"] == "—"
+    best = [ch.best_run(runs)]
+    assert ch.table2_rows(best)[0]["test (paper)"] == "—"
+    ch.table2_records(run, best)
+    checked = {r.check for r in run.records if not r.not_run}
+    assert checked == {"gen.test_acc", "gen.s_acc", "gen.sc_gap"}
+    grid = [r for r in run.records if r.check == "gen.grid"]
+    # one record per architecture: the trained one ran 1 of 180 points, the six FCNs were not trained
+    assert len(grid) == 7 and all(r.not_run for r in grid)
+    assert "1 of the 180" in grid[0].meta["not_run"]
+
+
+def test_full_grid_is_a_fact_not_a_reproduction():
+    run = _run(strict=True, grid=ch.SGDGrid(), models=("(100,1)-FCN",))
+    ch.table2_records(run, [])
+    rec = [r for r in run.records if r.meta.get("model") == "(100,1)-FCN"][0]
+    assert rec.values == [180.0] and rec.fact and rec.verdict == "fact of the construction"
+
+
+def test_ms7_records_mark_untrained_architectures_not_run():
+    run = _run(strict=False)
+    ch.ms7_records(run, [])
+    assert len(run.records) == 6 and all(r.not_run for r in run.records)

@@ -111,7 +111,11 @@ def apply_overrides(preset, overrides: Mapping[str, Any], knobs: Mapping[str, st
         else:
             top[name] = value
     for owner, changes in nested.items():
-        top[owner] = dataclasses.replace(top.get(owner, getattr(preset, owner)), **changes)
+        knobs_of = [n for n in overrides if n in knobs and knobs[n].startswith(owner + ".")]
+        try:
+            top[owner] = dataclasses.replace(top.get(owner, getattr(preset, owner)), **changes)
+        except ValueError as e:  # name the knob the reader set, not the nested field
+            raise ValueError(f"{', '.join(knobs_of)} ({owner}): {e}") from None
     return dataclasses.replace(preset, **top)
 
 

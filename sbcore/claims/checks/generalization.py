@@ -1,10 +1,28 @@
 """Checks of chapter 06: SB hurts in-distribution generalization (claims #23, #24; Table 2, App. D.1).
 
 Table 2 prints, for six FCNs on noisy LMS-7: test 0.940-0.949 (± up to 0.003), Sc-randomized
-0.941-0.946 (± 0.001), S-randomized 0.497-0.498 (± up to 0.001).
+0.941-0.946 (± 0.001), S-randomized 0.497-0.498 (± up to 0.001). ``TABLE2`` and ``TABLE10`` hold
+both tables as printed (Table 10's lr 1.00 lies outside the paper's own grid; kept as printed).
 """
 
 from .base import Check
+
+# train, test, Sc-randomized, S-randomized accuracy (Table 2, Sec. 5)
+TABLE2 = {
+    "(100,1)-FCN": ("0.984±0.003", "0.940±0.002", "0.941±0.001", "0.498±0.001"),
+    "(200,1)-FCN": ("0.998±0.000", "0.949±0.003", "0.946±0.001", "0.498±0.000"),
+    "(300,1)-FCN": ("0.995±0.000", "0.948±0.002", "0.946±0.001", "0.497±0.001"),
+    "(100,2)-FCN": ("0.999±0.000", "0.945±0.003", "0.944±0.001", "0.498±0.001"),
+    "(200,2)-FCN": ("0.997±0.002", "0.946±0.003", "0.945±0.001", "0.497±0.000"),
+    "(300,2)-FCN": ("0.998±0.002", "0.947±0.002", "0.946±0.001", "0.498±0.001"),
+}
+# lr, batch size, weight decay, momentum of the selected grid point (Table 10, App. D.1)
+TABLE10 = {
+    "(100,1)-FCN": (0.30, 16, 0.0, 0.9), "(200,1)-FCN": (0.10, 256, 0.0, 0.0),
+    "(300,1)-FCN": (0.01, 16, 0.0, 0.0), "(100,2)-FCN": (0.30, 64, 0.0, 0.0),
+    "(200,2)-FCN": (0.10, 64, 5e-4, 0.0), "(300,2)-FCN": (1.00, 256, 5e-4, 0.0),
+}
+GRID_POINTS = 180  # App. D.1: 5 learning rates x 4 batch sizes x 3 weight decays x 3 momenta
 
 _BAND = ("Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every seed in that range "
          "widened by two of the largest ±, [0.934, 0.955]")
@@ -13,20 +31,23 @@ CHECKS = [
     Check("gen.test_acc", claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
           source="Table 2", kind="between", target=0.934, upper=0.955, rationale=_BAND),
     Check("gen.s_acc", claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
-          source="Table 2", kind="mean_within", target=0.5, tol=0.02,
-          rationale="printed 0.497-0.498 ± 0.001 on 10,000 points; our smaller test sets add a "
-                    "sampling error near 0.5/sqrt(n): the mean within 0.5 ± 0.02"),
+          source="Table 2", kind="mean_within", target=0.5, tol=None,
+          rationale="printed 0.497-0.498 ± 0.001, i.e. chance: the mean over seeds within 0.5 ± "
+                    "(0.003, the printed distance from 0.5, plus four standard errors of a mean of "
+                    "chance accuracies, 4 · 0.5 / sqrt(n_test · n_seeds))"),
     Check("gen.sc_gap", claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
           paper="0.941-0.946 vs 0.940-0.949", source="Table 2", kind="at_most", target=0.01,
           rationale="the printed pairs differ by at most 0.003 with ± up to 0.003 each: every seed "
                     "at most 0.01"),
-    Check("gen.grid", claim=23, quantity="model selection over App. D.1's 180-point SGD grid, {model}",
-          paper="best of 180 grid points", source="App. D.1, Table 10", kind="at_least", target=0.0,
-          rationale="a record of which part of the paper's grid this scale runs"),
+    Check("gen.grid", claim=23, quantity="grid points run of App. D.1's 180, {model}",
+          paper="best of 180 grid points", source="App. D.1, Table 10", kind="at_least",
+          target=float(GRID_POINTS), fact=True,
+          rationale="a count of the configuration, not a measurement: the paper selects each model "
+                    "from all 180 points, so a scale that runs fewer records the rest as not run"),
     Check("gen.ms7_acc", claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
           source="App. D.1", kind="at_least", target=0.99,
           rationale="'about 100%' with no ± printed: at least 0.99 for every seed"),
-    Check("gen.wd", claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}",
+    Check("gen.wd", claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
           paper="≈ 95% train and test", source="App. D.1", kind="between", target=0.934,
           upper=0.955, rationale="'stays at 95%' with no ± printed: Table 2's test band, "
                                  "[0.934, 0.955], for every seed"),

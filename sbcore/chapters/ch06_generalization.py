@@ -1,0 +1,276 @@
+"""Chapter 06, simplicity bias hurts in-distribution generalization: the SGD grid of App. D.1,
+Table 2 / Table 10 and what they check (#23, #24).
+
+Noisy LMS-7 (p = 0.1): the linear coordinate is only 95% predictive (Bayes accuracy 1 - p/2),
+the 49 seven-slabs are 100% predictive. FCNs that use S alone reach about 95% test accuracy;
+without S (MS-7) the same FCNs reach about 100%.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+import numpy as np
+
+from ..claims.checks.generalization import GRID_POINTS, TABLE2, TABLE10
+from ..claims.display import mean_std
+from ..data.synthetic import SyntheticData, randomize
+from ..experiments import StackResult, make_splits, train_stack
+from ..metrics import accuracy, logits_on, member_seed, stack_data
+from ..models.specs import ModelSpec
+from ..scales import positive_int, require
+from ..train import TrainConfig, fit
+
+CHAPTER = "06_generalization"
+SUMMARY = ("n_train", "n_seeds")
+KNOBS = {"max_epochs": "train.max_epochs", "max_updates": "train.max_updates",
+         "ms7_lr": "ms7_train.lr", "ms7_max_epochs": "ms7_train.max_epochs",
+         "curve_max_epochs": "curve_train.max_epochs"}
+FCNS = tuple(TABLE2)  # the six FCNs of Table 2: widths 100, 200, 300 x depths 1, 2
+HP = {"lr": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
+      "momentum": "momentum"}  # a grid point's hyperparameters, and their names in prose
+
+
+@dataclass(frozen=True)
+class SGDGrid:
+    """The hyperparameter grid of App. D.1 (a full product; constant learning rate)."""
+
+    lr: tuple[float, ...] = (0.001, 0.01, 0.05, 0.1, 0.3)
+    batch_size: tuple[int, ...] = (4, 16, 64, 256)
+    weight_decay: tuple[float, ...] = (0.0, 5e-5, 5e-4)
+    momentum: tuple[float, ...] = (0.0, 0.9, 0.95)
+
+    def __post_init__(self) -> None:
+        for name, ok, allowed in (
+                ("lr", lambda v: v > 0, "positive values"),
+                ("batch_size", lambda v: isinstance(v, int) and v > 0, "positive integers"),
+                ("weight_decay", lambda v: v >= 0, "values >= 0"),
+                ("momentum", lambda v: 0 <= v < 1, "values in [0, 1)")):
+            vals = getattr(self, name)
+            require(len(vals) > 0 and all(ok(v) for v in vals), f"grid.{name}",
+                    f"a non-empty tuple of {allowed}", vals)
+
+    def __len__(self) -> int:
+        return math.prod(len(getattr(self, k)) for k in HP)
+
+    def combinations(self) -> list[dict]:
+        """Every point of the grid as ``{"lr", "batch_size", "weight_decay", "momentum"}``."""
+        return [dict(zip(HP, v)) for v in itertools.product(*(getattr(self, k) for k in HP))]
+
+    def describe(self) -> str:
+        """The grid in words, e.g. "learning rate 0.01 or 0.1, batch 256, ..."."""
+        return ", ".join(f"{w} {' or '.join(f'{v:g}' for v in getattr(self, k))}"
+                         for k, w in HP.items())
+
+
+_MS7 = TrainConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=256)  # App. D.1, MS-7
+_CURVE = TrainConfig(lr=0.1, momentum=0.9, weight_decay=0.0, max_epochs=40)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Knobs of chapter 06. ``n_train``/``n_val``/``n_test``: points per seed of noisy LMS-7;
+    ``n_seeds``: members per stack; ``train``: what every grid run shares (budget, stopping rule;
+    the grid point sets the rest); ``ms7_*``: the control on MS-7 with App. D.1's recipe for it;
+    ``curve_*``: the training curves and the strong weight decay of claim #24."""
+
+    n_train: int
+    n_val: int
+    n_test: int
+    n_seeds: int
+    train: TrainConfig
+    grid: SGDGrid = field(default_factory=SGDGrid)
+    noise: float = 0.1
+    d: int = 50
+    models: tuple[str, ...] = FCNS
+    ms7_n_train: int = 40_000
+    ms7_models: tuple[str, ...] = FCNS
+    ms7_train: TrainConfig = _MS7
+    curve_model: str = "(100,2)-FCN"
+    curve_train: TrainConfig = _CURVE
+    strong_weight_decay: float = 1e-2
+
+    def __post_init__(self) -> None:
+        # validation accuracy and S-randomization need points of both classes; ± needs 2 seeds
+        for name, least in (("n_train", 1), ("ms7_n_train", 1), ("n_val", 100), ("n_test", 100),
+                            ("n_seeds", 2), ("d", 3)):
+            positive_int(name, getattr(self, name), minimum=least)
+        require(0 < self.noise < 1, "noise", "in (0, 1)", self.noise)
+        require(isinstance(self.grid, SGDGrid), "grid", "an SGDGrid", self.grid)
+        # claim #24 is about weight decay *above* 5e-4
+        require(self.strong_weight_decay > 5e-4, "strong_weight_decay", "> 5e-4",
+                self.strong_weight_decay)
+        require(len(self.models) > 0, "models", "a non-empty tuple", self.models)
+        for m in (*self.models, *self.ms7_models, self.curve_model):
+            ModelSpec.parse(m)
+
+    def grid_train(self, hp: dict) -> TrainConfig:
+        """The constant-lr recipe of one grid point, with the shared budget and stopping rule."""
+        return replace(self.train, **{k: hp[k] for k in HP})
+
+
+PRESETS = {
+    "smoke": Config(
+        n_train=10_000, n_val=1000, n_test=2000, n_seeds=2, train=TrainConfig(max_epochs=5),
+        grid=SGDGrid(lr=(0.1,), batch_size=(256,), weight_decay=(0.0,), momentum=(0.9,)),
+        models=("(100,1)-FCN", "(100,2)-FCN"), ms7_models=(),
+        curve_train=replace(_CURVE, max_epochs=8)),
+    # Book: a quarter of the paper's sample, a 4-point grid, at most 15 epochs; the MS-7 control
+    # at the paper's 40,000 points for the (100,2)-FCN only. Smoke: no control.
+    "book": Config(
+        n_train=10_000, n_val=2000, n_test=5000, n_seeds=3, train=TrainConfig(max_epochs=15),
+        grid=SGDGrid(lr=(0.01, 0.1), batch_size=(256,), weight_decay=(0.0,), momentum=(0.0, 0.9)),
+        ms7_models=("(100,2)-FCN",), ms7_train=replace(_MS7, max_epochs=80)),
+    # The paper (App. D.1): 40,000 points, the 180-point grid, <= 10M updates.
+    "paper": Config(
+        n_train=40_000, n_val=10_000, n_test=10_000, n_seeds=3,
+        train=TrainConfig(max_epochs=100_000, max_updates=10_000_000),
+        curve_train=replace(_CURVE, max_epochs=500)),
+}
+
+
+def make_splits3(dataset: str, n_train: int, n_val: int, n_test: int, seeds: Sequence[int], *,
+                 d: int = 50, **kwargs) -> tuple[list[SyntheticData], ...]:
+    """(trains, vals, tests): one dataset per seed, split three ways (one rotation per seed)."""
+    trains, rest = make_splits(dataset, n_train, n_val + n_test, seeds, d=d, **kwargs)
+    vals, tests = zip(*(r.split(n_val) for r in rest))
+    return trains, list(vals), list(tests)
+
+
+@dataclass
+class GridRun:
+    """One (architecture, grid point) stack: its hyperparameters, validation accuracy per seed
+    and the full :class:`StackResult` (train/test/randomized diagnostics on the test sets)."""
+
+    hp: dict
+    val_acc: np.ndarray
+    result: StackResult
+
+
+def run_grid(model: str, trains, vals, tests, cfg: Config, *, seeds: Sequence[int],
+             device="cpu", progress: bool = True) -> list[GridRun]:
+    """Train ``model`` at every grid point (one stack of ``len(seeds)`` members each)."""
+    runs = []
+    for hp in cfg.grid.combinations():
+        res = train_stack(model, trains, tests, cfg.grid_train(hp), seeds=seeds, device=device,
+                          progress=progress)
+        runs.append(GridRun(hp, accuracy(logits_on(res.model, vals), stack_data(vals)[1]), res))
+    return runs
+
+
+def best_run(runs: Sequence[GridRun]) -> GridRun:
+    """The grid point with the highest mean validation accuracy (App. D.1's model selection)."""
+    return max(runs, key=lambda r: float(np.mean(r.val_acc)))
+
+
+def table2_rows(best: Sequence[GridRun]) -> list[dict]:
+    """Table 2 redrawn: train / test / Sc- / S-randomized accuracy, ours beside the paper's."""
+    rows = []
+    for r in (b.result for b in best):
+        p = TABLE2.get(r.model_name, ("—",) * 4)
+        rows.append({"model": r.model_name, "train": mean_std(r.train_acc), "train (paper)": p[0],
+                     "test": mean_std(r.eval.acc), "test (paper)": p[1],
+                     "Sc-rand": mean_std(r.eval.sc_acc), "Sc-rand (paper)": p[2],
+                     "S-rand": mean_std(r.eval.s_acc), "S-rand (paper)": p[3]})
+    return rows
+
+
+def _hp_text(lr, batch, wd, mom) -> str:
+    return f"lr {lr:g}, batch {batch}, wd {wd:g}, mom {mom:g}"
+
+
+def table10_rows(best: Sequence[GridRun]) -> list[dict]:
+    """Table 10 redrawn: the selected grid point per architecture, ours beside the paper's."""
+    return [{"model": (m := b.result.model_name), "ours": _hp_text(*(b.hp[k] for k in HP)),
+             "val acc": float(np.mean(b.val_acc)),
+             "paper": _hp_text(*TABLE10[m]) if m in TABLE10 else "—"} for b in best]
+
+
+def grid_rows(runs: Sequence[GridRun]) -> list[dict]:
+    """Every grid run: hyperparameters, mean train / validation / test accuracy, updates."""
+    return [{"model": r.result.model_name, **r.hp, "train": float(np.mean(r.result.train_acc)),
+             "val": float(np.mean(r.val_acc)), "test": float(r.result.eval.acc.mean()),
+             "updates": r.result.history.n_updates} for r in runs]
+
+
+def s_acc_tol(n_test: int, n_seeds: int) -> float:
+    """Bar of the mean S-randomized accuracy around 0.5: Table 2's 0.003 from chance plus four
+    standard errors of a mean of ``n_seeds`` chance accuracies on ``n_test`` points each."""
+    return 0.003 + 4 * 0.5 / math.sqrt(n_test * n_seeds)
+
+
+def table2_records(run, best: Sequence[GridRun]) -> None:
+    """Claim #23 per selected architecture: test in Table 2's band, S-randomized at chance,
+    Sc-randomized = test; then how much of the 180-point grid each of the six FCNs ran."""
+    cfg = run.cfg
+    data = f"noisy LMS-7 (p={cfg.noise:g})"
+    for b in best:
+        r = b.result
+        fmt = dict(data=data, model=r.model_name, hp=b.hp)
+        run.check("gen.test_acc", r.eval.acc, **fmt)
+        run.check("gen.s_acc", r.eval.s_acc, tol=s_acc_tol(cfg.n_test, len(run.seeds)), **fmt)
+        run.check("gen.sc_gap", np.abs(r.eval.sc_acc - r.eval.acc), **fmt)
+    paper = {tuple(c.values()) for c in SGDGrid().combinations()}
+    n_run = sum(tuple(c.values()) in paper for c in cfg.grid.combinations())
+    for m in dict.fromkeys((*cfg.models, *FCNS)):
+        if m not in cfg.models:
+            run.not_run("gen.grid", "architecture not among this scale's models", data=data,
+                        model=m)
+        elif n_run < GRID_POINTS:
+            run.not_run("gen.grid", f"runs {n_run} of the {GRID_POINTS} grid points", data=data,
+                        model=m)
+        else:
+            run.check("gen.grid", [n_run], data=data, model=m)
+
+
+def ms7_records(run, results: Sequence[StackResult]) -> None:
+    """Claim #23, control: without S (MS-7) the same FCNs reach ≈ 100% test accuracy; the
+    architectures this scale does not train on MS-7 are recorded as not run."""
+    data = f"MS-7, n = {run.cfg.ms7_n_train}"
+    done = {r.model_name: r for r in results}
+    for m in dict.fromkeys((*run.cfg.ms7_models, *FCNS)):
+        if m in done:
+            run.check("gen.ms7_acc", done[m].eval.acc, data=data, model=m)
+        else:
+            run.not_run("gen.ms7_acc", "no MS-7 control for this architecture", data=data, model=m)
+
+
+def accuracy_callback(trains, tests, *, seed: int = 0):
+    """``fit`` callback: train, test and S-randomized test accuracy (per member) over training;
+    member m's S-randomized test set is drawn from its own seed, ``member_seed(seed, m)``."""
+    y_tr, y_te = stack_data(trains)[1], stack_data(tests)[1]
+    s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
+
+    def cb(m, epoch):
+        return {"train": accuracy(logits_on(m, trains), y_tr).tolist(),
+                "test": accuracy(logits_on(m, tests), y_te).tolist(),
+                "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
+    return cb
+
+
+def train_curves(trains, tests, cfg: Config, weight_decay: float, *, seeds: Sequence[int],
+                 device="cpu", progress: bool = True):
+    """Train ``cfg.curve_model`` (one member per seed) with ``weight_decay``, evaluating train,
+    test and S-randomized test accuracy after every epoch. Returns the :class:`History`."""
+    x, y = stack_data(trains)
+    stack = ModelSpec.parse(cfg.curve_model).build(trains[0].n_features, seeds=seeds).to(device)
+    recipe = replace(cfg.curve_train, weight_decay=weight_decay)
+    return fit(stack, x.to(device), y.to(device), recipe, seed=seeds[0],
+               callback=accuracy_callback(trains, tests, seed=seeds[0]), eval_every=1,
+               progress=progress, desc=f"{cfg.curve_model}, weight decay {weight_decay:g}")
+
+
+def wd_records(run, history, weight_decay: float) -> None:
+    """Claim #24: with weight decay above 5e-4, train and test accuracy stay near 95%, read at the
+    end of training for every seed; the other FCNs of the claim are recorded as not run."""
+    last, cfg = history.evals[-1], run.cfg
+    data = f"noisy LMS-7 (p={cfg.noise:g})"
+    for split in ("train", "test"):
+        run.check("gen.wd", last[split], data=data, split=split, weight_decay=weight_decay,
+                  model=cfg.curve_model, updates=last["n_updates"])
+        for m in (m for m in FCNS if m != cfg.curve_model):
+            run.not_run("gen.wd", f"the curves train the {cfg.curve_model} only", data=data,
+                        split=split, weight_decay=weight_decay, model=m)
