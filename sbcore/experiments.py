@@ -1,7 +1,9 @@
-"""Train-and-evaluate building blocks shared by the synthetic chapters.
+"""Train-and-evaluate building blocks shared by the chapters.
 
-One call trains a stack of models (one member per seed, each on its own dataset) and returns
-its Table-1 diagnostics; the chapters only choose datasets, models and what to record.
+Synthetic data: one call trains a stack of models (one member per seed, each on its own dataset)
+and returns its Table-1 diagnostics; the chapters only choose datasets, models and what to record.
+Image dominoes (chapters 03 and 05): the MNIST-CIFAR recipe, loading a pair, training one zoo
+model per seed and the randomized evaluation of ordinary models.
 """
 
 from __future__ import annotations
@@ -9,12 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
+from .data.dominoes import ImageDominoes, load_dominoes
+from .data.dominoes import randomize as randomize_dominoes
 from .data.synthetic import SyntheticData, from_name
-from .metrics import RandomizedEval, accuracy, logits_on, randomized_eval, stack_data
+from .margins import averaging_flip_budget, flip_budget
+from .metrics import (RandomizedEval, accuracy, logits_on, member_seed, randomized_eval, roc_auc,
+                      score, stack_data)
+from .models.inference import predict_logits
 from .models.specs import ModelSpec
+from .models.stacked import Member, StackedFCN
+from .models.zoo import build_image_model
 from .train import History, TrainConfig, fit
 
 
@@ -65,3 +75,159 @@ def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
     train_acc = accuracy(logits_on(stack, trains), y).tolist()
     ev = randomized_eval(stack, tests, seed=eval_seed)
     return StackResult(trains[0].name, spec.label, stack, hist, ev, train_acc)
+
+
+def flip_budget_sweep(model: str, dims: Sequence[int], *, n_train: int, n_test: int,
+                      n_points: int, seeds: Sequence[int], cfg: TrainConfig,
+                      device: torch.device | str = "cpu", progress: bool = True,
+                      n_steps: int = 20) -> dict[str, np.ndarray]:
+    """Claim #19's sweep: for each d of ``dims``, train ``model`` on LMS-5 (one member per seed)
+    and take the median minimal l2 flipping budget over ``n_points`` test points of the network
+    (PGD by bisection, :func:`sbcore.margins.flip_budget`) and of the averaging classifier f*
+    (exact). Returns {"f*": (M, len(dims)), model: (M, len(dims))}."""
+    avg, net = [], []
+    for d in dims:
+        trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
+        stack = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
+                            progress=progress).model.cpu()
+        pts = [t.subset(slice(0, n_points)) for t in tests]
+        avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
+        net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
+                    for m, p in enumerate(pts)])
+    return {"f*": np.array(avg).T, model: np.array(net).T}
+
+# ---------------------------------------------------------------- image dominoes (chapters 03, 05)
+
+#: The paper's MNIST-CIFAR recipe (App. B): SGD, lr 0.05 decayed x0.2 every 30 epochs, momentum
+#: 0.9, l2 5e-5, no augmentation, stop at training loss < 0.01 or 500 epochs; the batch size,
+#: which the paper does not state, is the authors' 256.
+MNIST_CIFAR_RECIPE = TrainConfig(lr=0.05, momentum=0.9, weight_decay=5e-5, batch_size=256,
+                                 max_epochs=500, schedule="step", step_every=30, step_gamma=0.2)
+
+
+def load_pair(source: str, pair: str, *, n_train: int | None = None, n_test: int | None = None,
+              seed: int = 0) -> tuple[ImageDominoes, ImageDominoes]:
+    """(train, test) dominoes of ``pair`` from ``source`` ("auto", "mnist-cifar" or "fashion");
+    ``n_train``/``n_test``: class-balanced heads (None: all); ``seed`` fixes the pairing."""
+    kw = dict(source=source, pair=pair, seed=seed)
+    return (load_dominoes(split="train", n_samples=n_train, **kw),
+            load_dominoes(split="test", n_samples=n_test, **kw))
+
+
+def train_image_model(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
+                      seed: int, width: float = 1.0, device: torch.device | str = "cpu",
+                      progress: bool = True, desc: str = "") -> tuple[nn.Module, History]:
+    """Build zoo model ``name`` under ``torch.manual_seed(seed)`` and train it with ``fit``.
+
+    x: (n, C, H, W) float images in [0, 1]; y: (n,) int64 in {0, 1}. Returns (model in eval
+    mode on ``device``, its History)."""
+    torch.manual_seed(seed)
+    model = build_image_model(name, in_channels=x.shape[1], num_classes=2, width=width).to(device)
+    hist = fit(model, x.to(device), y.to(device), cfg, seed=seed, progress=progress,
+               desc=desc or f"{name} seed {seed}")
+    return model.eval(), hist
+
+
+def train_image_models(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
+                       seeds: Sequence[int], *, width: float = 1.0,
+                       device: torch.device | str = "cpu", progress: bool = True,
+                       desc: str = "") -> tuple[list[nn.Module], list[History]]:
+    """One :func:`train_image_model` per seed, all on (x, y): (models, histories)."""
+    out = [train_image_model(name, x, y, cfg, seed=s, width=width, device=device,
+                             progress=progress, desc=f"{desc or name} seed {s}") for s in seeds]
+    return [m for m, _ in out], [h for _, h in out]
+
+
+def image_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Logits (n, C) of an ordinary model on images x (n, C, H, W), on the CPU."""
+    device = next(model.parameters()).device
+    return predict_logits(model, x.to(device), batch_size=1024)[0].cpu()
+
+
+def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
+                          seed: int = 0) -> RandomizedEval:
+    """Table 1's diagnostics of each model on the standard / S- / Sc-randomized test set:
+    (M,) arrays, M = len(models), and the scores ``logit_1 - logit_0`` of the original test
+    set's true positives under each variant (Fig. 3a; randomization keeps the rows aligned).
+    Model m's randomized test sets are drawn from its own seed ``member_seed(seed, m)``."""
+    keys = {"standard": "", "S-randomized": "s_", "Sc-randomized": "sc_"}
+    out: dict[str, list] = {k + m: [] for k in keys.values() for m in ("acc", "auc")}
+    tp: dict[str, list] = {v: [] for v in keys}
+    for m, model in enumerate(models):
+        variants = {"standard": test}
+        variants.update({f"{b}-randomized": randomize_dominoes(test, b, seed=member_seed(seed, m))
+                         for b in ("S", "Sc")})
+        hit = None
+        for name, data in variants.items():  # "standard" first: it fixes the true positives
+            lg = image_logits(model, data.x)
+            out[keys[name] + "acc"].append(accuracy(lg, test.y)[0])
+            out[keys[name] + "auc"].append(roc_auc(lg, test.y)[0])
+            hit = (test.y == 1) & (lg.argmax(-1) == 1) if hit is None else hit
+            tp[name].append(score(lg)[hit].numpy())
+    return RandomizedEval(tp_scores=tp, **{k: np.array(v) for k, v in out.items()})
+
+
+# ---------------------------------------------------------------- per-member grids (chapter 04)
+
+@dataclass
+class GridCell:
+    """One cell of a grid trained as part of one stack: its labels and per-seed diagnostics
+    ((n_seeds,) arrays), the epochs the stack ran."""
+
+    labels: dict
+    auc: np.ndarray
+    s_auc: np.ndarray
+    sc_auc: np.ndarray
+    acc: np.ndarray
+    train_acc: np.ndarray
+    epochs: int
+
+    @classmethod
+    def from_stack(cls, r: StackResult, labels: dict) -> "GridCell":
+        return cls(labels, r.eval.auc, r.eval.s_auc, r.eval.sc_auc, r.eval.acc,
+                   np.asarray(r.train_acc), r.history.n_epochs)
+
+
+def fcn_grid(model: str | ModelSpec, cells: Sequence[dict], trains: Sequence[SyntheticData],
+             tests: Sequence[SyntheticData], cfg: TrainConfig, *, seeds: Sequence[int],
+             labels: Sequence[dict] | None = None, device: torch.device | str = "cpu",
+             progress: bool = True, eval_seed: int = 0, init_from: nn.Module | None = None
+             ) -> tuple[list[GridCell], nn.Module]:
+    """Train every cell of a grid for every seed as one stack of C x S FCN members, member
+    ``c * S + s`` on ``trains[s]``, and evaluate it on ``tests[s]``.
+
+    ``cells``: C dicts of per-member :class:`StackedFCN` options (``dropout``, ``init``,
+    ``init_scale``; all cells the same keys); ``init_from``: a stack of C x S members whose
+    weights replace the initialization (e.g. mixed weights). Returns (one GridCell per cell,
+    the trained stack)."""
+    spec = ModelSpec.parse(model) if isinstance(model, str) else model
+    S, C = len(seeds), len(cells)
+    opts = {k: [c[k] for c in cells for _ in range(S)] for k in cells[0]}
+    stack = StackedFCN(trains[0].n_features, width=spec.sizes[0], depth=spec.sizes[1],
+                       activation=spec.activation, n_models=C * S, seeds=list(seeds) * C, **opts)
+    if init_from is not None:
+        stack.load_state_dict(init_from.state_dict())
+    stack = stack.to(device)
+    x, y = (t.repeat(C, *[1] * (t.dim() - 1)) for t in stack_data(trains))
+    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
+               desc=f"{spec.label} on {trains[0].name}, {C} cells")
+    train_acc = accuracy(logits_on(stack, list(trains) * C), y)
+    ev = randomized_eval(stack, list(tests) * C, seed=eval_seed)
+    parts = [np.asarray(v).reshape(C, S) for v in (ev.auc, ev.s_auc, ev.sc_auc, ev.acc, train_acc)]
+    labels = labels or [dict(c) for c in cells]
+    return [GridCell(labels[c], *(p[c] for p in parts), hist.n_epochs) for c in range(C)], stack
+
+
+@torch.no_grad()
+def mix_members(a: nn.Module, b: nn.Module, alphas: Sequence[float]) -> nn.Module:
+    """Stacks ``a`` and ``b`` (same architecture, S members) mixed parameter by parameter:
+    member ``i * S + s`` of the result is ``alphas[i] * a[s] + (1 - alphas[i]) * b[s]`` (paper
+    App. C.7's M_alpha = alpha M_slab + (1 - alpha) M_rand). Returns a new stack of len(alphas) x S."""
+    S = a.n_models
+    out = a.select([s for _ in alphas for s in range(S)])
+    w = torch.tensor([float(al) for al in alphas for _ in range(S)])
+    for p, pa, pb in zip(out.parameters(), a.parameters(), b.parameters()):
+        ww = w.view(-1, *[1] * (p.dim() - 1)).to(p.dtype)
+        p.copy_(ww * pa.repeat(len(alphas), *[1] * (p.dim() - 1))
+                + (1 - ww) * pb.repeat(len(alphas), *[1] * (p.dim() - 1)))
+    return out

@@ -123,22 +123,56 @@ def loglog_slope(dims: Sequence[int], budgets: Sequence[float]) -> float:
     return float(np.polyfit(np.log(np.asarray(dims, float)), np.log(np.asarray(budgets, float)), 1)[0])
 
 
-def budget_sweep(model_name: str, dims: Sequence[int], *, n_train: int, n_test: int, n_points: int,
-                 seeds: Sequence[int], cfg, device="cpu", progress: bool = True,
-                 n_steps: int = 20) -> dict[str, np.ndarray]:
-    """Claim #19's sweep: for each d, train ``model_name`` on LMS-5 (one member per seed) and take
-    the median minimal l2 flipping budget over ``n_points`` test points of the network (PGD,
-    :func:`flip_budget`) and of f* (exact). Returns {"f*": (M, n_dims), model_name: (M, n_dims)}."""
-    from .experiments import make_splits, train_stack
-    from .models.stacked import Member
+# ---------------------------------------------------------------- AdvMS-(5,7) margins (App. E.2.1)
 
-    avg, net = [], []
-    for d in dims:
-        trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
-        stack = train_stack(model_name, trains, tests, cfg, seeds=seeds, device=device,
-                            progress=progress).model.cpu()
-        pts = [t.subset(slice(0, n_points)) for t in tests]
-        avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
-        net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
-                    for m, p in enumerate(pts)])
-    return {"f*": np.array(avg).T, model_name: np.array(net).T}
+
+def slab_gap(k: int, *, gamma: float, B: float = 1.0) -> float:
+    """Smallest distance between a slab of class -1 and one of class +1 of a k-slab: 2 B gamma."""
+    lay = slab_layout(k, gamma=gamma, B=B)
+    return min(max(lay.lo[j] - lay.hi[i], lay.lo[i] - lay.hi[j], 0.0)
+               for i in range(k) for j in range(k) if lay.label[i] != lay.label[j])
+
+
+def support_margin(slabs: Sequence[tuple[int, float]], *, B: float = 1.0) -> float:
+    """The largest l2 margin any classifier can have on the *distribution* of a product of slabs:
+    half the l2 distance between the two classes' supports.
+
+    ``slabs``: (k, gamma) per coordinate used. Each class's support is a product of unions of
+    slabs, so the squared distance between the supports is the sum over coordinates of the
+    squared per-coordinate gap (:func:`slab_gap`); no classifier is robust beyond half of it at
+    the closest pair, and the nearest-support classifier reaches it. For AdvMS-(5,7): S alone
+    (ten 5-slabs, gap 0.1) gives 0.158, all twenty coordinates (plus ten 7-slabs, gap 0.3) 0.5."""
+    return 0.5 * math.sqrt(sum(slab_gap(k, gamma=g, B=B) ** 2 for k, g in slabs))
+
+
+def sample_margin(data: SyntheticData, coords: Sequence[int] | None = None, *,
+                  chunk: int = 2048) -> float:
+    """The largest l2 margin any classifier can have on the *sample* ``data``: half the smallest
+    distance between two points of opposite classes, measured on the unrotated coordinates
+    ``coords`` (None: all of them, which equals the distance between the rotated inputs).
+
+    A classifier reading only ``coords`` is moved by perturbations within them alone, so its
+    margin is bounded by that half-distance; 1-nearest-neighbour on ``coords`` attains it. This
+    is exact for the sample and shrinks towards :func:`support_margin` as the sample grows."""
+    z = data.z.to(torch.float64)
+    z = z if coords is None else z[:, list(coords)]
+    pos, neg = z[data.y == 1], z[data.y == 0]
+    if not len(pos) or not len(neg):
+        raise ValueError("data must hold points of both classes")
+    best = min(torch.cdist(pos[i:i + chunk], neg).min().item() for i in range(0, len(pos), chunk))
+    return 0.5 * best
+
+
+#: AdvMS-(5,7) (App. E.2.1): (k, gamma) of each unrotated coordinate; S = the ten 5-slabs.
+ADV_MS = [(5, 0.05)] * 10 + [(7, 0.15)] * 10
+
+
+def adv_ms_margins(trains: Sequence[SyntheticData]) -> dict[str, dict[str, np.ndarray]]:
+    """gamma_S (S alone) and gamma_data (all coordinates) of AdvMS-(5,7) by both methods:
+    ``{"S" | "all": {"support": (1,), "sample": (n_sets,)}}``, one sample margin per training
+    set in ``trains`` (:func:`support_margin`, :func:`sample_margin`)."""
+    s = trains[0].s_coords
+    return {"S": {"support": np.array([support_margin(ADV_MS[:len(s)])]),
+                  "sample": np.array([sample_margin(t, s) for t in trains])},
+            "all": {"support": np.array([support_margin(ADV_MS)]),
+                    "sample": np.array([sample_margin(t) for t in trains])}}

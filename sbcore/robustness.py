@@ -1,6 +1,8 @@
 """One attack suite for synthetic and image data: per-example PGD and the two UAPs of
 :mod:`sbcore.attacks` against each of M models, with accuracy after each attack and the share of
-the perturbation's energy on S (paper Sec. 4.3, Fig. 4; claims #20, #21).
+the perturbation's energy on S (paper Sec. 4.3, Fig. 4; claims #20, #21); and the other fragility
+measurements of Sec. 4.3 on ordinary models: confidence-based OOD scores under Sc-randomization
+(claim #18) and confidence when every complex feature contradicts S (claim #22).
 
 Shares are measured on the perturbation the model actually receives, ``x_adv - x`` (after clipping
 for images; for unclipped synthetic data that is the label-signed UAP itself, whose energy
@@ -19,6 +21,9 @@ import torch
 from torch import Tensor, nn
 
 from .attacks import Clip, apply_uap, as_uap, budget_share, pgd, svd_uap
+from .data.dominoes import ImageDominoes, block_mask
+from .data.synthetic import SyntheticData, contradict, randomize
+from .metrics import max_logit, max_softmax, member_seed, ood_auroc
 
 ATTACKS = ("PGD", "SVD-UAP", "AS-UAP")
 UAPS = ATTACKS[1:]
@@ -67,19 +72,25 @@ def attack_models(models: Sequence[nn.Module], fit_sets: Sequence[tuple[Tensor, 
     bases = list(bases) if bases is not None else [None] * M
     if not (len(fit_sets) == len(eval_sets) == len(bases) == M) or M == 0:
         raise ValueError("models, fit_sets, eval_sets and bases must hold one entry per model")
+    for name, v in (("pgd_steps", pgd_steps), ("uap_epochs", uap_epochs), ("uap_batch", uap_batch)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     acc, share, raw = ({a: np.zeros(M) for a in ATTACKS} for _ in range(3))
     uaps: dict[str, list[Tensor]] = {a: [] for a in UAPS}
     clean, class_acc = np.zeros(M), {a: np.full((M, 2), np.nan) for a in UAPS}
-    for m, (model, (xf, yf), (xt, yt), basis) in enumerate(zip(models, fit_sets, eval_sets, bases)):
+    for m, (model, (xf, yf), (xt, yt), basis) in enumerate(zip(models, fit_sets, eval_sets,
+                                                                bases)):
         clean[m] = accuracy_of(model, xt, yt)
         delta = pgd(model, xt, yt, eps=eps_pgd, step_size=2.5 * eps_pgd / pgd_steps,
                     n_steps=pgd_steps, random_start=False, clip=clip)
         acc["PGD"][m] = accuracy_of(model, xt + delta, yt)
         share["PGD"][m] = raw["PGD"][m] = float(budget_share(delta, on_s, basis=basis).mean())
-        uaps["SVD-UAP"].append(svd_uap(model, xf, yf, eps=eps_uap, step_size=2.5 * eps_uap / pgd_steps,
-                                       n_steps=pgd_steps, clip=clip, seed=seed + m))
+        uaps["SVD-UAP"].append(svd_uap(model, xf, yf, eps=eps_uap,
+                                       step_size=2.5 * eps_uap / pgd_steps, n_steps=pgd_steps,
+                                       clip=clip, seed=seed + m))
         uaps["AS-UAP"].append(as_uap(model, xf, yf, eps=eps_uap, step_size=eps_uap / 5,
-                                     n_epochs=uap_epochs, batch_size=uap_batch, clip=clip, seed=seed + m))
+                                     n_epochs=uap_epochs, batch_size=uap_batch, clip=clip,
+                                     seed=seed + m))
         for a in UAPS:
             x_adv = apply_uap(xt, yt, uaps[a][m], clip=clip)
             acc[a][m] = accuracy_of(model, x_adv, yt)
@@ -104,3 +115,58 @@ def transfer_matrix(runs: Sequence[AttackRun], models: Sequence[Sequence[nn.Modu
             for m, (x, y) in enumerate(eval_sets):
                 out[i, j, m] = accuracy_of(arch[m], apply_uap(x, y, run.uaps[attack][m]), y)
     return out
+
+
+def mean_block_distance(data: ImageDominoes, block: str = "S") -> float:
+    """``D = ||mean(block | y=1) - mean(block | y=0)||_2`` over domino images (n, C, 64, 32): the
+    budget a label-signed UAP needs to carry each class mean onto the other."""
+    if not ((data.y == 0).any() and (data.y == 1).any()):
+        raise ValueError("data must hold both classes to measure the distance of their means")
+    diff = data.x[data.y == 1].mean(0) - data.x[data.y == 0].mean(0)
+    return float(diff[block_mask(data.x.shape[1:], block)].norm())
+
+
+def attack_dominoes(models: Sequence[nn.Module], train: ImageDominoes, test: ImageDominoes, *,
+                    n_attack: int, pgd_steps: int, uap_epochs: int, uap_batch: int, seed: int = 0,
+                    model_name: str = "") -> AttackRun:
+    """:func:`attack_models` on domino images, clipped to [0, 1], with the budgets of the data:
+    D = :func:`mean_block_distance` of ``train``, D / 2 for PGD (a point at its class mean
+    crosses the midway boundary) and D for the UAPs (each class mean carried onto the other).
+    UAPs are fitted on the first ``n_attack`` training images, attacks scored on as many test
+    images; S is the top block."""
+    n, M = min(n_attack, train.n_samples, test.n_samples), len(models)
+    d = mean_block_distance(train)
+    return attack_models(models, [(train.x[:n], train.y[:n])] * M, [(test.x[:n], test.y[:n])] * M,
+                         on_s=block_mask(test.x.shape[1:], "S"), eps_pgd=d / 2, eps_uap=d,
+                         pgd_steps=pgd_steps, uap_epochs=uap_epochs, uap_batch=uap_batch,
+                         clip=(0.0, 1.0), seed=seed, data=test.source, model_name=model_name)
+
+
+def ood_aucs(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *,
+             seed: int = 0) -> dict[str, np.ndarray]:
+    """Per model m, ROC-AUC of the max-softmax and max-logit OOD scores at telling its
+    Sc-randomized test points (drawn from ``member_seed(seed, m)``) from the originals:
+    {"max-softmax": (M,), "max-logit": (M,)}."""
+    out: dict[str, list] = {"max-softmax": [], "max-logit": []}
+    for m, (model, t) in enumerate(zip(models, tests)):
+        shifted = randomize(t, "Sc", seed=member_seed(seed, m))
+        for name, fn in (("max-softmax", max_softmax), ("max-logit", max_logit)):
+            out[name].append(ood_auroc(fn(model, t.x), fn(model, shifted.x)))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *,
+                  seed: int = 0) -> dict:
+    """Per model: mean max-softmax confidence on the test set (``clean_conf``) and with all of Sc
+    taken from the other class (``contra_conf``, :func:`sbcore.data.synthetic.contradict`), the
+    share of predictions still following S (``follow_s``), all (M,); model 0's confidences
+    (``conf0``) for a figure."""
+    out: dict = {"clean_conf": [], "contra_conf": [], "follow_s": []}
+    for m, (model, t) in enumerate(zip(models, tests)):
+        bad = contradict(t, seed=member_seed(seed, m))
+        c, cb = max_softmax(model, t.x), max_softmax(model, bad.x)
+        out.setdefault("conf0", {"original": c, "Sc contradicts S": cb})
+        out["clean_conf"].append(c.mean())
+        out["contra_conf"].append(cb.mean())
+        out["follow_s"].append(accuracy_of(model, bad.x, bad.y))
+    return {k: v if k == "conf0" else np.array(v) for k, v in out.items()}

@@ -1,6 +1,8 @@
-"""Chapter 05 helpers: margins of the averaging classifier, flipping budgets, OOD scores,
-contradicting complex features, attacks on a stack, records and config validation."""
+"""Chapter 05 (sbcore.chapters.ch05_fragility) and the library pieces it calls: margins of the
+averaging classifier, flipping budgets, OOD scores, contradicting complex features, the attack suite
+on a stack (sbcore.robustness), records through a Run, and config validation."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -8,14 +10,21 @@ import pytest
 import torch
 from torch import nn
 
-from sbcore import claims
-from sbcore import fragility as F
-from sbcore import margins
+import sbcore
+from sbcore import margins, robustness
+from sbcore.chapters import ch05_fragility as ch
+from sbcore.claims import ClaimNotReproduced
 from sbcore.data import make_lms
-from sbcore.data.synthetic import SyntheticData
-from sbcore.experiments import make_splits, train_stack
+from sbcore.data.synthetic import SyntheticData, contradict
+from sbcore.experiments import flip_budget_sweep, make_splits, train_stack
+from sbcore.metrics import max_logit, max_softmax, ood_auroc
 from sbcore.oracles import Averaging, SlabVote
+from sbcore.robustness import ATTACKS, AttackRun
 from sbcore.train import TrainConfig
+
+
+def _run(strict=False, **kw):
+    return sbcore.start("05_fragility", scale="smoke", strict=strict, progress=False, **kw)
 
 
 def _unrotated(z, y, name="LMS-5"):
@@ -85,19 +94,26 @@ def test_exact_curve_and_loglog_slope():
 def test_ood_scores():
     model = _LinearOnX0()
     x = torch.tensor([[0.0, 0], [5.0, 0]])
-    assert F.max_softmax(model, x).tolist() == pytest.approx([0.5, 1 / (1 + math.exp(-10))])
-    assert F.max_logit(model, x).tolist() == [0.0, 5.0]
-    assert F.ood_auroc(np.ones(5), np.ones(5)) == 0.5
-    assert F.ood_auroc(np.ones(5), np.zeros(5)) == 1.0  # low scores flagged as OOD
+    assert max_softmax(model, x).tolist() == pytest.approx([0.5, 1 / (1 + math.exp(-10))])
+    assert max_logit(model, x).tolist() == [0.0, 5.0]
+    assert ood_auroc(np.ones(5), np.ones(5)) == 0.5
+    assert ood_auroc(np.ones(5), np.zeros(5)) == 1.0  # low scores flagged as OOD
 
 
 def test_contradict_sc_keeps_s_and_turns_every_slab_against_the_label():
     data = make_lms(400, k=5, d=10, seed=3)
-    bad = F.contradict_sc(data, seed=1)
+    bad = contradict(data, seed=1)
     assert torch.equal(bad.z[:, 0], data.z[:, 0]) and torch.equal(bad.y, data.y)
     assert torch.allclose(bad.x, bad.z @ data.rotation)
     votes = SlabVote(data, data.sc_coords, 5)(bad.x)[0].argmax(-1)
     assert torch.equal(votes, 1 - data.y)
+
+
+class _Stack:
+    """A StackResult stand-in: a trained stack and its name."""
+
+    def __init__(self, model, name, dataset="LMS-5"):
+        self.model, self.model_name, self.dataset = model, name, dataset
 
 
 @pytest.fixture(scope="module")
@@ -110,54 +126,114 @@ def lms_stacks():
     return trains, tests, stacks
 
 
-def test_attack_stack_transfer_and_records(lms_stacks):
+def test_attacks_transfer_and_records(lms_stacks):
     trains, tests, stacks = lms_stacks
-    runs = [F.attack_stack(s, trains, tests, model_name=n, eps_pgd=1.1, eps_uap=1.1, n_attack=200,
-                           pgd_steps=10, uap_epochs=2, uap_batch=50)
-            for s, n in zip(stacks, ("a", "b"))]
+    results = {"LMS-5": [_Stack(s, n) for s, n in zip(stacks, ("a", "b"))]}
+    cfg = dataclasses.replace(ch.PRESETS["smoke"], d=10, n_attack=200, pgd_steps=10, uap_epochs=2)
+    runs = ch.attack_all(results, {"LMS-5": (trains, tests)}, cfg, seed=0)["LMS-5"]
     for run in runs:
         assert run.clean_acc.min() > 0.95
-        for a in F.ATTACKS:
+        for a in ATTACKS:
             assert run.acc[a].max() <= 0.05 and run.share[a].min() >= 0.9
-        assert F.uap_in_z(run, tests, "AS-UAP").shape == (10,)
-    mat = F.transfer_matrix(runs, stacks, tests, attack="AS-UAP", n_attack=200)
+        assert ch.uap_in_z(run, tests, "AS-UAP").shape == (10,)
+    mats = ch.transfer_all({"LMS-5": runs}, results, {"LMS-5": (trains, tests)}, cfg)
+    mat = mats[("LMS-5", "AS-UAP")]
+    assert set(mats) == {("LMS-5", "SVD-UAP"), ("LMS-5", "AS-UAP")}
     assert mat.shape == (2, 2, 2) and mat.max() <= 0.05
-    recs = F.transfer_records({("LMS-5", "AS-UAP"): mat}, {"LMS-5": ["a", "b"]}, strict=True,
-                              scale="smoke", chapter="05_fragility")
-    assert len(recs) == 1 and recs[0].values == [mat[0, 1, 0], mat[0, 1, 1], mat[1, 0, 0], mat[1, 0, 1]]
-    assert len(F.attack_rows(runs)) == 6
+    r = _run(strict=True)
+    ch.check_transfer(r, mats, {"LMS-5": ["a", "b"]})
+    lms = [x for x in r.records if x.data == "LMS-5"]
+    assert len(lms) == 2 and lms[1].values == [mat[0, 1, 0], mat[0, 1, 1], mat[1, 0, 0], mat[1, 0, 1]]
+    ms = [x for x in r.records if x.data == "MS-(5,7)"]
+    assert len(ms) == 2 and all(x.not_run for x in ms)  # one architecture: no transfer to measure
+    assert len(ch.attack_rows(runs)) == 6
 
 
-def test_attack_records_known_deviation_does_not_raise_under_strict():
-    run = F.AttackRun("MS-(5,7)", "m", 0.32, 0.44, np.ones(2),
-                      acc={"PGD": np.zeros(2), "SVD-UAP": np.full(2, 0.06), "AS-UAP": np.zeros(2)},
-                      share={a: np.ones(2) for a in F.ATTACKS}, uaps={})
-    recs = F.attack_records([run], strict=True, scale="smoke", chapter="05_fragility")
-    bad = [r for r in recs if not r.passed]
-    assert len(bad) == 1 and "known_deviation" in bad[0].meta
+def _attack_run(data, acc, share):
+    return AttackRun(data, "m", 0.32, 0.44, np.ones(2), acc=acc, share=share,
+                     raw_share=share, uaps={})
+
+
+def test_attack_records_known_deviations_do_not_raise_under_strict():
+    ok = {a: np.ones(2) for a in ATTACKS}
+    run = _attack_run("MS-(5,7)", {"PGD": np.zeros(2), "SVD-UAP": np.full(2, 0.06),
+                                   "AS-UAP": np.zeros(2)}, {**ok, "AS-UAP": np.full(2, 0.99)})
+    r = _run(strict=True)
+    ch.check_attacks(r, [run])
+    bad = [x for x in r.records if not x.passed and not x.not_run]
+    assert len(bad) == 2 and all("known_deviation" in x.meta for x in bad)
+    missing = {(x.data, x.meta["model"]) for x in r.records if x.not_run}
+    assert ("LMS-5", "(100,10,1)-GRU") in missing and ("MS-(5,7)", "(32,7,1)-CNN") in missing
+    run.share["SVD-UAP"] = np.full(2, 0.99)  # the SVD-UAP's share carries no deviation
+    with pytest.raises(ClaimNotReproduced):
+        ch.check_attacks(_run(strict=True), [run])
     run.acc["PGD"] = np.full(2, 0.5)  # not a known deviation: strict raises
-    with pytest.raises(claims.ClaimNotReproduced):
-        F.attack_records([run], strict=True, scale="smoke", chapter="05_fragility")
+    with pytest.raises(ClaimNotReproduced):
+        ch.check_attacks(_run(strict=True), [_attack_run("MS-(5,7)", run.acc, ok)])
+    lms = _attack_run("LMS-5", {**run.acc, "PGD": np.zeros(2), "SVD-UAP": np.full(2, 0.06)}, ok)
+    with pytest.raises(ClaimNotReproduced):  # no UAP floor on LMS-5
+        ch.check_attacks(_run(strict=True), [lms])
 
 
-def test_margin_and_confidence_records():
-    ok = F.margin_records([0.5, 0.45], [0.0, 0.1], model="m", strict=True, scale="s", chapter="c")
-    assert all(r.passed for r in ok)
-    with pytest.raises(claims.ClaimNotReproduced):
-        F.margin_records([0.2, 0.2], [0.0, 0.0], model="m", strict=True, scale="s", chapter="c")
-    recs = F.confidence_records([0.99, 0.99], [0.98, 0.9], [1.0, 1.0], data="d", model="m",
-                                strict=False, scale="s", chapter="c")
-    assert [r.passed for r in recs] == [True, False]
+def test_share_bars_are_the_printed_percentages_squared():
+    from sbcore.claims import CHECKS
+    for key, printed in (("lms5", 0.996), ("ms57", 0.999), ("images", 0.993)):
+        assert CHECKS[f"fragility.share.{key}"].target == pytest.approx(printed ** 2, abs=6e-4)
+
+
+def test_margin_records_slope_of_f_star_is_a_fact():
+    r = _run(strict=True)
+    ch.check_margins(r, {"f*": np.array([0.5, 0.45]), "(100,1)-FCN": np.array([0.0, 0.1])})
+    assert all(x.passed for x in r.records) and r.records[0].fact and not r.records[1].fact
+    with pytest.raises(ClaimNotReproduced):
+        ch.check_margins(r, {"f*": np.array([0.5, 0.5]), "(100,1)-FCN": np.array([0.3, 0.3])})
+
+
+def test_confidence_records():
+    r = _run()
+    ch.check_contradiction(r, {("d", "m"): {"clean_conf": np.array([0.99, 0.99]),
+                                            "contra_conf": np.array([0.98, 0.9]),
+                                            "follow_s": np.array([1.0, 1.0])}})
+    assert [x.passed for x in r.records] == [True, False]
+
+
+def test_ood_and_contradiction_on_a_model_reading_only_s():
+    data = make_lms(600, k=5, d=10, seed=3)
+    w = torch.zeros(10)
+    w[0] = 5.0
+
+    class OnS(nn.Module):
+        def forward(self, x):
+            s = (x @ data.rotation.T) @ w  # the unrotated S coordinate
+            return torch.stack([-s, s], -1)
+
+    ood = robustness.ood_aucs([OnS(), OnS()], [data, data], seed=0)
+    assert set(ood) == {"max-softmax", "max-logit"}
+    assert all(abs(v - 0.5) < 0.05 for a in ood.values() for v in a)  # Sc-randomization is unseen
+    c = robustness.contradiction([OnS()], [data], seed=0)
+    assert c["follow_s"].tolist() == [1.0]
+    assert c["clean_conf"][0] == pytest.approx(c["contra_conf"][0])
+
+
+def test_flip_budget_sweep_shapes_and_f_star_grows():
+    cfg = TrainConfig(lr=0.1, momentum=0.9, max_epochs=5)
+    out = flip_budget_sweep("(50,1)-FCN", (10, 40), n_train=500, n_test=200, n_points=50,
+                            seeds=[0, 1], cfg=cfg, progress=False, n_steps=5)
+    assert out["f*"].shape == out["(50,1)-FCN"].shape == (2, 2)
+    assert (out["f*"][:, 1] > out["f*"][:, 0]).all()
 
 
 def test_config_presets_and_validation_name_the_parameter():
-    assert F.config("book").n_seeds >= 3 and F.config("paper").models_ms == F._ALL3
+    assert ch.PRESETS["book"].n_seeds >= 3 and ch.PRESETS["paper"].models_ms == ch.ALL3
+    assert ch.PRESETS["paper"].train.momentum == 0.0 and ch.PRESETS["paper"].image_model == "densenet121"
     for kw, name in ((dict(n_attack=10 ** 6), "n_attack"), (dict(n_seeds=1), "n_seeds"),
                      (dict(margin_dims=(10,)), "margin_dims"), (dict(lr=0.0), "lr"),
-                     (dict(momentum=1.0), "momentum"), (dict(pgd_steps=0), "pgd_steps")):
+                     (dict(momentum=1.0), "momentum"), (dict(pgd_steps=0), "pgd_steps"),
+                     (dict(image_model="vgg"), "image_model"), (dict(image_n_test=5), "image_n_test")):
         with pytest.raises(ValueError, match=name):
-            F.config("smoke", **kw)
+            _run(**kw)
     with pytest.raises(ValueError, match="unknown"):
-        F.config("smoke", n_image=3)
+        _run(n_image=3)
     with pytest.raises(ValueError):
-        F.config("smoke", models=("(100,1)-MLP",))
+        _run(models=("(100,1)-MLP",))
+    assert _run(lr=0.05, image_max_epochs=2).cfg.image_train.max_epochs == 2

@@ -14,6 +14,10 @@ _NULLIFY = ("the paper prints no accuracy after the attack ('nullify performance
 _UAP_FLOOR = ("a label-signed UAP on MS-(5,7) must shift every 5-slab by one period, which pushes "
               "the far outer negative slab (1/16 of the points) out of the data's range: an "
               "accuracy floor near 1/16 (the authors' code left 0.066)")
+_AS_UAP_FLOOR = ("AS-UAP only (found on the smoke run of the chapter, not before it): the ~1/16 of "
+                 "MS-(5,7) points a shift of S cannot flip (the UAP floor) keep a large loss, and "
+                 "gradient ascent spends its remaining steps on Sc, the only direction left to them; "
+                 "the SVD-UAP, built from per-example PGD, does not")
 _STAND_IN_ACC = ("under [0, 1] clipping a label-signed UAP can raise a zero pixel for one class only; "
                  "on the Fashion-MNIST stand-in the fitted UAPs flip one class and leave the other")
 _STAND_IN_SHARE = ("the small CNN on the Fashion-MNIST stand-in is sensitive to the bottom block too, "
@@ -22,8 +26,9 @@ _STAND_IN_SHARE = ("the small CNN on the Fashion-MNIST stand-in is sensitive to 
 CHECKS = [
     Check("fragility.shift.s_acc", claim=18, quantity="S-randomized accuracy, {model}",
           paper="0.50 (AUC 0.49-0.51)", source="Sec. 4.3, Table 4", kind="mean_within", target=0.5,
-          tol=0.02, rationale="chance, with Table 4's 0.49-0.51 and Fig. 3b's ± 0.01: the mean within "
-                              "0.5 ± 0.02"),
+          tol=None, rationale="chance, with Table 4's 0.49-0.51 and Fig. 3b's ± 0.01: 0.5 ± 0.02, "
+                              "plus our sampling error at chance, 3 * 0.5 / sqrt(n_test * n_seeds) "
+                              "(checks.images.chance_tol)"),
     Check("fragility.shift.sc_drop", claim=18, quantity="accuracy lost to Sc-randomization, {model}",
           paper="negligible", source="Sec. 4.3, Table 2", kind="at_most", target=0.005,
           rationale="Table 2's Sc-randomized and test accuracies differ by at most 0.003 ± 0.002: "
@@ -53,7 +58,8 @@ CHECKS = [
                     "on our squared scale; every seed at least that"),
     Check("fragility.share.ms57", claim=20, quantity="share of the {attack}'s l2 budget on S, {model}",
           paper="99.9%", source="Fig. 4", kind="at_least", target=0.998,
-          rationale="printed 99.9%: 0.999² = 0.998 on our squared scale; every seed at least that"),
+          rationale="printed 99.9%: 0.999² = 0.998 on our squared scale; every seed at least that",
+          known_deviation=_AS_UAP_FLOOR),
     Check("fragility.image_acc", claim=20, quantity="accuracy after {attack} (l2 eps = {eps:.3g}, "
           "clipped), {model}", paper="nullify performance", source="Sec. 4.3, Fig. 4",
           kind="at_most", target=0.05, rationale=_NULLIFY, known_deviation=_STAND_IN_ACC),
