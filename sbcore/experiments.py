@@ -17,10 +17,10 @@ from torch import nn
 
 from .data.dominoes import ImageDominoes, load_dominoes
 from .data.dominoes import randomize as randomize_dominoes
-from .data.synthetic import SyntheticData, from_name
+from .data.synthetic import SyntheticData, from_name, randomize, with_linear_at
 from .margins import averaging_flip_budget, flip_budget
-from .metrics import (RandomizedEval, accuracy, logits_on, member_seed, randomized_eval, roc_auc,
-                      score, stack_data)
+from .metrics import (RandomizedEval, accuracy, coordinate_randomized_accuracy, logits_on,
+                      member_seed, randomized_eval, roc_auc, score, stack_data)
 from .models.inference import predict_logits
 from .models.specs import ModelSpec
 from .models.stacked import Member, StackedFCN
@@ -231,3 +231,73 @@ def mix_members(a: nn.Module, b: nn.Module, alphas: Sequence[float]) -> nn.Modul
         p.copy_(ww * pa.repeat(len(alphas), *[1] * (p.dim() - 1))
                 + (1 - ww) * pb.repeat(len(alphas), *[1] * (p.dim() - 1)))
     return out
+
+
+def make_splits3(dataset: str, n_train: int, n_val: int, n_test: int, seeds: Sequence[int], *,
+                 d: int = 50, **kwargs) -> tuple[list[SyntheticData], ...]:
+    """(trains, vals, tests): one dataset per seed, split three ways (one rotation per seed)."""
+    trains, rest = make_splits(dataset, n_train, n_val + n_test, seeds, d=d, **kwargs)
+    vals, tests = zip(*(r.split(n_val) for r in rest))
+    return trains, list(vals), list(tests)
+
+
+def accuracy_callback(trains, tests, *, seed: int = 0):
+    """``fit`` callback: train, test and S-randomized test accuracy (per member) over training;
+    member m's S-randomized test set is drawn from its own seed, ``member_seed(seed, m)``."""
+    y_tr, y_te = stack_data(trains)[1], stack_data(tests)[1]
+    s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
+
+    def cb(m, epoch):
+        return {"train": accuracy(logits_on(m, trains), y_tr).tolist(),
+                "test": accuracy(logits_on(m, tests), y_te).tolist(),
+                "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
+    return cb
+
+
+def nonrandom_init(model: str, alphas: Sequence[float], *, d: int, n_slab_train: int,
+                   n_train: int, n_test: int, slab_cfg: TrainConfig, cfg: TrainConfig,
+                   seeds: Sequence[int], device: torch.device | str = "cpu",
+                   progress: bool = True, eval_seed: int = 0) -> dict:
+    """Non-random initialization (paper App. C.7, Fig. 5), one member per seed throughout.
+
+    M_slab (``model``, an FCN) is trained on MS-7 (``n_slab_train`` points, ``slab_cfg``). The
+    LMS-7 data puts the linear coordinate in place of the 7-slab whose randomization alone costs
+    M_slab the least MS-7 accuracy (same points' other coordinates and rotation). M_alpha =
+    alpha M_slab + (1 - alpha) M_rand (M_rand: a fresh initialization) is evaluated on MS-7 and on
+    LMS-7, then trained on LMS-7 (``n_train`` points, ``cfg``) and evaluated again.
+
+    Returns a dict of numpy arrays: ``alphas`` (A,); ``slab_acc``, ``unused_drop`` (S,): M_slab's
+    MS-7 test accuracy and the accuracy its replaced coordinate costs; ``coords``; ``ms7_acc``
+    (A, S); ``before`` / ``after``: {"auc", "s_auc", "sc_auc"} -> (A, S) on LMS-7; ``ratio`` (A, S):
+    7-slab reliance (AUC - Sc-randomized AUC) after over before training; ``b_holds`` (A,): before
+    training every seed has |AUC - S-rand AUC| <= 0.02 and |Sc-rand AUC - 0.5| <= 0.05.
+    """
+    S, A = len(seeds), len(alphas)
+    data = [from_name("MS-7", n_slab_train + 2 * n_test + n_train, seed=s, d=d) for s in seeds]
+    ms = ([x.subset(slice(0, n_slab_train)) for x in data],
+          [x.subset(slice(n_slab_train, n_slab_train + n_test)) for x in data])
+    slab = train_stack(model, *ms, slab_cfg, seeds=seeds, device=device, progress=progress,
+                       eval_seed=eval_seed)
+    drop = slab.eval.acc[:, None] - coordinate_randomized_accuracy(slab.model, ms[1], seed=eval_seed)
+    coords = [int(np.argmin(row)) for row in drop]
+    pools = [with_linear_at(x.subset(slice(n_slab_train + n_test, None)), j, seed=s).split(n_train)
+             for x, j, s in zip(data, coords, seeds)]
+    lms = ([p[0] for p in pools], [p[1] for p in pools])
+    spec = ModelSpec.parse(model)
+    rand = StackedFCN(d, width=spec.sizes[0], depth=spec.sizes[1], activation=spec.activation,
+                      n_models=S, seeds=[s + 104_729 for s in seeds])
+    mixed = mix_members(slab.model.cpu(), rand, alphas).to(device)
+    keys = ("auc", "s_auc", "sc_auc")
+    ev = randomized_eval(mixed, lms[1] * A, seed=eval_seed + 1)
+    before = {k: np.asarray(getattr(ev, k)).reshape(A, S) for k in keys}
+    cells, _ = fcn_grid(spec, [{"dropout": 0.0}] * A, *lms, cfg, seeds=seeds, device=device,
+                        labels=[{"alpha": a} for a in alphas], progress=progress,
+                        eval_seed=eval_seed + 2, init_from=mixed)
+    after = {k: np.stack([getattr(c, k) for c in cells]) for k in keys}
+    ms7 = accuracy(logits_on(mixed, ms[1] * A), stack_data(ms[1] * A)[1]).reshape(A, S)
+    b_holds = ((np.abs(before["auc"] - before["s_auc"]) <= 0.02)
+               & (np.abs(before["sc_auc"] - 0.5) <= 0.05)).all(1)
+    ratio = (after["auc"] - after["sc_auc"]) / np.maximum(before["auc"] - before["sc_auc"], 1e-6)
+    return {"alphas": np.asarray(alphas, float), "slab_acc": slab.eval.acc, "coords": coords,
+            "unused_drop": drop[np.arange(S), coords], "ms7_acc": ms7, "before": before,
+            "after": after, "ratio": ratio, "b_holds": b_holds}

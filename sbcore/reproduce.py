@@ -83,8 +83,6 @@ def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None =
 def preset_rows() -> list[dict]:
     """Every chapter's knobs side by side at the three scales (differences only; nested recipes
     flattened as ``train.lr``)."""
-    from dataclasses import asdict
-
     from .chapters import chapter_names, module
     from .claims.run import _flatten
 

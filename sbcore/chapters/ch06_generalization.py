@@ -8,18 +8,18 @@ without S (MS-7) the same FCNs reach about 100%.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
 
+from .. import grid as sgd
 from ..claims.checks.generalization import GRID_POINTS, TABLE2, TABLE10
 from ..claims.display import mean_std
-from ..data.synthetic import SyntheticData, randomize
-from ..experiments import StackResult, make_splits, train_stack
-from ..metrics import accuracy, logits_on, member_seed, stack_data
+from ..experiments import StackResult, accuracy_callback, make_splits3  # noqa: F401 (the notebook's)
+from ..grid import HP, GridRun, SGDGrid, best_run  # noqa: F401 (the notebook's)
+from ..metrics import stack_data
 from ..models.specs import ModelSpec
 from ..scales import positive_int, require
 from ..train import TrainConfig, fit
@@ -30,40 +30,6 @@ KNOBS = {"max_epochs": "train.max_epochs", "max_updates": "train.max_updates",
          "ms7_lr": "ms7_train.lr", "ms7_max_epochs": "ms7_train.max_epochs",
          "curve_max_epochs": "curve_train.max_epochs"}
 FCNS = tuple(TABLE2)  # the six FCNs of Table 2: widths 100, 200, 300 x depths 1, 2
-HP = {"lr": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
-      "momentum": "momentum"}  # a grid point's hyperparameters, and their names in prose
-
-
-@dataclass(frozen=True)
-class SGDGrid:
-    """The hyperparameter grid of App. D.1 (a full product; constant learning rate)."""
-
-    lr: tuple[float, ...] = (0.001, 0.01, 0.05, 0.1, 0.3)
-    batch_size: tuple[int, ...] = (4, 16, 64, 256)
-    weight_decay: tuple[float, ...] = (0.0, 5e-5, 5e-4)
-    momentum: tuple[float, ...] = (0.0, 0.9, 0.95)
-
-    def __post_init__(self) -> None:
-        for name, ok, allowed in (
-                ("lr", lambda v: v > 0, "positive values"),
-                ("batch_size", lambda v: isinstance(v, int) and v > 0, "positive integers"),
-                ("weight_decay", lambda v: v >= 0, "values >= 0"),
-                ("momentum", lambda v: 0 <= v < 1, "values in [0, 1)")):
-            vals = getattr(self, name)
-            require(len(vals) > 0 and all(ok(v) for v in vals), f"grid.{name}",
-                    f"a non-empty tuple of {allowed}", vals)
-
-    def __len__(self) -> int:
-        return math.prod(len(getattr(self, k)) for k in HP)
-
-    def combinations(self) -> list[dict]:
-        """Every point of the grid as ``{"lr", "batch_size", "weight_decay", "momentum"}``."""
-        return [dict(zip(HP, v)) for v in itertools.product(*(getattr(self, k) for k in HP))]
-
-    def describe(self) -> str:
-        """The grid in words, e.g. "learning rate 0.01 or 0.1, batch 256, ..."."""
-        return ", ".join(f"{w} {' or '.join(f'{v:g}' for v in getattr(self, k))}"
-                         for k, w in HP.items())
 
 
 _MS7 = TrainConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=256)  # App. D.1, MS-7
@@ -132,38 +98,11 @@ PRESETS = {
 }
 
 
-def make_splits3(dataset: str, n_train: int, n_val: int, n_test: int, seeds: Sequence[int], *,
-                 d: int = 50, **kwargs) -> tuple[list[SyntheticData], ...]:
-    """(trains, vals, tests): one dataset per seed, split three ways (one rotation per seed)."""
-    trains, rest = make_splits(dataset, n_train, n_val + n_test, seeds, d=d, **kwargs)
-    vals, tests = zip(*(r.split(n_val) for r in rest))
-    return trains, list(vals), list(tests)
-
-
-@dataclass
-class GridRun:
-    """One (architecture, grid point) stack: its hyperparameters, validation accuracy per seed
-    and the full :class:`StackResult` (train/test/randomized diagnostics on the test sets)."""
-
-    hp: dict
-    val_acc: np.ndarray
-    result: StackResult
-
-
 def run_grid(model: str, trains, vals, tests, cfg: Config, *, seeds: Sequence[int],
              device="cpu", progress: bool = True) -> list[GridRun]:
-    """Train ``model`` at every grid point (one stack of ``len(seeds)`` members each)."""
-    runs = []
-    for hp in cfg.grid.combinations():
-        res = train_stack(model, trains, tests, cfg.grid_train(hp), seeds=seeds, device=device,
-                          progress=progress)
-        runs.append(GridRun(hp, accuracy(logits_on(res.model, vals), stack_data(vals)[1]), res))
-    return runs
-
-
-def best_run(runs: Sequence[GridRun]) -> GridRun:
-    """The grid point with the highest mean validation accuracy (App. D.1's model selection)."""
-    return max(runs, key=lambda r: float(np.mean(r.val_acc)))
+    """:func:`sbcore.grid.run_grid` over this chapter's grid, on its shared recipe."""
+    return sgd.run_grid(model, trains, vals, tests, cfg.grid, cfg.train, seeds=seeds,
+                        device=device, progress=progress)
 
 
 def table2_rows(best: Sequence[GridRun]) -> list[dict]:
@@ -236,19 +175,6 @@ def ms7_records(run, results: Sequence[StackResult]) -> None:
             run.check("gen.ms7_acc", done[m].eval.acc, data=data, model=m)
         else:
             run.not_run("gen.ms7_acc", "no MS-7 control for this architecture", data=data, model=m)
-
-
-def accuracy_callback(trains, tests, *, seed: int = 0):
-    """``fit`` callback: train, test and S-randomized test accuracy (per member) over training;
-    member m's S-randomized test set is drawn from its own seed, ``member_seed(seed, m)``."""
-    y_tr, y_te = stack_data(trains)[1], stack_data(tests)[1]
-    s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
-
-    def cb(m, epoch):
-        return {"train": accuracy(logits_on(m, trains), y_tr).tolist(),
-                "test": accuracy(logits_on(m, tests), y_te).tolist(),
-                "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
-    return cb
 
 
 def train_curves(trains, tests, cfg: Config, weight_decay: float, *, seeds: Sequence[int],

@@ -1,9 +1,7 @@
-"""Chapter 07, ensembles and simplicity bias: stacked ensembles and what they check (#25-#27).
+"""Chapter 07, ensembles and simplicity bias: what the chapter trains and checks (#25-#27).
 
-An ensemble of K members is the average of their *logits* (the authors' code averages logits;
-the paper does not say). A stack of G * M independently initialized members trains in one
-vectorized pass: members g*M .. g*M + M-1 form group g and share group g's training set, so the G
-groups are G independent repetitions (datasets and initializations) that give the spread.
+The ensembles themselves (stacks of G groups of M members, logit averaging) are library code,
+:mod:`sbcore.ensemble`.
 """
 
 from __future__ import annotations
@@ -13,18 +11,13 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
-import torch
-from torch import Tensor, nn
 
+from .. import ensemble
 from ..claims.display import mean_std
-from ..data.synthetic import SyntheticData, from_name, randomize
-from ..metrics import (accuracy, coordinate_randomized_accuracy, ensemble_logits, member_seed,
-                       roc_auc)
-from ..models.inference import predict_logits
+from ..ensemble import EnsembleRun, coordinate_reliance, randomized_ensemble_eval  # noqa: F401
 from ..models.specs import ModelSpec
-from ..runtime import member_seeds
 from ..scales import positive_int, require
-from ..train import History, TrainConfig, fit
+from ..train import TrainConfig
 
 CHAPTER = "07_ensembles"
 SUMMARY = ("n_members", "n_groups", "ms5_sizes")
@@ -98,90 +91,12 @@ PRESETS = {
 }
 
 
-@dataclass
-class EnsembleRun:
-    """G ensembles of M members on one dataset family. ``logits``: (G, M, n_test, C) on the test
-    sets; ``y``: (G, n_test); ``tests``: one test set per group; ``model``: the G*M-member stack."""
-
-    dataset: str
-    n_train: int
-    model: nn.Module
-    tests: list[SyntheticData]
-    logits: Tensor
-    y: Tensor
-    history: History
-
-    @property
-    def n_members(self) -> int:
-        return self.logits.shape[1]
-
-    def member_acc(self) -> np.ndarray:
-        """(G, M) test accuracy of every member alone."""
-        G, M = self.logits.shape[:2]
-        return accuracy(self.logits.flatten(0, 1), self.y.repeat_interleave(M, 0)).reshape(G, M)
-
-    def ensemble_acc(self, k: int) -> np.ndarray:
-        """(G,) test accuracy of the ensemble of the first ``k`` members of each group."""
-        return accuracy(ensemble_logits(self.logits, k), self.y)
-
-    def gain(self, k: int) -> np.ndarray:
-        """(G,) ensemble-of-k accuracy minus the mean accuracy of that group's members."""
-        return self.ensemble_acc(k) - self.member_acc().mean(1)
-
-    def disagreement(self) -> float:
-        """Mean over groups and member pairs of the share of test points two members label
-        differently: what an ensemble can gain from (0 = every member makes the same errors)."""
-        pred = self.logits.argmax(-1)  # (G, M, n)
-        dis = (pred[:, :, None, :] != pred[:, None, :, :]).double().mean(-1)  # (G, M, M)
-        return float(dis.sum((1, 2)).mean() / (self.n_members * (self.n_members - 1)))
-
-
-def _member_logits(model: nn.Module, tests: Sequence[SyntheticData], n_members: int) -> Tensor:
-    """(G, M, n, C) logits of every member on its group's test set."""
-    x = torch.stack([t.x for t in tests]).repeat_interleave(n_members, 0)
-    lg = predict_logits(model, x.to(next(model.parameters()).device), per_member=True).cpu()
-    return lg.reshape(len(tests), n_members, *lg.shape[1:])
-
-
 def train_ensembles(dataset: str, n_train: int, cfg: Config, train: TrainConfig, *, seed: int = 0,
                     device="cpu", progress: bool = True, **data_kw) -> EnsembleRun:
-    """Train ``cfg.n_groups`` ensembles of ``cfg.n_members`` members on ``dataset`` in one pass.
-
-    Group g trains on its own dataset (seed ``member_seeds(seed, G)[g]``); every member has its
-    own initialization seed and batch order and stops on its own (training loss < 0.01)."""
-    G, M = cfg.n_groups, cfg.n_members
-    splits = [from_name(dataset, n_train + cfg.n_test, seed=s, d=cfg.d, **data_kw).split(n_train)
-              for s in member_seeds(seed, G)]
-    x = torch.stack([tr.x for tr, _ in splits]).repeat_interleave(M, 0).to(device)
-    y = torch.stack([tr.y for tr, _ in splits]).repeat_interleave(M, 0).to(device)
-    init = [10_000 + s for s in member_seeds(seed, G * M)]  # distinct from the data seeds
-    stack = ModelSpec.parse(cfg.model).build(cfg.d, seeds=init).to(device)
-    hist = fit(stack, x, y, train, seed=seed, progress=progress,
-               desc=f"{G}x{M} {cfg.model} on {splits[0][0].name}, n={n_train}")
-    tests = [te for _, te in splits]
-    return EnsembleRun(splits[0][0].name, n_train, stack, tests, _member_logits(stack, tests, M),
-                       torch.stack([t.y for t in tests]), hist)
-
-
-def randomized_ensemble_eval(run: EnsembleRun, k: int, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """Standard, S- and Sc-randomized accuracy and AUC of the ensembles of k members: (G,) each.
-    Group g's randomized test set is drawn from its own seed, ``member_seed(seed, g)``."""
-    out = {}
-    for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
-        tests = run.tests if which is None else [randomize(t, which, seed=member_seed(seed, g))
-                                                 for g, t in enumerate(run.tests)]
-        lg = ensemble_logits(_member_logits(run.model, tests, run.n_members), k)
-        out[key + "acc"], out[key + "auc"] = accuracy(lg, run.y), roc_auc(lg, run.y)
-    return out
-
-
-def coordinate_reliance(run: EnsembleRun, *, group: int = 0, seed: int = 0) -> np.ndarray:
-    """Fig. 6b: accuracy lost by each member of ``group`` when one unrotated coordinate is
-    randomized, (M, d). Row m, column j large: member m relies on coordinate j."""
-    M = run.n_members
-    members = run.model.select(list(range(group * M, (group + 1) * M)))
-    cra = coordinate_randomized_accuracy(members, [run.tests[group]] * M, seed=seed)
-    return run.member_acc()[group][:, None] - cra
+    """:func:`sbcore.ensemble.train_ensembles` with this chapter's groups, members, model and d."""
+    return ensemble.train_ensembles(dataset, n_train, train, n_groups=cfg.n_groups,
+                                    n_members=cfg.n_members, n_test=cfg.n_test, model=cfg.model,
+                                    d=cfg.d, seed=seed, device=device, progress=progress, **data_kw)
 
 
 def size_curve(run: EnsembleRun, sizes: Sequence[int]) -> np.ndarray:
