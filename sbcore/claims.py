@@ -158,13 +158,33 @@ def _jsonable(o):
 
 
 def load_records(paths: Iterable[str | Path]) -> list[ClaimRecord]:
-    """Records from JSON files written by :func:`save_records` (metadata goes to ``meta['run']``)."""
+    """Records from JSON files written by :func:`save_records` (metadata goes to ``meta['run']``).
+
+    Every file is checked before use: one that does not parse, lacks a field, or holds the same
+    (claim, quantity, data, scale) twice raises ``ValueError`` naming the file. The stored
+    ``passed`` flag is ignored: verdicts are recomputed from the values."""
     out = []
     for p in paths:
-        payload = json.loads(Path(p).read_text())
-        for r in payload["records"]:
-            rec = ClaimRecord(**r)
-            rec.meta = {**rec.meta, "run": payload.get("metadata", {})}
+        try:
+            payload = json.loads(Path(p).read_text())
+            rows = payload["records"]
+            meta = payload.get("metadata", {})
+            if not isinstance(rows, list) or not isinstance(meta, dict):
+                raise TypeError("'records' must be a list and 'metadata' an object")
+            recs = [ClaimRecord(**r) for r in rows]
+            for rec in recs:
+                rec.meta = {**rec.meta, "run": meta}
+                rec.passed = rec.evaluate()  # never trust a stored verdict
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            what = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+            raise ValueError(f"{p}: not a valid records file ({what}); delete it or rerun its chapter") from e
+        seen: set[tuple] = set()
+        for rec in recs:
+            key = (rec.claim, rec.quantity, rec.data, rec.scale)
+            if key in seen:
+                raise ValueError(f"{p}: duplicate record for claim #{rec.claim}, {rec.quantity!r} on "
+                                 f"{rec.data!r} at {rec.scale!r}; one run records each check once")
+            seen.add(key)
             out.append(rec)
     return out
 
