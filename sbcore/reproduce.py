@@ -307,6 +307,7 @@ def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | Non
         return
     n, threads, gpus = local_layout(n_jobs, workers, device)
     import logging
+    environ = dict(os.environ)  # distributed's nannies set variables here for their children
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
                            dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
     client = Client(cluster)
@@ -315,6 +316,8 @@ def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | Non
     finally:
         client.close()
         cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)
 
 
 @dataclass
@@ -415,6 +418,10 @@ def _mark_failed(folder: Path, error: dict, *, only_running: bool = False) -> No
     if only_running and m.get("status") != "running":
         return
     m.update(status="failed", error=m.get("error") or error, ended=m.get("ended") or _now())
+    for nb in folder.glob("*.running.ipynb"):  # a half-run notebook must not pass for a result
+        failed_nb = nb.with_name(nb.name.replace(".running.ipynb", ".failed.ipynb"))
+        os.replace(nb, failed_nb)
+        m["notebook"] = failed_nb.name
     atomic_write_text(path, json.dumps(m, indent=1))
 
 
