@@ -1,0 +1,121 @@
+"""Reproduce jobs on a real LocalCluster (127.0.0.1): a failing job is reported with its cell and
+does not stop the others; each kernel gets its own environment; an interrupted call (a real
+SIGINT) leaves no job "done" that did not finish, and the next call reruns only those."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sbcore import reproduce
+from sbcore.reproduce import Job
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_WRITE_RECORDS = '''
+import os
+from sbcore import claims
+assert os.environ["SBCORE_SCALE"] == scale == "smoke"
+assert os.environ["OMP_NUM_THREADS"] == "1"
+rec = claims.check(5, "toy", [0.5], paper="0.5", kind="within", target=0.5, tol=0.1, data="toy",
+                   scale=scale, chapter="90_ok")
+claims.save_records([rec], os.path.join(os.environ["SBCORE_RECORDS_DIR"], "90_ok.json"),
+                    metadata={"device": "cpu"})
+'''
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('scale = None\nseed = 0\nstrict = True\ndevice = "auto"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_failed_job_names_its_cell_and_does_not_stop_the_other(tmp_path):
+    ok = _notebook(tmp_path / "90_ok.ipynb", _WRITE_RECORDS)
+    bad = _notebook(tmp_path / "91_bad.ipynb", "x = 1", "raise ValueError('broken on purpose')")
+    out = tmp_path / "out"
+    lines: list[str] = []
+    environ = dict(os.environ)
+    failed = reproduce._run_jobs([(Job("90_ok", 0, "smoke"), ok), (Job("91_bad", 3, "smoke"), bad)],
+                                 out, commit="c0", log=lines.append, workers=2, scheduler=None,
+                                 scheduler_file=None, device="cpu")
+    assert dict(os.environ) == environ
+    assert failed == ["91_bad seed 3"]
+    report = next(line for line in lines if "91_bad seed 3" in line)
+    assert "FAILED at cell 3 (In [4])" in report  # papermill adds a cell of parameters and "ValueError: broken on purpose" in report
+    bad_job = json.loads((out / "91_bad" / "seed3" / "manifest.json").read_text())
+    assert bad_job["status"] == "failed" and bad_job["error"]["cell_index"] == 3
+    assert (out / "91_bad" / "seed3" / "91_bad.failed.ipynb").exists()
+    assert not (out / "91_bad" / "seed3" / "91_bad.ipynb").exists()
+    ok_job = json.loads((out / "90_ok" / "seed0" / "manifest.json").read_text())
+    assert ok_job["status"] == "done" and ok_job["device"]["used"] == "cpu"
+    assert ok_job["device"]["worker"].startswith("tcp://127.0.0.1:")
+    assert (out / "90_ok" / "seed0" / "90_ok.ipynb").exists()
+
+
+def test_job_without_records_is_not_done(tmp_path):
+    quiet = _notebook(tmp_path / "92_quiet.ipynb", "x = 1")
+    m = reproduce.run_job(Job("92_quiet", 0, "smoke"), str(tmp_path / "out"), notebook=str(quiet),
+                          commit="c0")
+    assert m["status"] == "failed" and "without writing" in m["error"]["evalue"]
+
+
+def _statuses(out: Path) -> dict:
+    return {(p.parent.parent.name[:2], p.parent.name): json.loads(p.read_text())
+            for p in out.glob("*/seed*/manifest.json")}
+
+
+@pytest.mark.slow
+def test_sigint_midway_then_rerun_redoes_only_unfinished_jobs(tmp_path):
+    cmd = [sys.executable, "-m", "sbcore", "reproduce", "--scale", "smoke", "--chapters", "01", "02",
+           "--seeds", "0", "1", "--workers", "2", "--out", str(tmp_path)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # wait for two jobs done and a later one running
+        jobs = _statuses(tmp_path)
+        states = [m["status"] for m in jobs.values()]
+        if states.count("done") >= 2 and "running" in states:
+            break
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the jobs did not start in time")
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    log = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, log
+    assert "run the same command again to resume" in log
+    first = _statuses(tmp_path)
+    finished = {k for k, m in first.items() if m["status"] == "done"}
+    assert 2 <= len(finished) < 4
+    for key, m in first.items():
+        if key not in finished:
+            assert m["status"] == "failed", m  # never "done", never left "running"
+            folder = tmp_path / m["config"]["chapter"] / key[1]
+            assert not (folder / f"{m['config']['chapter']}.ipynb").exists()
+            assert not list(folder.glob("*.running.ipynb"))
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    second = _statuses(tmp_path)
+    assert all(m["status"] == "done" for m in second.values()) and len(second) == 4
+    for key in finished:  # the finished jobs were not run again
+        assert second[key]["started"] == first[key]["started"]
+    for key in set(second) - finished:
+        assert second[key]["started"] >= first[key]["started"]
+        assert second[key]["ended"] > first[key]["ended"]
+    assert f"skipping {len(finished)} job(s)" in done.stdout
+    board = json.loads((tmp_path / "scoreboard.json").read_text())
+    assert len(board["runs"]) == 4 and not board["left_out"]
