@@ -182,7 +182,8 @@ def describe_failure(manifest: dict) -> str:
     err = manifest.get("error") or {}
     where = (f"cell {err['cell_index']} (In [{err.get('execution_count')}]): "
              if err.get("cell_index") is not None else "")
-    return f"{where}{err.get('ename', '?')}: {str(err.get('evalue', '')).splitlines()[0][:300] if err.get('evalue') else ''}"
+    lines = str(err.get("evalue") or "").splitlines()
+    return f"{where}{err.get('ename', '?')}: {lines[0][:300] if lines else ''}"
 
 
 def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | None = None,
@@ -337,9 +338,11 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
 
     Every input is checked and every existing manifest and records file under the output folder
-    is parsed before any job starts (ValueError naming what is wrong). ``strict=False`` (the
-    default here) lets a job finish and record "not reproduced". A failed job is reported with its
-    failing cell and does not stop the others. ``force`` reruns done jobs too."""
+    is parsed before any job starts (ValueError naming what is wrong). A job done at this commit
+    and settings is skipped; one done at another commit is rerun; one done with other settings
+    (scale, device, strict) raises instead of being overwritten. ``force`` reruns them all.
+    ``strict=False`` (the default here) lets a job finish and record "not reproduced". A failed
+    job is reported with its failing cell and does not stop the others."""
     scale = resolve_scale(scale)
     seeds = check_seeds(seeds)
     if workers is not None and workers < 1:
@@ -352,15 +355,22 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     commit = source_commit(root)
     done_before = {(m["config"].get("chapter"), m["config"].get("seed")): m for m in read_jobs(out)
                    if m["status"] == "done"}
-    todo, skipped = [], []
+    todo, skipped, clash = [], [], []
     for nb in notebooks:
         for seed in seeds:
             job = Job(nb.stem, seed, scale, strict, device)
             old = done_before.get((job.chapter, seed))
-            if not force and old and old["commit"] == commit and old["config"] == asdict(job):
+            if force or not old:
+                todo.append((job, nb))
+            elif old["config"] != asdict(job):  # never overwrite finished work of other settings
+                clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
+            elif old["commit"] == commit:
                 skipped.append(job.name)
             else:
                 todo.append((job, nb))
+    if clash:
+        raise ValueError(f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
+                         "use another --out, or --force to replace them")
     if skipped:
         log(f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}")
     failed: list[str] = []

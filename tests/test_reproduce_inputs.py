@@ -132,7 +132,7 @@ def test_scoreboard_pools_one_commit_and_config_unless_asked(monkeypatch, tmp_pa
     assert "Mixed runs" in (tmp_path / "scoreboard.md").read_text()
 
 
-def test_done_job_of_another_commit_or_config_or_forced_is_rerun(monkeypatch, tmp_path):
+def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(monkeypatch, tmp_path):
     ran = []
     monkeypatch.setattr(reproduce, "_run_jobs", lambda todo, out, **k: ran.append(
         sorted(j.name for j, _ in todo)) or [])
@@ -140,8 +140,11 @@ def test_done_job_of_another_commit_or_config_or_forced_is_rerun(monkeypatch, tm
     _done_job(tmp_path, 1, commit="0123456789ab")
     reproduce.run("smoke", [0, 1, 2], ["01"], out_dir=tmp_path, log=lambda m: None)
     assert ran[-1] == [f"{CH} seed 1", f"{CH} seed 2"]
-    reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, strict=True, log=lambda m: None)
-    assert ran[-1] == [f"{CH} seed 0"]  # another config
+    with pytest.raises(ValueError, match="holds finished jobs of other settings: .*seed 0 .*strict False"):
+        reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, strict=True, log=lambda m: None)
+    assert len(ran) == 1  # finished work of other settings is never overwritten silently
+    reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, strict=True, force=True, log=lambda m: None)
+    assert ran[-1] == [f"{CH} seed 0"]
     reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, force=True, log=lambda m: None)
     assert ran[-1] == [f"{CH} seed 0"]
 
