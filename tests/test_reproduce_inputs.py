@@ -132,6 +132,18 @@ def test_scoreboard_pools_one_commit_and_config_unless_asked(monkeypatch, tmp_pa
     assert "Mixed runs" in (tmp_path / "scoreboard.md").read_text()
 
 
+def test_seeds_run_one_after_another_are_pooled_with_every_run_listed(monkeypatch, tmp_path):
+    """``--seeds 5`` then ``--seeds 0`` at one commit: both pooled, both in the runs table."""
+    _no_jobs(monkeypatch)
+    _done_job(tmp_path, 5)
+    _done_job(tmp_path, 0)
+    reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)
+    board = json.loads((tmp_path / "scoreboard.json").read_text())
+    assert [(r["seed"], r["seconds"]) for r in board["runs"]] == [(0, 1.0), (5, 1.0)]
+    assert next(r for r in board["records"] if r["claim"] == 5)["values"] == [0.5, 0.55]
+    assert not board["left_out"] and not board["mixed"]
+
+
 def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(monkeypatch, tmp_path):
     ran = []
     monkeypatch.setattr(reproduce, "_run_jobs", lambda todo, out, **k: ran.append(
