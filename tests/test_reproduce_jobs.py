@@ -119,3 +119,49 @@ def test_sigint_midway_then_rerun_redoes_only_unfinished_jobs(tmp_path):
     assert f"skipping {len(finished)} job(s)" in done.stdout
     board = json.loads((tmp_path / "scoreboard.json").read_text())
     assert len(board["runs"]) == 4 and not board["left_out"]
+
+
+def test_existing_cluster_by_address_and_by_scheduler_file(tmp_path):
+    from distributed import LocalCluster
+
+    ok = _notebook(tmp_path / "90_ok.ipynb", _WRITE_RECORDS.replace(
+        'assert os.environ["OMP_NUM_THREADS"] == "1"\n', ""))
+    sched_file = tmp_path / "scheduler.json"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None, scheduler_kwargs={"scheduler_file": str(sched_file)}) as cluster:
+        for i, where in enumerate([{"scheduler": cluster.scheduler_address, "scheduler_file": None},
+                                   {"scheduler": None, "scheduler_file": str(sched_file)}]):
+            lines: list[str] = []
+            failed = reproduce._run_jobs([(Job("90_ok", i, "smoke"), ok)], tmp_path / "out", commit="c0",
+                                         log=lines.append, workers=None, device="cpu", **where)
+            assert failed == [] and "on 1 Dask worker(s)" in lines[0]
+            m = json.loads((tmp_path / "out" / "90_ok" / f"seed{i}" / "manifest.json").read_text())
+            assert m["status"] == "done" and m["device"]["threads"] is None  # the cluster's own setup
+
+
+def test_local_layout_shares_cores_and_pins_one_job_per_gpu(monkeypatch):
+    import torch
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert reproduce.local_layout(8, None, "auto") == (min(cores, 8), cores // min(cores, 8), [])
+    assert reproduce.local_layout(8, 1, "auto") == (1, cores, [])
+    assert reproduce.local_layout(1, 4, "auto")[0] == 1  # never more workers than jobs
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert reproduce.local_layout(8, None, "auto") == (2, max(1, cores // 2), ["0", "1"])
+    assert reproduce.local_layout(8, None, "cpu")[2] == []
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert reproduce.local_layout(8, None, "auto")[2] == ["3", "5"]
+
+
+def test_job_kernel_is_pinned_to_its_gpu(tmp_path):
+    before = os.environ.get("CUDA_VISIBLE_DEVICES")
+    nb = _notebook(tmp_path / "93_gpu.ipynb", 'import os\nassert os.environ["CUDA_VISIBLE_DEVICES"] == "7"\n'
+                   'assert os.environ["OMP_NUM_THREADS"] == "3"\n' + _WRITE_RECORDS.replace(
+                       'assert os.environ["OMP_NUM_THREADS"] == "1"\n', "").replace("90_ok", "93_gpu"))
+    m = reproduce.run_job(Job("93_gpu", 0, "smoke"), str(tmp_path / "out"), notebook=str(nb),
+                          commit="c0", threads=3, gpus=("7",))
+    assert m["status"] == "done", m["error"]
+    assert m["device"]["cuda_visible_devices"] == "7"
+    assert os.environ.get("CUDA_VISIBLE_DEVICES") == before  # only the job's kernel saw it
