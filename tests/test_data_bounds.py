@@ -262,6 +262,11 @@ def test_stale_part_files_are_cleaned(server, monkeypatch):
     with pytest.raises(DataUnavailable):
         locate("f.bin", sha256="0" * 64, n_bytes=1000, urls=[f"{base}/liar"])
     assert not stale.exists() and fresh.exists()  # a live download's part file is kept
+    stale.write_bytes(b"half")
+    os.utime(stale, (old, old))
+    with pytest.raises(DataUnavailable):  # offline: looking a file up cleans too
+        locate("f.bin", sha256="0" * 64, n_bytes=1000, urls=[], download=False)
+    assert not stale.exists() and fresh.exists()
 
 
 def test_tampered_file_with_same_size_and_mtime_is_caught(tmp_path, monkeypatch):

@@ -246,6 +246,7 @@ def locate(
     """
     bad: ChecksumError | None = None
     dirs = data_dirs()
+    clean_stale_parts((cache_dir() / relpath).parent)  # left by downloads killed long ago
     for d in dirs:
         path = d / relpath
         if path.is_file():
