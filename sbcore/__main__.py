@@ -69,10 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--pool-mixed", action="store_true",
                      help="pool done jobs of other commits or configs into the scoreboard too")
     args = parser.parse_args(argv)
-    try:  # SIGTERM stops as cleanly as Ctrl-C (only the main thread may set handlers)
-        old = signal.signal(signal.SIGTERM, _interrupt)
+    # SIGINT and SIGTERM stop as cleanly as Ctrl-C, also where a shell started us with SIGINT
+    # ignored (a background job of a script); only the main thread may set handlers.
+    try:
+        old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:
-        old = None
+        old = {}
     try:
         outcome = reproduce.run(args.scale, args.seeds, args.chapters, out_dir=args.out,
                                 strict=args.strict, device=args.device, workers=args.workers,
@@ -85,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     finally:
-        if old is not None:
-            signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     print(f"scoreboard: {outcome.out / 'scoreboard.md'} ({len(outcome.ran)} run, "
           f"{len(outcome.skipped)} skipped, {len(outcome.failed)} failed)")
     return 1 if outcome.failed else 0
