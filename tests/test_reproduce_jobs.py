@@ -80,8 +80,9 @@ def test_sigint_midway_then_rerun_redoes_only_unfinished_jobs(tmp_path):
     cmd = [sys.executable, "-m", "sbcore", "reproduce", "--scale", "smoke", "--chapters", "01", "02",
            "--seeds", "0", "1", "--workers", "2", "--out", str(tmp_path)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    # started with SIGINT ignored, as a shell script starts a background job: it must still stop
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:  # wait for two jobs done and a later one running
         jobs = _statuses(tmp_path)
