@@ -1,6 +1,7 @@
 # make book     build the HTML book at book scale (sets itself up; the main job)
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
-# make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters with papermill
+# make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters as resumable Dask jobs
+#   (WORKERS=N local jobs at a time; SCHEDULER=tcp://host:8786 an existing cluster; FORCE=1 redo done jobs)
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests)
 # make results  after make book: record its scoreboard and regenerate the README's results table
 
@@ -11,6 +12,9 @@ STAMP  := $(VENV)/.installed
 SCALE  ?= paper
 SEEDS  ?= 0 1 2 3 4
 CHAPTERS ?=
+WORKERS ?=
+SCHEDULER ?=
+FORCE ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 .PHONY: book test reproduce bench data clean results
@@ -40,7 +44,8 @@ test: $(STAMP) data
 	SBCORE_SCALE=smoke SBCORE_RECORDS_DIR=_build/test-records $(BIN)/python -m pytest --nbval-lax book -q -p no:cacheprovider
 
 reproduce: $(STAMP) data
-	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS))
+	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py

@@ -1,34 +1,97 @@
-"""Command line: ``python -m sbcore reproduce --scale S --seeds 0 1 2 --chapters 02``."""
+"""Command line: ``python -m sbcore reproduce --scale S --seeds 0 1 2 --chapters 02``.
+
+Every (chapter, seed) is a job run on Dask (a local cluster sized to this machine, or an existing
+cluster with --scheduler/--scheduler-file); rerunning the same command resumes: jobs already done
+at this commit and config are skipped. Results land in --out (default _build/reproduce/<scale>).
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from . import reproduce
 from .scales import SCALES
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad input in one line (no usage block) and exits with 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    if not 0 <= seed < reproduce.SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"seed {text} is outside [0, 2^31)")
+    return seed
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return n
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sbcore", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="run chapters with papermill and write a scoreboard")
+    parser = _Parser(prog="python -m sbcore", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    rep = sub.add_parser("reproduce", help="run chapters as resumable Dask jobs and write a scoreboard")
     rep.add_argument("--scale", choices=SCALES, default=None,
                      help="preset scale (default: $SBCORE_SCALE, else book)")
-    rep.add_argument("--seeds", type=int, nargs="+", default=[0], help="base seeds, one run each")
-    rep.add_argument("--chapters", nargs="*", default=None,
+    rep.add_argument("--seeds", type=_seed, nargs="+", default=[0],
+                     help="base seeds in [0, 2^31), one job per chapter and seed")
+    rep.add_argument("--chapters", nargs="+", default=None,
                      help="chapter prefixes such as 02 (default: every chapter)")
     rep.add_argument("--out", default=None, help="output folder (default: _build/reproduce/<scale>)")
     rep.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    rep.add_argument("--strict", action="store_true", help="stop at the first claim that fails")
+    rep.add_argument("--strict", action="store_true", help="a claim that fails fails its job")
+    where = rep.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive, default=None,
+                       help="local cluster size (default: one per GPU, else one per core)")
+    where.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
+    where.add_argument("--scheduler-file", default=None, help="scheduler file of an existing Dask cluster")
+    rep.add_argument("--force", action="store_true", help="rerun jobs that are already done")
+    rep.add_argument("--pool-mixed", action="store_true",
+                     help="pool done jobs of other commits or configs into the scoreboard too")
     args = parser.parse_args(argv)
+    # SIGINT and SIGTERM stop as cleanly as Ctrl-C, also where a shell started us with SIGINT
+    # ignored (a background job of a script); only the main thread may set handlers.
     try:
-        out = reproduce.run(args.scale, args.seeds, args.chapters, out_dir=args.out,
-                            strict=args.strict, device=args.device)
+        old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        old = {}
+    try:
+        outcome = reproduce.run(args.scale, args.seeds, args.chapters, out_dir=args.out,
+                                strict=args.strict, device=args.device, workers=args.workers,
+                                scheduler=args.scheduler, scheduler_file=args.scheduler_file,
+                                force=args.force, pool_mixed=args.pool_mixed)
     except ValueError as e:
-        parser.error(str(e))
-    print(f"scoreboard: {out / 'scoreboard.md'}")
-    return 0
+        parser.exit(2, f"{parser.prog} reproduce: error: {e}\n")
+    except KeyboardInterrupt:
+        print("interrupted: finished jobs are kept; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    print(f"scoreboard: {outcome.out / 'scoreboard.md'} ({len(outcome.ran)} run, "
+          f"{len(outcome.skipped)} skipped, {len(outcome.failed)} failed)")
+    return 1 if outcome.failed else 0
 
 
 if __name__ == "__main__":

@@ -1,83 +1,477 @@
-"""Rerun chapters through papermill at a scale and seeds, and aggregate their claim records.
+"""Rerun chapters as resumable jobs on Dask, and pool their claim records into one scoreboard.
 
-``python -m sbcore reproduce --scale paper --seeds 0 1 2 --chapters 02`` writes, under
-``_build/reproduce/<scale>/``, one executed notebook and one records file per (chapter, seed),
-then ``scoreboard.md`` and ``scoreboard.json``: every record pooled over seeds (mean ± std over
-all members of all runs) and the verdict per claim.
+``python -m sbcore reproduce --scale paper --seeds 0 1 2 --chapters 02`` makes one job per
+(chapter, seed, scale). A job's folder, ``<out>/<chapter>/seed<seed>/``, holds its executed
+notebook, its ``records/`` and ``manifest.json`` (config, commit, versions, device, times, status
+``running``/``done``/``failed`` and the failing cell). Jobs run on ``dask.distributed``: a
+``LocalCluster`` on 127.0.0.1 sized to the machine, or an existing cluster by address. A job whose
+manifest says ``done`` for the same config and commit is skipped, so an interrupted call is resumed
+by running it again. ``scoreboard.md``/``.json`` pool only the done jobs of this call's config and
+commit (``pool_mixed`` pools every done job and says so); verdicts are recomputed from the values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
 import time
-from dataclasses import asdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import claims
-from .runtime import project_root
+from .runtime import atomic_write_text, project_root
 from .scales import resolve_scale
+
+SEED_LIMIT = 2**31  # seeds live in [0, 2^31): what every generator the chapters seed accepts
+_VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chapter notebook run at one scale and seed: the unit that is scheduled and resumed."""
+
+    chapter: str  # notebook stem, e.g. "01_datasets_and_metrics"
+    seed: int
+    scale: str
+    strict: bool = False
+    device: str = "auto"
+
+    @property
+    def name(self) -> str:
+        return f"{self.chapter} seed {self.seed}"
+
+    def folder(self, out: Path) -> Path:
+        return Path(out) / self.chapter / f"seed{self.seed}"
+
+
+def pool_config(config: dict) -> dict:
+    """What runs pooled into one scoreboard must share: everything but the chapter and seed."""
+    return {k: config.get(k) for k in ("scale", "strict", "device")}
 
 
 def chapter_paths(chapters: Sequence[str] | None, book_dir: Path) -> list[Path]:
-    """Notebooks of the book whose name starts with one of ``chapters`` (None: all)."""
+    """Notebooks of the book whose name starts with one of ``chapters`` (None: all). Empty,
+    unknown or repeated prefixes (two naming the same notebook) raise ValueError."""
     nbs = sorted(p for p in book_dir.glob("[0-9][0-9]_*.ipynb"))
-    if not chapters:
+    if chapters is None:
         return nbs
-    out = []
+    if not chapters or any(not str(c).strip() for c in chapters):
+        raise ValueError(f"--chapters needs non-empty prefixes such as 02, got {list(chapters)}")
+    out: list[Path] = []
     for c in chapters:
         hits = [p for p in nbs if p.stem.startswith(c)]
         if not hits:
             raise ValueError(f"chapters must be prefixes of {[p.stem for p in nbs]}, got {c!r}")
+        twice = [p.stem for p in hits if p in out]
+        if twice:
+            raise ValueError(f"--chapters names {twice[0]} twice (prefix {c!r})")
         out += hits
     return out
 
 
-def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None = None, *,
-        out_dir: Path | None = None, strict: bool = False, device: str = "auto") -> Path:
-    """Execute every (chapter, seed) with papermill, then write the pooled scoreboard.
+def check_seeds(seeds: Sequence[int]) -> list[int]:
+    """``seeds`` as ints, each in [0, 2^31) and given once; else ValueError."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("--seeds needs at least one seed")
+    for s in seeds:
+        if not 0 <= s < SEED_LIMIT:
+            raise ValueError(f"seed {s} is outside [0, 2^31)")
+    if len(set(seeds)) < len(seeds):
+        raise ValueError(f"--seeds repeats a seed: {seeds}")
+    return seeds
 
-    ``strict=False`` (the default here) lets a run finish and report "not reproduced"."""
-    import papermill as pm
 
-    scale = resolve_scale(scale)
-    if not seeds or any(int(s) < 0 for s in seeds):
-        raise ValueError(f"seeds must be one or more integers >= 0, got {list(seeds)}")
-    root = project_root()
-    book = root / "book"
-    out = Path(out_dir) if out_dir else root / "_build" / "reproduce" / scale
-    out.mkdir(parents=True, exist_ok=True)
-    timings = []
-    for nb in chapter_paths(chapters, book):
-        for seed in seeds:
-            run_dir = out / f"seed{seed}"
-            run_dir.mkdir(exist_ok=True)
-            os.environ["SBCORE_RECORDS_DIR"] = str(run_dir / "records")
-            start = time.perf_counter()
-            pm.execute_notebook(str(nb), str(run_dir / nb.name), cwd=str(book), progress_bar=False,
-                                parameters={"scale": scale, "seed": int(seed), "strict": strict,
-                                            "device": device})
-            timings.append({"chapter": nb.stem, "seed": int(seed),
-                            "seconds": round(time.perf_counter() - start, 1)})
-    write_scoreboard(sorted(out.glob("seed*/records/*.json")), out, timings=timings)
+def check_out(out: Path) -> Path:
+    """Create ``out`` if needed and prove it writable; a file or an unwritable folder raises."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test."):
+            pass
+    except OSError as e:
+        raise ValueError(f"--out {out} is not writable ({e.strerror or e})") from None
     return out
 
 
-def write_scoreboard(paths: Sequence[Path], out: Path, *, timings: list | None = None) -> None:
-    """Pool the records in ``paths`` and write ``scoreboard.md`` and ``scoreboard.json``."""
-    recs = claims.merge(claims.load_records(paths))
+def source_commit(root: Path) -> str:
+    """The git commit of ``root``; uncommitted changes under sbcore/ or book/ add ``+dirty.<hash>``
+    so that a resumed run never takes results of other code for its own."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    head = git("rev-parse", "--short=12", "HEAD").strip() or "unknown"
+    status = git("status", "--porcelain", "--", "sbcore", "book")
+    if not status:
+        return head
+    digest = hashlib.sha256((status + git("diff", "HEAD", "--", "sbcore", "book")).encode()).hexdigest()
+    return f"{head}+dirty.{digest[:8]}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _kernel_manager(env: dict, cwd: str, stderr):
+    """A kernel manager class whose kernels start in ``cwd`` with ``env`` added to the worker's
+    environment (so no process's own ``os.environ`` is ever changed), writing their own log
+    (not the notebook's output) to the file object ``stderr``."""
+    from jupyter_client import AsyncKernelManager
+
+    class JobKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **env}
+            kw.setdefault("cwd", cwd)
+            kw.setdefault("stderr", stderr)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return JobKernelManager
+
+
+def _worker_gpu(gpus: Sequence[str]) -> str | None:
+    """The GPU of this Dask worker: LocalCluster names its workers 0..n-1, one per GPU."""
+    if not gpus:
+        return None
+    try:
+        from distributed import get_worker
+        name = get_worker().name
+    except (ImportError, ValueError):
+        name = 0
+    return gpus[int(name) % len(gpus)] if str(name).isdigit() else gpus[0]
+
+
+def _error(e: BaseException) -> dict:
+    """What failed: papermill's failing cell (index, execution count, exception) or the exception."""
+    import papermill as pm
+
+    if isinstance(e, pm.PapermillExecutionError):
+        return {"cell_index": e.cell_index, "execution_count": e.exec_count, "ename": e.ename,
+                "evalue": str(e.evalue)[:2000]}
+    if isinstance(e, KeyboardInterrupt):
+        return {"ename": "KeyboardInterrupt", "evalue": "interrupted"}
+    return {"ename": type(e).__name__, "evalue": str(e)[:2000]}
+
+
+def describe_failure(manifest: dict) -> str:
+    """``cell 4 (In [3]): ValueError: ...`` for a failed job's manifest."""
+    err = manifest.get("error") or {}
+    where = (f"cell {err['cell_index']} (In [{err.get('execution_count')}]): "
+             if err.get("cell_index") is not None else "")
+    lines = str(err.get("evalue") or "").splitlines()
+    return f"{where}{err.get('ename', '?')}: {lines[0][:300] if lines else ''}"
+
+
+def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | None = None,
+            gpus: Sequence[str] = ()) -> dict:
+    """Run one job (on a Dask worker) and return its final manifest.
+
+    The notebook runs through papermill into ``<chapter>.running.ipynb`` and is renamed to
+    ``<chapter>.ipynb`` only once it finished and its records parse; otherwise it becomes
+    ``<chapter>.failed.ipynb`` and the manifest says ``failed`` with the failing cell. So a half-run
+    notebook never looks completed. ``threads``: torch/OpenMP threads for the kernel; ``gpus``: the
+    GPU ids of a local cluster, one per worker (pinned with ``CUDA_VISIBLE_DEVICES``)."""
+    import papermill as pm
+
+    folder = job.folder(Path(out))
+    shutil.rmtree(folder, ignore_errors=True)  # a rerun never mixes with what an earlier try left
+    (folder / "records").mkdir(parents=True)
+    env = {"SBCORE_RECORDS_DIR": str(folder / "records"), "SBCORE_SCALE": job.scale}
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    gpu = _worker_gpu(gpus)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
+    try:
+        from distributed import get_worker
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = None
+    manifest = {"job": job.name, "config": asdict(job), "commit": commit, "status": "running",
+                "started": _now(), "ended": None, "seconds": None, "versions": _versions(),
+                "device": {"requested": job.device, "cuda_visible_devices":
+                           env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
+                           "threads": threads, "host": socket.gethostname(), "worker": worker},
+                "notebook": None, "records": None, "error": None}
+    manifest_path = folder / "manifest.json"
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+    running = folder / f"{job.chapter}.running.ipynb"
+    start = time.perf_counter()
+    kernel_log = open(folder / "kernel.log", "ab")
+    try:
+        pm.execute_notebook(notebook, str(running), progress_bar=False,
+                            parameters={"scale": job.scale, "seed": job.seed, "strict": job.strict,
+                                        "device": job.device},
+                            kernel_manager_class=_kernel_manager(env, str(Path(notebook).parent), kernel_log))
+        records = folder / "records" / f"{job.chapter}.json"
+        if not records.is_file():
+            raise RuntimeError(f"the notebook finished without writing {records}")
+        recs = claims.load_records([records])
+        os.replace(running, folder / f"{job.chapter}.ipynb")
+        manifest.update(status="done", notebook=f"{job.chapter}.ipynb",
+                        records=f"records/{job.chapter}.json")
+        manifest["device"]["used"] = recs[0].meta["run"].get("device") if recs else None
+    except BaseException as e:
+        manifest.update(status="failed", error=_error(e))
+        if running.exists():
+            os.replace(running, folder / f"{job.chapter}.failed.ipynb")
+            manifest["notebook"] = f"{job.chapter}.failed.ipynb"
+        if not isinstance(e, Exception):
+            _finish(manifest, manifest_path, start)
+            raise
+    finally:
+        kernel_log.close()
+    return _finish(manifest, manifest_path, start)
+
+
+def _finish(manifest: dict, path: Path, start: float) -> dict:
+    manifest.update(ended=_now(), seconds=round(time.perf_counter() - start, 1))
+    atomic_write_text(path, json.dumps(manifest, indent=1))
+    return manifest
+
+
+def read_jobs(out: Path) -> list[dict]:
+    """Every job manifest under ``out``, each checked, with ``_folder`` and, for done jobs, their
+    parsed ``_records``. A manifest or records file that does not parse raises ValueError naming it."""
+    jobs = []
+    for path in sorted(Path(out).glob("*/seed*/manifest.json")):
+        try:
+            m = json.loads(path.read_text())
+            if m["status"] not in ("running", "done", "failed") or not isinstance(m["config"], dict):
+                raise ValueError(f"unknown status {m['status']!r}")
+            m["commit"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}: not a valid job manifest ({e}); delete its folder to "
+                             "rerun that job") from e
+        m["_folder"] = path.parent
+        if m["status"] == "done":
+            m["_records"] = claims.load_records([path.parent / str(m.get("records"))])
+        jobs.append(m)
+    return jobs
+
+
+def local_layout(n_jobs: int, workers: int | None, device: str) -> tuple[int, int, list[str]]:
+    """(workers, torch threads per job, GPU ids) for a LocalCluster on this machine: one worker
+    per GPU when there are GPUs (and ``device`` allows), else one per core; the cores are shared
+    out so that the jobs together never use more threads than there are cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    gpus: list[str] = []
+    if device != "cpu":
+        import torch
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        ids = [g for g in visible.split(",") if g.strip()] if visible else None
+        n_gpus = torch.cuda.device_count()
+        gpus = (ids or [str(i) for i in range(n_gpus)])[:n_gpus]
+    n = workers or len(gpus) or cores
+    n = max(1, min(n, n_jobs))
+    return n, max(1, cores // n), gpus
+
+
+@contextmanager
+def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | None = None,
+                scheduler_file: str | None = None, device: str = "auto") -> Iterator[tuple]:
+    """(client, job options) for an existing cluster (``scheduler`` address or ``scheduler_file``)
+    or a fresh LocalCluster on 127.0.0.1 (worker processes of one thread each), closed on exit."""
+    from distributed import Client, LocalCluster
+
+    if scheduler or scheduler_file:
+        client = Client(scheduler, timeout="30s") if scheduler else \
+            Client(scheduler_file=scheduler_file, timeout="30s")
+        try:
+            yield client, {"threads": None, "gpus": ()}  # the cluster's own setup pins its workers
+        finally:
+            client.close()
+        return
+    n, threads, gpus = local_layout(n_jobs, workers, device)
+    import logging
+    environ = dict(os.environ)  # distributed's nannies set variables here for their children
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        yield client, {"threads": threads, "gpus": tuple(gpus)}
+    finally:
+        client.close()
+        cluster.close()
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+@dataclass
+class Outcome:
+    """What a ``run`` did: the output folder, the jobs run, skipped (done before) and failed."""
+
+    out: Path
+    ran: list[str]
+    skipped: list[str]
+    failed: list[str]
+
+
+def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None = None, *,
+        out_dir: Path | str | None = None, strict: bool = False, device: str = "auto",
+        workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
+        force: bool = False, pool_mixed: bool = False, log: Callable[[str], None] = print) -> Outcome:
+    """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
+
+    Every input is checked and every existing manifest and records file under the output folder
+    is parsed before any job starts (ValueError naming what is wrong). A job done at this commit
+    and settings is skipped; one done at another commit is rerun; one done with other settings
+    (scale, device, strict) raises instead of being overwritten. ``force`` reruns them all.
+    ``strict=False`` (the default here) lets a job finish and record "not reproduced". A failed
+    job is reported with its failing cell and does not stop the others."""
+    scale = resolve_scale(scale)
+    seeds = check_seeds(seeds)
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    if workers is not None and (scheduler or scheduler_file):
+        raise ValueError("--workers sizes a local cluster; an existing cluster (--scheduler) has its own")
+    root = project_root(Path(__file__).parent)
+    notebooks = chapter_paths(chapters, root / "book")
+    out = check_out(Path(out_dir) if out_dir else root / "_build" / "reproduce" / scale)
+    commit = source_commit(root)
+    done_before = {(m["config"].get("chapter"), m["config"].get("seed")): m for m in read_jobs(out)
+                   if m["status"] == "done"}
+    todo, skipped, clash = [], [], []
+    for nb in notebooks:
+        for seed in seeds:
+            job = Job(nb.stem, seed, scale, strict, device)
+            old = done_before.get((job.chapter, seed))
+            if force or not old:
+                todo.append((job, nb))
+            elif old["config"] != asdict(job):  # never overwrite finished work of other settings
+                clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
+            elif old["commit"] == commit:
+                skipped.append(job.name)
+            else:
+                todo.append((job, nb))
+    if clash:
+        raise ValueError(f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
+                         "use another --out, or --force to replace them")
+    if skipped:
+        log(f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}")
+    failed: list[str] = []
+    if todo:
+        failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
+                           scheduler_file=scheduler_file, device=device, log=log)
+    write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device},
+                     pool_mixed=pool_mixed, log=log)
+    return Outcome(out, [j.name for j, _ in todo], skipped, failed)
+
+
+def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None], **cluster) -> list[str]:
+    """Submit the jobs, print progress as they end; returns the names of the failed ones. On an
+    interrupt, the cluster is closed and every job of this call left "running" is marked failed."""
+    from distributed import as_completed
+
+    failed: list[str] = []
+    n_done = 0
+    try:
+        with dask_client(len(todo), **cluster) as (client, opts):
+            futures = {client.submit(run_job, job, str(out), notebook=str(nb), commit=commit,
+                                     pure=False, key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
+                                     **opts): job for job, nb in todo}
+            log(f"running {len(todo)} job(s) on {len(client.scheduler_info()['workers'])} Dask worker(s)")
+            for fut in as_completed(futures):
+                job = futures[fut]
+                try:
+                    m = fut.result()
+                except Exception as e:  # the worker died (out of memory, killed): the job failed
+                    m = {"status": "failed", "error": {"ename": type(e).__name__, "evalue": str(e)}}
+                    _mark_failed(job.folder(out), m["error"])
+                if m["status"] == "done":
+                    n_done += 1
+                    note = f"done in {m.get('seconds')} s"
+                else:
+                    failed.append(job.name)
+                    note = f"FAILED at {describe_failure(m)} (see {job.folder(out)})"
+                busy = client.processing().values()  # assigned tasks; a worker runs one at a time
+                running = sum(min(len(v), 1) for v in busy)
+                log(f"[{n_done} done, {running} running, {len(failed)} failed of {len(todo)}] "
+                    f"{job.name}: {note}")
+    finally:
+        for job, _ in todo:  # interrupted: nothing of this call may stay "running" (never "done")
+            _mark_failed(job.folder(out), {"ename": "Interrupted", "evalue": "the run was stopped"},
+                         only_running=True)
+    return failed
+
+
+def _mark_failed(folder: Path, error: dict, *, only_running: bool = False) -> None:
+    path = folder / "manifest.json"
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if only_running and m.get("status") != "running":
+        return
+    m.update(status="failed", error=m.get("error") or error, ended=m.get("ended") or _now())
+    for nb in folder.glob("*.running.ipynb"):  # a half-run notebook must not pass for a result
+        failed_nb = nb.with_name(nb.name.replace(".running.ipynb", ".failed.ipynb"))
+        os.replace(nb, failed_nb)
+        m["notebook"] = failed_nb.name
+    atomic_write_text(path, json.dumps(m, indent=1))
+
+
+def write_scoreboard(out: Path, *, commit: str, config: dict, pool_mixed: bool = False,
+                     log: Callable[[str], None] = print) -> Path:
+    """Pool the done jobs under ``out`` of this ``commit`` and ``config`` (every done job if
+    ``pool_mixed``) into ``scoreboard.md`` and ``scoreboard.json``; list the jobs left out."""
+    done = [m for m in read_jobs(out) if m["status"] == "done"]
+    mine = [m for m in done if m["commit"] == commit and pool_config(m["config"]) == config]
+    pooled = done if pool_mixed else mine
+    left_out = [] if pool_mixed else [m for m in done if m not in mine]
+    recs = claims.merge([r for m in pooled for r in m["_records"]])
     board = claims.claim_rows(recs)
-    (out / "scoreboard.json").write_text(json.dumps(
-        {"claims": board, "headlines": claims.headline_rows(board),
+    runs = [{"chapter": m["config"]["chapter"], "seed": m["config"]["seed"], "commit": m["commit"],
+             **{k: v for k, v in pool_config(m["config"]).items()}, "seconds": m.get("seconds")}
+            for m in sorted(pooled, key=lambda m: (m["config"]["chapter"], m["config"]["seed"]))]
+    other = [{"chapter": m["config"].get("chapter"), "seed": m["config"].get("seed"), "commit": m["commit"],
+              **pool_config(m["config"])} for m in left_out]
+    mixed = len({(r["commit"], r["scale"], r["strict"], r["device"]) for r in runs}) > 1
+    if left_out:
+        log(f"left out {len(left_out)} done job(s) of another commit or config (pass --pool-mixed to "
+            f"pool them): " + "; ".join(f"{o['chapter']} seed {o['seed']} ({o['commit']}, {o['scale']})"
+                                       for o in other))
+    atomic_write_text(out / "scoreboard.json", json.dumps(
+        {"commit": commit, "config": config, "mixed": mixed, "claims": board,
+         "headlines": claims.headline_rows(board),
          "records": [{**r.to_json(), "mean": r.mean, "std": r.std} for r in recs],
-         "timings": timings or []}, indent=1, default=str))
-    md = ["# Scoreboard", "", claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
+         "runs": runs, "left_out": other}, indent=1, default=str))
+    cols = ["chapter", "seed", "commit", "scale", "device", "seconds"]
+    head = (f"Pooled {len(runs)} run(s) of commit {commit} at scale {config['scale']} "
+            f"(device {config['device']}, strict {config['strict']}).")
+    if mixed:
+        head = f"**Mixed runs** (pooled with --pool-mixed): {len(runs)} runs of several commits or configs; see the runs table."
+    md = ["# Scoreboard", "", head, "", claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
           "", "## Records (pooled over seeds)", "",
-          claims.markdown_table([r.row() for r in recs], ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"])]
-    if timings:
-        md += ["", "## Run times", "", claims.markdown_table(timings, ["chapter", "seed", "seconds"])]
-    (out / "scoreboard.md").write_text("\n".join(md) + "\n")
+          claims.markdown_table([r.row() for r in recs], ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"]),
+          "", "## Runs pooled", "", claims.markdown_table(runs, cols)]
+    if other:
+        md += ["", "## Runs left out (another commit or config)", "", claims.markdown_table(other, cols[:-1])]
+    return atomic_write_text(out / "scoreboard.md", "\n".join(md) + "\n")
 
 
 def preset_rows() -> list[dict]:

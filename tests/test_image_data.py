@@ -343,19 +343,25 @@ def test_mnist_cifar_options(mnist_cifar):
         load_dominoes("mnist-cifar", split="train", n_samples=13, download=False)
 
 
-def _write_fashion(env: Path, n: int = 4) -> None:
+def _write_fashion(env: Path, monkeypatch, n: int = 4) -> None:
+    """Tiny Fashion-MNIST files, registered with their md5s as the published ones."""
     labels = np.repeat(np.arange(10), n)
+    table = dict(download.FASHION_MD5)
     for split in ("train", "t10k"):
-        write_idx(env / "data" / "fashion-mnist" / f"{split}-images-idx3-ubyte.gz", _digits(list(labels), 5))
-        write_idx(env / "data" / "fashion-mnist" / f"{split}-labels-idx1-ubyte", labels, gz=False)
+        for kind, path in (("images-idx3", write_idx(env / "data" / "fashion-mnist" / f"{split}-images-idx3-ubyte.gz",
+                                                     _digits(list(labels), 5))),
+                           ("labels-idx1", write_idx(env / "data" / "fashion-mnist" / f"{split}-labels-idx1-ubyte",
+                                                     labels, gz=False))):
+            table[f"{split}-{kind}-ubyte"] = (hashlib.md5(path.read_bytes()).hexdigest(),)
+    monkeypatch.setattr(download, "FASHION_MD5", table)
 
 
-def test_auto_falls_back_to_fashion_then_fails_clearly(env):
+def test_auto_falls_back_to_fashion_then_fails_clearly(env, monkeypatch):
     with pytest.raises(DataUnavailable, match="neither MNIST-CIFAR nor the Fashion-MNIST"):
         load_dominoes("auto")
     with pytest.raises(DataUnavailable, match="train-images-idx3-ubyte.gz"):
         load_dominoes("mnist-cifar")  # download=True by default, but SBCORE_OFFLINE is set
-    _write_fashion(env)
+    _write_fashion(env, monkeypatch)
     data = load_dominoes("auto", pair="A", split="test")
     assert data.source.startswith("Fashion-MNIST dominoes:A")
     assert data.top_classes == ("Trouser", "Sneaker") and data.bottom_classes == ("Pullover", "Coat")

@@ -32,16 +32,34 @@ def test_bad_parameters_stop_chapter_02_before_training(tmp_path, params, messag
 
 
 @pytest.mark.slow
-def test_reproduce_pools_seeds_into_a_scoreboard(tmp_path, monkeypatch):
+def test_reproduce_runs_two_smoke_jobs_on_two_workers_and_resumes(tmp_path, monkeypatch):
     monkeypatch.delenv("SBCORE_RECORDS_DIR", raising=False)
+    env_before = dict(os.environ)
     assert main(["reproduce", "--scale", "smoke", "--seeds", "0", "1", "--chapters", "01",
-                 "--out", str(tmp_path)]) == 0
+                 "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert dict(os.environ) == env_before  # each job's settings went to its kernel, not to us
     board = json.loads((tmp_path / "scoreboard.json").read_text())
     rec = next(r for r in board["records"] if r["quantity"].startswith("Bayes accuracy, Noisy linear p=0.1"))
     assert len(rec["values"]) == 2  # one value per seed, pooled
     assert {c["claim"] for c in board["claims"]} == set(range(1, 32))
+    assert [(r["chapter"], r["seed"]) for r in board["runs"]] == [
+        ("01_datasets_and_metrics", 0), ("01_datasets_and_metrics", 1)]
     assert "| #2 |" in (tmp_path / "scoreboard.md").read_text()
-    assert (tmp_path / "seed1" / "01_datasets_and_metrics.ipynb").exists()
+    job = tmp_path / "01_datasets_and_metrics" / "seed1"
+    assert (job / "01_datasets_and_metrics.ipynb").exists()
+    manifest = json.loads((job / "manifest.json").read_text())
+    assert manifest["status"] == "done" and manifest["error"] is None
+    assert manifest["config"] == {"chapter": "01_datasets_and_metrics", "seed": 1, "scale": "smoke",
+                                  "strict": False, "device": "auto"}
+    assert manifest["commit"] == reproduce.source_commit(ROOT)
+    assert manifest["versions"]["distributed"] and manifest["device"]["threads"] >= 1
+    assert manifest["device"]["worker"].startswith("tcp://127.0.0.1:")
+    assert manifest["started"] <= manifest["ended"]
+    # the same call again skips both jobs (no cluster is even started)
+    monkeypatch.setattr(reproduce, "dask_client", None)
+    out = reproduce.run("smoke", [0, 1], ["01"], out_dir=tmp_path, log=lambda m: None)
+    assert out.ran == [] and len(out.skipped) == 2
+    assert json.loads((job / "manifest.json").read_text())["started"] == manifest["started"]
 
 
 def test_chapter_prefixes_are_checked():

@@ -8,6 +8,8 @@ directly to (3, 32, 32), channels first.
 
 The archive is read as a stream (``tarfile`` mode ``r|gz``): one pass, no extraction to disk, and
 only the six expected member names are read, so a crafted archive cannot write files anywhere.
+Sizes are checked against caps before reading: a batch above ``MAX_BATCH_BYTES`` or an archive
+whose members reach past ``MAX_ARCHIVE_BYTES`` (decompressed) is refused from its tar headers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["CLASS_NAMES", "TRAIN_BATCHES", "TEST_BATCHES", "read_cifar10", "class_index"]
+__all__ = ["MAX_BATCH_BYTES", "MAX_ARCHIVE_BYTES", "CLASS_NAMES", "TRAIN_BATCHES", "TEST_BATCHES", "read_cifar10", "class_index"]
 
 #: CIFAR-10 class names; the label byte indexes this tuple.
 CLASS_NAMES: tuple[str, ...] = (
@@ -29,6 +31,17 @@ TRAIN_BATCHES: tuple[str, ...] = tuple(f"data_batch_{i}.bin" for i in range(1, 6
 TEST_BATCHES: tuple[str, ...] = ("test_batch.bin",)
 _FOLDER = "cifar-10-batches-bin"
 _RECORD = 1 + 3 * 32 * 32
+#: Largest batch accepted: the release's batches hold 10,000 records (30,730,000 bytes) each.
+MAX_BATCH_BYTES = 10_000 * _RECORD
+#: Most decompressed bytes read from an archive: the release unpacks to about 185 MB. Sizes come
+#: from the tar headers and are checked before a member is read or skipped (no gzip bomb).
+MAX_ARCHIVE_BYTES = 256_000_000
+
+
+def _check_size(n_bytes: int, origin: str) -> None:
+    if n_bytes > MAX_BATCH_BYTES:
+        raise ValueError(f"{origin}: {n_bytes} bytes is above the {MAX_BATCH_BYTES}-byte size of a "
+                         "CIFAR-10 batch (corrupt or not a CIFAR-10 binary batch)")
 
 
 def class_index(name: str) -> int:
@@ -60,15 +73,19 @@ def _from_tar(path: Path, names: Sequence[str]) -> Iterator[tuple[str, bytearray
     try:
         with tarfile.open(path, mode="r|gz") as tar:
             for member in tar:
+                if member.offset_data + member.size > MAX_ARCHIVE_BYTES:
+                    raise ValueError(f"member {member.name} ends past {MAX_ARCHIVE_BYTES} bytes, "
+                                     "more than the CIFAR-10 release holds")
                 if member.name in wanted and member.isfile():
+                    _check_size(member.size, f"{path}:{member.name}")
                     f = tar.extractfile(member)
                     assert f is not None  # a regular file always has a file object
                     seen.add(wanted[member.name])
                     yield wanted[member.name], bytearray(f.read())
                     if len(seen) == len(wanted):
                         break  # the test batch is last: training reads stop before it
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
-        raise ValueError(f"{path}: corrupt or truncated CIFAR-10 archive ({e})") from e
+    except (tarfile.TarError, EOFError, zlib.error, OSError, ValueError) as e:
+        raise ValueError(f"{path}: corrupt, truncated or oversized CIFAR-10 archive ({e})") from e
     missing = sorted(set(wanted.values()) - seen)
     if missing:
         raise ValueError(f"{path}: archive lacks {_FOLDER}/{missing}; is it cifar-10-binary.tar.gz?")
@@ -80,6 +97,7 @@ def _from_dir(folder: Path, names: Sequence[str]) -> Iterator[tuple[str, bytearr
     for n in names:
         if not (folder / n).is_file():
             raise FileNotFoundError(f"{folder / n} not found (expected the extracted {_FOLDER}/)")
+        _check_size((folder / n).stat().st_size, str(folder / n))
         yield n, bytearray((folder / n).read_bytes())
 
 

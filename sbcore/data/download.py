@@ -17,11 +17,16 @@ torchvision uses, md5s as listed by torchvision; CIFAR-10 binary: the archive wh
 ``c32a1d4ab5d03f1284b67883e8d87530`` is published on www.cs.toronto.edu/~kriz/cifar.html).
 Tests point ``urls`` at a local server and patch ``TIMEOUT_S``.
 
-Two more places are searched without checksums, because no published digest applies:
-an extracted ``cifar-10-batches-bin/`` folder in a data folder (``cifar_path``), and Fashion-MNIST
-for the offline stand-in (``fashion_files``): Debian's ``dataset-fashion-mnist`` re-compresses the
-files, so their .gz bytes differ from the official release. The readers still check the structure
-(IDX header and length, CIFAR record size) of whatever they are given.
+A download stops at the file's expected size and at an overall deadline (``DEADLINE_S``), and
+``.part`` files left by a killed download are removed once older than that deadline. Digests are
+always taken from the bytes, never from a cache keyed on size and time.
+
+Fashion-MNIST, the offline stand-in (``fashion_files``), is checked against ``FASHION_MD5``: the
+md5s published for the official release and for Debian's ``dataset-fashion-mnist``, which
+re-compresses the files; images and labels always come from the same folder. One place is searched
+without a checksum, because no published digest applies: an extracted ``cifar-10-batches-bin/``
+folder in a data folder (``cifar_path``). The readers still check the structure (IDX header and
+length, CIFAR record size) of whatever they are given, against size caps.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import http.client
 import logging
 import os
 import tempfile
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +45,8 @@ from typing import Sequence
 __all__ = [
     "TIMEOUT_S", "KnownFile", "KNOWN_FILES", "DataUnavailable", "ChecksumError",
     "cache_dir", "data_dirs", "downloads_allowed", "sha256sum", "locate", "fetch", "cifar_path",
-    "fashion_files", "FASHION_SYSTEM_DIR",
+    "fashion_files", "FASHION_SYSTEM_DIR", "FASHION_MD5", "DEADLINE_S", "MAX_DOWNLOAD_BYTES",
+    "clean_stale_parts",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,7 +56,26 @@ FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 _FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 #: Seconds to wait for a server to connect or send the next chunk (not the whole transfer).
 TIMEOUT_S: float = 30.0
+#: Seconds one download may take in all; a server that trickles bytes is cut off here.
+DEADLINE_S: float = 1800.0
+#: Most bytes read from a server when a file's size is not known in advance.
+MAX_DOWNLOAD_BYTES = 512_000_000
 _CHUNK = 1 << 20
+
+#: Accepted md5 digests of Fashion-MNIST (the offline stand-in), per file: the official release
+#: (as published in the README of zalandoresearch/fashion-mnist) and Debian's re-compressed
+#: ``dataset-fashion-mnist`` 0.0~git20200523.55506a9-1 (as published in its package md5sums);
+#: both decompress to the same IDX bytes, whose md5 is the third entry (for unpacked files).
+FASHION_MD5: dict[str, tuple[str, ...]] = {
+    "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "cf8536b0aa1a6ac5fa3f23001093305c",
+                                "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+    "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe", "10bea18fdb374794d4bb42e356e600c9",
+                                "9018921c3c673c538a1fc5bad174d6f9"),
+    "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a",
+                               "8181f5470baa50b63fa0f6fddb340f0a"),
+    "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01",
+                               "15d484375f8d13e6eb1aabb0c3f46965"),
+}
 
 
 @dataclass(frozen=True)
@@ -115,22 +141,15 @@ def downloads_allowed() -> bool:
     return os.environ.get("SBCORE_OFFLINE", "") in ("", "0")
 
 
-# Hashing 170 MB takes about half a second; remember files already verified in this process,
-# keyed by (path, size, mtime) so that a replaced or modified file is hashed again.
-_verified: dict[tuple[str, int, int], str] = {}
-
-
-def sha256sum(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _verified:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-        _verified[key] = h.hexdigest()
-    return _verified[key]
+def sha256sum(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks. Always computed from the content (about
+    0.5 s for CIFAR-10's 170 MB): a cache keyed on size and modification time would let a file
+    rewritten in place with the same size and time pass as verified."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _check(path: Path, sha256: str, n_bytes: int | None) -> None:
@@ -147,19 +166,46 @@ def _check(path: Path, sha256: str, n_bytes: int | None) -> None:
             "published one: delete it and fetch it again")
 
 
+def clean_stale_parts(folder: Path, *, older_than_s: float | None = None) -> list[Path]:
+    """Remove ``.<name>.*.part`` files that an interrupted download left in ``folder``: any older
+    than the download deadline (no live download can own them). Returns what was removed."""
+    limit = time.time() - (DEADLINE_S + 60 if older_than_s is None else older_than_s)
+    removed = []
+    for part in folder.glob(".*.part") if folder.is_dir() else ():
+        try:
+            if part.stat().st_mtime < limit:
+                part.unlink()
+                removed.append(part)
+        except FileNotFoundError:  # another process cleaned it first
+            pass
+    return removed
+
+
 def _download(url: str, dest: Path, sha256: str, n_bytes: int | None) -> None:
-    """Fetch ``url`` into ``dest`` atomically; raise on any network, size or checksum failure."""
+    """Fetch ``url`` into ``dest`` atomically; raise on any network, size or checksum failure.
+    Reads stop at the expected size (``n_bytes``, else ``MAX_DOWNLOAD_BYTES``) and at
+    ``DEADLINE_S`` seconds in all."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_parts(dest.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
+    limit = n_bytes if n_bytes is not None else MAX_DOWNLOAD_BYTES
+    deadline = time.monotonic() + DEADLINE_S
     try:
         h, size = hashlib.sha256(), 0
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
             announced = resp.headers.get("Content-Length")
-            while chunk := resp.read(_CHUNK):
+            if announced is not None and announced.isdigit() and int(announced) > limit:
+                raise ChecksumError(f"server announces {announced} bytes, expected at most {limit}")
+            # read1 returns what has arrived, so the deadline is checked however slow the server
+            while chunk := resp.read1(min(_CHUNK, limit + 1 - size)):
+                size += len(chunk)
+                if size > limit:
+                    raise ChecksumError(f"server sent more than the expected {limit} bytes")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"download took longer than {DEADLINE_S:g} s ({size} bytes so far)")
                 h.update(chunk)
                 out.write(chunk)
-                size += len(chunk)
         # http.client returns a short body without error when the connection drops early.
         if announced is not None and announced.isdigit() and size != int(announced):
             raise ConnectionError(f"transfer interrupted after {size} of {announced} bytes")
@@ -200,6 +246,7 @@ def locate(
     """
     bad: ChecksumError | None = None
     dirs = data_dirs()
+    clean_stale_parts((cache_dir() / relpath).parent)  # left by downloads killed long ago
     for d in dirs:
         path = d / relpath
         if path.is_file():
@@ -258,22 +305,34 @@ def cifar_path(*, download: bool = True) -> Path:
 
 
 def fashion_files(split: str) -> tuple[Path, Path]:
-    """(images, labels) paths of a Fashion-MNIST split ("train" or "test"), gzipped or raw, from
-    ``$SBCORE_DATA/fashion-mnist/``, the cache's ``fashion-mnist/``, or ``FASHION_SYSTEM_DIR``
-    (Debian's package). Never downloads (the stand-in is the offline path). Raises
-    DataUnavailable naming the folders searched and the official URL."""
+    """(images, labels) paths of a Fashion-MNIST split ("train" or "test"), gzipped or raw, both
+    from the same folder: the first of ``$SBCORE_DATA/fashion-mnist/``, the cache's
+    ``fashion-mnist/`` and ``FASHION_SYSTEM_DIR`` (Debian's package) that holds the pair. Both files
+    are checked against ``FASHION_MD5``. Never downloads (the stand-in is the offline path).
+
+    Raises:
+        DataUnavailable: no folder holds both files (names the folders and the official URL).
+        ChecksumError: a file of the pair is not the published one (e.g. a permuted label file).
+    """
     if split not in ("train", "test"):
         raise ValueError(f"split must be one of ('train', 'test'), got {split!r}")
     prefix = "train" if split == "train" else "t10k"
+    names = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
     dirs = [d / "fashion-mnist" for d in data_dirs()] + [FASHION_SYSTEM_DIR]
-    found = []
-    for kind in ("images-idx3", "labels-idx1"):
-        name = f"{prefix}-{kind}-ubyte"
-        hits = [d / f for d in dirs for f in (name + ".gz", name) if (d / f).is_file()]
-        if not hits:
-            raise DataUnavailable(
-                f"Fashion-MNIST file {name}.gz not found in any of {[str(d) for d in dirs]}. Put it "
-                f"in $SBCORE_DATA/fashion-mnist/, install Debian's dataset-fashion-mnist, or "
-                f"download it from {_FASHION_URL}{name}.gz")
-        found.append(hits[0])
-    return found[0], found[1]
+    for d in dirs:
+        pair = [next((d / f for f in (n + ".gz", n) if (d / f).is_file()), None) for n in names]
+        if None in pair:
+            if pair != [None, None]:
+                log.warning("%s holds only one of %s; it is not used", d, names)
+            continue
+        for name, path in zip(names, pair):
+            digest = sha256sum(path, "md5")
+            if digest not in FASHION_MD5[name]:
+                raise ChecksumError(
+                    f"{path} has md5 {digest}, not the published {FASHION_MD5[name][0]}: it is "
+                    "corrupt or not Fashion-MNIST's file; replace it with the official one")
+        return pair[0], pair[1]
+    raise DataUnavailable(
+        f"Fashion-MNIST files {names[0]}.gz and {names[1]}.gz not found together in any of "
+        f"{[str(d) for d in dirs]}. Put both in $SBCORE_DATA/fashion-mnist/, install Debian's "
+        f"dataset-fashion-mnist, or download them from {_FASHION_URL}")
