@@ -19,8 +19,10 @@ CH = "01_datasets_and_metrics"
 
 
 def _rec(values, quantity="Bayes accuracy", claim=5):
-    return claims.check(claim, quantity, values, paper="0.5", kind="within", target=0.5, tol=0.05,
-                        data="toy", scale="smoke", chapter=CH)
+    return claims.ClaimRecord(claim=claim, check="toy", quantity=quantity, values=list(values),
+                              paper="0.5", source="toy", kind="mean_within", target=0.5, tol=0.05,
+                              upper=None, rationale="a toy bar", data="toy", scale="smoke",
+                              chapter=CH)
 
 
 def _done_job(out: Path, seed: int, *, commit: str | None = None, records=None, scale="smoke") -> Path:
@@ -96,11 +98,14 @@ def test_corrupt_records_stop_before_any_job_naming_the_file(capsys, monkeypatch
 
 
 def test_duplicate_records_are_refused_naming_the_file(tmp_path):
-    p = claims.save_records([_rec([0.5]), _rec([0.6])], tmp_path / "dup.json", metadata={})
+    with pytest.raises(ValueError, match=r"dup\.json: duplicate record for claim #5"):
+        claims.save_records([_rec([0.5]), _rec([0.6])], tmp_path / "dup.json", metadata={})
+    p = tmp_path / "dup.json"  # written by hand, as a buggy or tampered writer would
+    p.write_text(json.dumps({"records": [_rec([0.5]).to_json(), _rec([0.6]).to_json()]}))
     with pytest.raises(ValueError, match=r"dup\.json: duplicate record for claim #5"):
         claims.load_records([p])
     p.write_text(json.dumps({"records": [{"claim": 5}]}))
-    with pytest.raises(ValueError, match=r"dup\.json: not a valid records file"):
+    with pytest.raises(ValueError, match=r"dup\.json is not a valid records file"):
         claims.load_records([p])
 
 

@@ -23,8 +23,9 @@ import os
 from sbcore import claims
 assert os.environ["SBCORE_SCALE"] == scale == "smoke"
 assert os.environ["OMP_NUM_THREADS"] == "1"
-rec = claims.check(5, "toy", [0.5], paper="0.5", kind="within", target=0.5, tol=0.1, data="toy",
-                   scale=scale, chapter="90_ok")
+rec = claims.ClaimRecord(claim=5, check="toy", quantity="toy", values=[0.5], paper="0.5",
+                        source="toy", kind="mean_within", target=0.5, tol=0.1, upper=None,
+                        rationale="a toy bar", data="toy", scale=scale, chapter="90_ok")
 claims.save_records([rec], os.path.join(os.environ["SBCORE_RECORDS_DIR"], "90_ok.json"),
                     metadata={"device": "cpu"})
 '''

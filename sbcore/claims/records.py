@@ -149,7 +149,7 @@ def load_records(paths: Iterable[str | Path]) -> list[ClaimRecord]:
             recs = [ClaimRecord(**{k: v for k, v in r.items() if k in _FIELDS})
                     for r in payload["records"]]
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"cannot read claim records from {p}: {e}") from None
+            raise ValueError(f"{p} is not a valid records file: {e}") from None
         check_unique(recs, where=str(p))
         for rec in recs:
             if rec.kind not in KINDS or rec.claim not in CLAIMS:

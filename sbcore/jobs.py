@@ -1,0 +1,296 @@
+"""One reproduce job: a (chapter, seed, scale) run of a notebook with papermill in its own folder,
+with a manifest (config, commit, versions, device, times, status, failing cell), and the pooled
+scoreboard of finished jobs. :mod:`sbcore.reproduce` plans the jobs and fans them out on Dask."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import claims
+from .runtime import atomic_write_text
+
+_VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One chapter notebook run at one scale and seed: the unit that is scheduled and resumed."""
+
+    chapter: str  # notebook stem, e.g. "01_datasets_and_metrics"
+    seed: int
+    scale: str
+    strict: bool = False
+    device: str = "auto"
+
+    @property
+    def name(self) -> str:
+        return f"{self.chapter} seed {self.seed}"
+
+    def folder(self, out: Path) -> Path:
+        return Path(out) / self.chapter / f"seed{self.seed}"
+
+
+def pool_config(config: dict) -> dict:
+    """What runs pooled into one scoreboard must share: everything but the chapter and seed."""
+    return {k: config.get(k) for k in ("scale", "strict", "device")}
+
+
+def source_commit(root: Path) -> str:
+    """The git commit of ``root``; uncommitted changes under sbcore/ or book/ add ``+dirty.<hash>``
+    so that a resumed run never takes results of other code for its own."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    head = git("rev-parse", "--short=12", "HEAD").strip() or "unknown"
+    status = git("status", "--porcelain", "--", "sbcore", "book")
+    if not status:
+        return head
+    digest = hashlib.sha256((status + git("diff", "HEAD", "--", "sbcore", "book")).encode()).hexdigest()
+    return f"{head}+dirty.{digest[:8]}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in _VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _kernel_manager(env: dict, cwd: str, stderr):
+    """A kernel manager class whose kernels start in ``cwd`` with ``env`` added to the worker's
+    environment (so no process's own ``os.environ`` is ever changed), writing their own log
+    (not the notebook's output) to the file object ``stderr``."""
+    from jupyter_client import AsyncKernelManager
+
+    class JobKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **env}
+            kw.setdefault("cwd", cwd)
+            kw.setdefault("stderr", stderr)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return JobKernelManager
+
+
+def _worker_gpu(gpus: Sequence[str]) -> str | None:
+    """The GPU of this Dask worker: LocalCluster names its workers 0..n-1, one per GPU."""
+    if not gpus:
+        return None
+    try:
+        from distributed import get_worker
+        name = get_worker().name
+    except (ImportError, ValueError):
+        name = 0
+    return gpus[int(name) % len(gpus)] if str(name).isdigit() else gpus[0]
+
+
+def _error(e: BaseException) -> dict:
+    """What failed: papermill's failing cell (index, execution count, exception) or the exception."""
+    import papermill as pm
+
+    if isinstance(e, pm.PapermillExecutionError):
+        return {"cell_index": e.cell_index, "execution_count": e.exec_count, "ename": e.ename,
+                "evalue": str(e.evalue)[:2000]}
+    if isinstance(e, KeyboardInterrupt):
+        return {"ename": "KeyboardInterrupt", "evalue": "interrupted"}
+    return {"ename": type(e).__name__, "evalue": str(e)[:2000]}
+
+
+def describe_failure(manifest: dict) -> str:
+    """``cell 4 (In [3]): ValueError: ...`` for a failed job's manifest."""
+    err = manifest.get("error") or {}
+    where = (f"cell {err['cell_index']} (In [{err.get('execution_count')}]): "
+             if err.get("cell_index") is not None else "")
+    lines = str(err.get("evalue") or "").splitlines()
+    return f"{where}{err.get('ename', '?')}: {lines[0][:300] if lines else ''}"
+
+
+def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | None = None,
+            gpus: Sequence[str] = ()) -> dict:
+    """Run one job (on a Dask worker) and return its final manifest.
+
+    The notebook runs through papermill into ``<chapter>.running.ipynb`` and is renamed to
+    ``<chapter>.ipynb`` only once it finished and its records parse; otherwise it becomes
+    ``<chapter>.failed.ipynb`` and the manifest says ``failed`` with the failing cell. So a half-run
+    notebook never looks completed. ``threads``: torch/OpenMP threads for the kernel; ``gpus``: the
+    GPU ids of a local cluster, one per worker (pinned with ``CUDA_VISIBLE_DEVICES``)."""
+    import papermill as pm
+
+    folder = job.folder(Path(out))
+    shutil.rmtree(folder, ignore_errors=True)  # a rerun never mixes with what an earlier try left
+    (folder / "records").mkdir(parents=True)
+    env = {"SBCORE_RECORDS_DIR": str(folder / "records"), "SBCORE_SCALE": job.scale}
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    gpu = _worker_gpu(gpus)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
+    try:
+        from distributed import get_worker
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = None
+    manifest = {"job": job.name, "config": asdict(job), "commit": commit, "status": "running",
+                "started": _now(), "ended": None, "seconds": None, "versions": _versions(),
+                "device": {"requested": job.device, "cuda_visible_devices":
+                           env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
+                           "threads": threads, "host": socket.gethostname(), "worker": worker},
+                "notebook": None, "records": None, "error": None}
+    manifest_path = folder / "manifest.json"
+    atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
+    running = folder / f"{job.chapter}.running.ipynb"
+    start = time.perf_counter()
+    kernel_log = open(folder / "kernel.log", "ab")
+    try:
+        pm.execute_notebook(notebook, str(running), progress_bar=False,
+                            parameters={"scale": job.scale, "seed": job.seed, "strict": job.strict,
+                                        "device": job.device},
+                            kernel_manager_class=_kernel_manager(env, str(Path(notebook).parent), kernel_log))
+        records = folder / "records" / f"{job.chapter}.json"
+        if not records.is_file():
+            raise RuntimeError(f"the notebook finished without writing {records}")
+        recs = claims.load_records([records])
+        os.replace(running, folder / f"{job.chapter}.ipynb")
+        manifest.update(status="done", notebook=f"{job.chapter}.ipynb",
+                        records=f"records/{job.chapter}.json")
+        manifest["device"]["used"] = recs[0].meta["run"].get("device") if recs else None
+    except BaseException as e:
+        manifest.update(status="failed", error=_error(e))
+        if running.exists():
+            os.replace(running, folder / f"{job.chapter}.failed.ipynb")
+            manifest["notebook"] = f"{job.chapter}.failed.ipynb"
+        if not isinstance(e, Exception):
+            _finish(manifest, manifest_path, start)
+            raise
+    finally:
+        kernel_log.close()
+    return _finish(manifest, manifest_path, start)
+
+
+def _finish(manifest: dict, path: Path, start: float) -> dict:
+    manifest.update(ended=_now(), seconds=round(time.perf_counter() - start, 1))
+    atomic_write_text(path, json.dumps(manifest, indent=1))
+    return manifest
+
+
+def read_jobs(out: Path) -> list[dict]:
+    """Every job manifest under ``out``, each checked, with ``_folder`` and, for done jobs, their
+    parsed ``_records``. A manifest or records file that does not parse raises ValueError naming it."""
+    jobs = []
+    for path in sorted(Path(out).glob("*/seed*/manifest.json")):
+        try:
+            m = json.loads(path.read_text())
+            if m["status"] not in ("running", "done", "failed") or not isinstance(m["config"], dict):
+                raise ValueError(f"unknown status {m['status']!r}")
+            m["commit"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}: not a valid job manifest ({e}); delete its folder to "
+                             "rerun that job") from e
+        m["_folder"] = path.parent
+        if m["status"] == "done":
+            m["_records"] = claims.load_records([path.parent / str(m.get("records"))])
+        jobs.append(m)
+    return jobs
+
+
+def _mark_failed(folder: Path, error: dict, *, only_running: bool = False) -> None:
+    path = folder / "manifest.json"
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if only_running and m.get("status") != "running":
+        return
+    m.update(status="failed", error=m.get("error") or error, ended=m.get("ended") or _now())
+    for nb in folder.glob("*.running.ipynb"):  # a half-run notebook must not pass for a result
+        failed_nb = nb.with_name(nb.name.replace(".running.ipynb", ".failed.ipynb"))
+        os.replace(nb, failed_nb)
+        m["notebook"] = failed_nb.name
+    atomic_write_text(path, json.dumps(m, indent=1))
+
+
+def write_scoreboard(out: Path, *, commit: str, config: dict, pool_mixed: bool = False,
+                     log: Callable[[str], None] = print) -> Path:
+    """Pool the done jobs under ``out`` of this ``commit`` and ``config`` (every done job if
+    ``pool_mixed``) into ``scoreboard.md`` and ``scoreboard.json``; list the jobs left out."""
+    done = [m for m in read_jobs(out) if m["status"] == "done"]
+    mine = [m for m in done if m["commit"] == commit and pool_config(m["config"]) == config]
+    pooled = done if pool_mixed else mine
+    left_out = [] if pool_mixed else [m for m in done if m not in mine]
+    recs = claims.merge([r for m in pooled for r in m["_records"]])
+    board = claims.claim_rows(recs)
+    runs = [{"chapter": m["config"]["chapter"], "seed": m["config"]["seed"], "commit": m["commit"],
+             **{k: v for k, v in pool_config(m["config"]).items()}, "seconds": m.get("seconds")}
+            for m in sorted(pooled, key=lambda m: (m["config"]["chapter"], m["config"]["seed"]))]
+    other = [{"chapter": m["config"].get("chapter"), "seed": m["config"].get("seed"), "commit": m["commit"],
+              **pool_config(m["config"])} for m in left_out]
+    mixed = len({(r["commit"], r["scale"], r["strict"], r["device"]) for r in runs}) > 1
+    if left_out:
+        log(f"left out {len(left_out)} done job(s) of another commit or config (pass --pool-mixed to "
+            f"pool them): " + "; ".join(f"{o['chapter']} seed {o['seed']} ({o['commit']}, {o['scale']})"
+                                       for o in other))
+    atomic_write_text(out / "scoreboard.json", json.dumps(
+        {"commit": commit, "config": config, "mixed": mixed, "claims": board,
+         "headlines": claims.headline_rows(board),
+         "records": [{**r.to_json(), "mean": r.mean, "std": r.std} for r in recs],
+         "runs": runs, "left_out": other}, indent=1, default=str))
+    cols = ["chapter", "seed", "commit", "scale", "device", "seconds"]
+    head = (f"Pooled {len(runs)} run(s) of commit {commit} at scale {config['scale']} "
+            f"(device {config['device']}, strict {config['strict']}).")
+    if mixed:
+        head = f"**Mixed runs** (pooled with --pool-mixed): {len(runs)} runs of several commits or configs; see the runs table."
+    md = ["# Scoreboard", "", head, "", claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
+          "", "## Records (pooled over seeds)", "",
+          claims.markdown_table([r.row() for r in recs], ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"]),
+          "", "## Runs pooled", "", claims.markdown_table(runs, cols)]
+    if other:
+        md += ["", "## Runs left out (another commit or config)", "", claims.markdown_table(other, cols[:-1])]
+    return atomic_write_text(out / "scoreboard.md", "\n".join(md) + "\n")
+
+
+def preset_rows() -> list[dict]:
+    """Every chapter's knobs side by side at the three scales (differences only; nested recipes
+    flattened as ``train.lr``)."""
+    from .chapters import chapter_names, module
+    from .claims.run import _flatten
+
+    rows = []
+    for chapter in chapter_names():
+        presets = {s: _flatten(asdict(c)) for s, c in module(chapter).PRESETS.items()}
+        for key in presets["paper"]:
+            vals = {s: presets[s].get(key) for s in ("smoke", "book", "paper")}
+            if len({repr(v) for v in vals.values()}) > 1:
+                rows.append({"chapter": f"{{doc}}`{chapter}`", "parameter": key,
+                             **{s: _fmt(v) for s, v in vals.items()}})
+    return rows
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (tuple, list)):
+        return ", ".join(map(str, v))
+    return str(v)
