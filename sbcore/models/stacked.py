@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 ACTIVATIONS = ("relu", "leaky_relu", "prelu", "tanh")
+INITS = ("default", "kaiming", "xavier")
 
 
 class Stacked(nn.Module):
@@ -117,23 +118,84 @@ class StackedFCN(Stacked):
     """(w, d)-FCN of App. B: ``depth`` hidden layers of ``width`` units, then a linear output.
 
     Input (B, d_in) or (M, B, d_in); output logits (M, B, n_classes).
+
+    Optional, per member (a value, or one per member): ``dropout`` rate p in [0, 1) after every
+    hidden activation (in train mode each member draws its own mask and scales survivors by
+    1/(1-p), as ``nn.Dropout``; identity in eval mode); ``init`` scheme and ``init_scale`` (see
+    :meth:`init_scheme`). The defaults leave the model as before.
     """
 
     def __init__(self, d_in: int, *, width: int, depth: int, n_models: int = 1,
-                 activation: str = "relu", n_classes: int = 2, seeds: Sequence[int] | None = None):
+                 activation: str = "relu", n_classes: int = 2, seeds: Sequence[int] | None = None,
+                 dropout: float | Sequence[float] = 0.0, init: str | Sequence[str] = "default",
+                 init_scale: float | Sequence[float] = 1.0):
         super().__init__()
         _check_pos(d_in=d_in, width=width, depth=depth, n_models=n_models, n_classes=n_classes)
         self.n_models = n_models
+        self.dropout = _per_member("dropout", dropout, n_models)
+        if not all(0 <= p < 1 for p in self.dropout):
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         dims = [d_in] + [width] * depth
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
             layers += [StackedLinear(n_models, a, b), StackedActivation(activation, n_models)]
         layers.append(StackedLinear(n_models, width, n_classes))
         self.net = nn.Sequential(*layers)
-        self.init_members(seeds if seeds is not None else range(n_models))
+        seeds = list(seeds if seeds is not None else range(n_models))
+        self.init_members(seeds)
+        self.init_scheme(seeds, init, init_scale)
+
+    def init_scheme(self, seeds: Sequence[int], init: str | Sequence[str] = "default",
+                    scale: float | Sequence[float] = 1.0) -> None:
+        """Re-draw member m's weights with scheme ``init[m]`` from ``seeds[m]``, times ``scale[m]``.
+
+        ``"kaiming"``: W ~ N(0, 2 / fan_in) (He et al. 2015, ReLU gain); ``"xavier"``:
+        W ~ N(0, 2 / (fan_in + fan_out)) (Glorot and Bengio 2010); both with zero biases (paper
+        App. C.6 scales them by 0.1-10). ``"default"`` keeps the uniform +-1/sqrt(fan_in) draw and
+        only scales its weights. Biases are never scaled."""
+        schemes = _per_member("init", init, self.n_models)
+        scales = _per_member("init_scale", scale, self.n_models)
+        bad = [s for s in schemes if s not in INITS]
+        if bad or not all(s > 0 for s in scales):
+            raise ValueError(f"init must be in {INITS} and init_scale > 0, got {init!r}, {scale!r}")
+        linears = [m for m in self.net if isinstance(m, StackedLinear)]
+        with torch.no_grad():
+            for m, (seed, scheme, k) in enumerate(zip(seeds, schemes, scales)):
+                g = torch.Generator().manual_seed(int(seed) + 7_777_777)
+                for lin in linears:
+                    fan_in, fan_out = lin.weight.shape[1:]
+                    if scheme != "default":
+                        std = math.sqrt(2 / (fan_in if scheme == "kaiming" else fan_in + fan_out))
+                        lin.weight[m].copy_(torch.randn(fan_in, fan_out, generator=g) * std)
+                        lin.bias[m].zero_()
+                    lin.weight[m].mul_(k)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(self.expand_input(x, 2))
+        h = self.expand_input(x, 2)
+        if not self.training or not any(self.dropout):
+            return self.net(h)
+        keep = 1 - torch.tensor(self.dropout, dtype=h.dtype, device=h.device).view(-1, 1, 1)
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, StackedActivation):  # after each hidden activation
+                h = h * (torch.rand_like(h) < keep) / keep
+        return h
+
+    def select(self, members: Sequence[int] | int) -> "StackedFCN":
+        new = super().select(members)
+        idx = [members] if isinstance(members, int) else list(members)
+        new.dropout = tuple(self.dropout[i] for i in idx)
+        return new
+
+
+def _per_member(name: str, value, n_models: int) -> tuple:
+    """A value shared by all members, or one per member, as an ``n_models``-tuple."""
+    if isinstance(value, (str, int, float)):
+        return (value,) * n_models
+    out = tuple(value)
+    if len(out) != n_models:
+        raise ValueError(f"{name} must be one value or {n_models} (one per member), got {len(out)}")
+    return out
 
 
 class StackedCNN1d(Stacked):
