@@ -78,3 +78,21 @@ def test_ordinary_module_is_trained_too(lms):
 def test_bad_config_raises(kw, param):
     with pytest.raises(ValueError, match=param):
         TrainConfig(**kw)
+
+
+def test_batches_draw_into_a_static_buffer(lms):
+    from sbcore.train import Batches
+    x2, y2 = torch.stack([lms.x, lms.x + 1]), torch.stack([lms.y, lms.y])
+    data = Batches(x2, y2, 4, 256, seed=0)  # 2 datasets, member m on dataset m % 2
+    ptr = data.order.data_ptr()
+    data.shuffle()
+    first = data.order.clone()
+    data.shuffle()
+    assert data.order.data_ptr() == ptr and not torch.equal(first, data.order)
+    assert len(data.bounds) == 8 and data.bounds[-1] == (1792, 2000)  # the short last batch
+    xb, yb = data.gather(data.index(7))
+    assert xb.shape == (4, 208, 50) and yb.shape == (4, 208)
+    for m in range(4):  # each member's rows come from its own dataset, in its own order
+        rows = data.order[m, 1792:] - (m % 2) * 2000
+        assert torch.equal(xb[m], lms.x[rows] + (m % 2)) and torch.equal(yb[m], lms.y[rows])
+    assert sorted(data.order[1].tolist()) == list(range(2000, 4000))
