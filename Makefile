@@ -1,7 +1,8 @@
 # make book     build the HTML book at book scale (sets itself up; the main job)
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters with papermill
-# make bench    the speed benchmarks of benchmarks/ (not part of the tests)
+# make bench    the speed benchmarks of benchmarks/ (not part of the tests; CPU, and CUDA when present;
+#               SB_AUTHORS_REPO=<checkout of harshays/simplicitybiaspitfalls> adds the authors' pipeline)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -42,8 +43,7 @@ reproduce: $(STAMP) data
 	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_training.py
-	$(BIN)/python benchmarks/bench_ensemble.py
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf _build
