@@ -43,7 +43,7 @@ reproduce: $(STAMP) data
 	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS))
 
 bench: $(STAMP)
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf _build

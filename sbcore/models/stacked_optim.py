@@ -40,6 +40,15 @@ def _axpy_(y: Tensor, x: Tensor, a: Coef) -> Tensor:
     return y.add_(x, alpha=a) if isinstance(a, float) else y.addcmul_(x, a)
 
 
+def _foreach_axpy(ys: list[Tensor], xs: list[Tensor], coefs: list[Coef], inplace: bool = False):
+    """[y + a * x] over lists in one foreach call (a shared float, or per-parameter tensors)."""
+    if isinstance(coefs[0], float):
+        fn = torch._foreach_add_ if inplace else torch._foreach_add
+        return fn(ys, xs, alpha=coefs[0])
+    fn = torch._foreach_addcmul_ if inplace else torch._foreach_addcmul
+    return fn(ys, xs, coefs)
+
+
 class StackedOptimizer:
     """One optimizer step for M members at once.
 
@@ -104,23 +113,32 @@ class StackedOptimizer:
         """Update every parameter from its gradient (member views (M, *shape); None: skipped)."""
         self.n_steps += 1
         self.step_t += 1
+        live = [i for i, g in enumerate(grads) if g is not None]
+        if self.kind == "sgd":  # the paper's optimizer: one foreach call per operation
+            self._sgd(live, [grads[i] for i in live])
+            return
         extra = self._adam_coefs() if self.kind == "adam" else None
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            if g is None:
-                continue
+        for i in live:
+            p, g = self.params[i], grads[i]
             if self.use_decay:
                 g = _axpy(g, p, self.weight_decay[i])
-            if self.kind == "sgd":
-                self._sgd(i, p, g)
-            elif self.kind == "adam":
+            if self.kind == "adam":
                 self._adam(i, p, g, *extra)
             else:
                 self._rmsprop(i, p, g)
 
-    def _sgd(self, i: int, p: Tensor, g: Tensor) -> None:
+    def _sgd(self, live: list[int], grads: list[Tensor]) -> None:
+        params = [self.params[i] for i in live]
+        pick = lambda coefs: [coefs[i] for i in live]  # noqa: E731
+        if self.use_decay:
+            grads = _foreach_axpy(grads, params, pick(self.weight_decay))
         if self.use_momentum:
-            g = self.buf[i].mul_(self.momentum[i]).add_(g)
-        _axpy_(p, g, self.neg_lr[i])
+            bufs = pick(self.buf)
+            torch._foreach_mul_(bufs, self.momentum[0] if isinstance(self.momentum[0], float)
+                                else pick(self.momentum))
+            torch._foreach_add_(bufs, grads)
+            grads = bufs
+        _foreach_axpy(params, grads, pick(self.neg_lr), inplace=True)
 
     def _adam_coefs(self):
         """(bias_correction2_sqrt, -step_size as float or (M,) tensor) of this step."""
