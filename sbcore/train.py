@@ -245,17 +245,19 @@ class CapturedStep:
     """``step(idx)`` replayed from CUDA graphs, one per batch width (the last batch may be short).
 
     The first ``warmup`` calls of a width run eagerly on a side stream (torch.cuda.graph's
-    recipe: lazy initialisation must not happen during capture); the next call captures the step
-    reading a static index buffer, and every later call copies its indices there and replays.
+    recipe: lazy initialisation, e.g. of cuBLAS handles and workspaces, must not happen during
+    capture; capturing on the warm-up stream keeps those per-stream resources valid); the next
+    call captures the step reading a static index buffer, and every later call copies its
+    indices there and replays.
     All graphs share one memory pool (they never run at the same time).
     """
 
-    def __init__(self, step: Callable[[Tensor], None], warmup: int = 3):
+    def __init__(self, step: Callable[[Tensor], None], device: torch.device, warmup: int = 3):
         self.step, self.warmup = step, warmup
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
         self.calls: dict[int, int] = {}
         self.pool = None
-        self.side = torch.cuda.Stream()
+        self.side = torch.cuda.Stream(device=device)
 
     def __call__(self, idx: Tensor) -> None:
         width = idx.shape[1]
@@ -272,16 +274,26 @@ class CapturedStep:
                 self.step(idx)
             main.wait_stream(self.side)
             return
-        static, graph = idx.clone(), torch.cuda.CUDAGraph()
+        static = idx.clone()
         try:
-            with torch.cuda.graph(graph, pool=self.pool):
-                self.step(static)
+            graph = self.capture(static)
         except RuntimeError as err:
             raise RuntimeError("capturing the training step in a CUDA graph failed (a host sync "
                                "in the model?); train with TrainConfig(cuda_graph=False)") from err
-        self.pool = graph.pool()
         self.graphs[width] = (graph, static)
-        graph.replay()
+        graph.replay()  # capture records the step without running it
+
+    def capture(self, static: Tensor) -> torch.cuda.CUDAGraph:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool, stream=self.side):
+            self.step(static)
+        self.pool = graph.pool()
+        return graph
+
+
+def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool:
+    """Capture the step: allowed by ``cfg``, data on a CUDA device, no attack in the loop."""
+    return cfg.cuda_graph and x.is_cuda and perturb is None
 
 
 def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
@@ -306,11 +318,11 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
     M, lead = n_members(stack), getattr(stack, "lead", lambda t: t)
     data = Batches(x, y, M, cfg.batch_size, seed)
     params = [p for p in stack.parameters() if p.requires_grad]
-    graph = cfg.cuda_graph and x.is_cuda and perturb is None
+    graph = use_cuda_graph(cfg, x, perturb)
     opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
                            **{k: cfg.members(k, M) for k in PER_MEMBER})
     step = train_step(stack, model, params, opt, data, perturb)
-    run = CapturedStep(step) if graph else step
+    run = CapturedStep(step, x.device) if graph else step
     stop = EarlyStop(params, lead, M, cfg.stop_loss)
     hist = History(config=asdict(cfg), stopped_epoch=stop.epochs)
     capped = lambda: bool(cfg.max_updates) and hist.n_updates >= cfg.max_updates  # noqa: E731
