@@ -30,13 +30,13 @@ PARTS = {"a": ("authors_lms5", bench_authors.main), "b": ("ten_seeds_stacked", b
 
 def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("parts", nargs="*", default=list(PARTS), choices=list(PARTS))
+    ap.add_argument("parts", nargs="*", choices=[*PARTS, []], help="a b c d (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     out = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": describe(device),
            "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
-    for key in args.parts:
+    for key in args.parts or list(PARTS):
         name, run = PARTS[key]
         print(f"--- ({key}) {name}", flush=True)
         start = time.perf_counter()

@@ -64,6 +64,8 @@ class StackedOptimizer:
         if kind not in OPTIMIZERS:
             raise ValueError(f"kind must be one of {OPTIMIZERS}, got {kind!r}")
         self.params, self.kind, self.tensors = list(params), kind, tensors
+        if not self.params:
+            raise ValueError("no trainable parameters to optimize")
         self.M = self.params[0].shape[0]
         for name, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             if len(v) != self.M:
