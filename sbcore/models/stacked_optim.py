@@ -2,7 +2,7 @@
 per member.
 
 Every parameter leads with the member axis M (a plain model is seen through a (1, *shape) view),
-so a per-member hyperparameter is an (M,) tensor viewed as (M, 1, ..., 1) and broadcast over the
+so a per-member hyperparameter is an (M,) tensor viewed as (M, 1, ..., 1) and expanded over the
 rest of the parameter. The arithmetic is that of ``torch.optim.SGD`` (dampening 0, no Nesterov,
 weight decay added to the gradient), ``torch.optim.Adam`` and ``torch.optim.RMSprop`` (their
 defaults otherwise: betas (0.9, 0.999), alpha 0.99, eps 1e-8), applied to each member.
@@ -27,11 +27,11 @@ OPTIMIZERS = ("sgd", "adam", "rmsprop")
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
 
-Coef = float | Tensor  # a shared Python float, or a per-member view (M, 1, ..., 1)
+Coef = float | Tensor  # a shared Python float, or a per-member (M,) tensor expanded to a parameter
 
 
 def _axpy(y: Tensor, x: Tensor, a: Coef) -> Tensor:
-    """y + a * x as a new tensor; ``a`` a float (torch's ``alpha``) or a broadcastable tensor."""
+    """y + a * x as a new tensor; ``a`` a float (torch's ``alpha``) or a tensor shaped like x."""
     return y.add(x, alpha=a) if isinstance(a, float) else torch.addcmul(y, x, a)
 
 
@@ -92,10 +92,11 @@ class StackedOptimizer:
         return not self.tensors and len(set(values)) == 1
 
     def _views(self, t: Tensor) -> list[Tensor]:
-        return [t.view(self.M, *([1] * (p.dim() - 1))) for p in self.params]
+        # expanded to each parameter's shape (no copy): foreach ops then see equal sizes
+        return [t.view(self.M, *([1] * (p.dim() - 1))).expand_as(p) for p in self.params]
 
     def _coefs(self, values: Sequence[float]) -> list[Coef]:
-        """One coefficient per parameter: a float, or the (M, 1, ...) view of an (M,) tensor."""
+        """One coefficient per parameter: a float, or an (M,) tensor expanded to the parameter."""
         if self._uniform(values):
             return [float(values[0])] * len(self.params)
         t = torch.tensor([float(v) for v in values], dtype=self.params[0].dtype, device=self._device)
