@@ -2,12 +2,13 @@
 prints its timings and AUCs as one JSON line. Called by ``bench_authors.py`` in a subprocess.
 
 Usage: ``python authors_lms5.py AUTHORS_REPO SEED``. Their scripts are imported from
-``AUTHORS_REPO/scripts`` and run unmodified; nothing of theirs is copied here. Their modules import
-packages the measured path never calls (torchvision, seaborn and pandas: image helpers, plots,
-result tables), so when one is missing an empty stand-in module takes its place while their modules import, and their
-``plt.style.use('seaborn-ticks')`` finds the style under the name matplotlib >= 3.6 gives it.
-The calls below are those of their notebook cells "load LMS data", "train (100,2)-FCN" and
-"compute standard, S-randomized and Sc-randomized AUC", with the notebook's config.
+``AUTHORS_REPO/scripts`` and run unmodified; nothing of theirs is copied here. Their modules
+import packages the measured path never calls (torchvision, seaborn and pandas: image helpers,
+plots, result tables), so when one is missing an empty stand-in module takes its place while
+their modules import, and their ``plt.style.use('seaborn-ticks')`` finds the style under the
+name matplotlib >= 3.6 gives it. The calls below are those of their notebook cells "load LMS
+data", "train (100,2)-FCN" and "compute standard, S-randomized and Sc-randomized AUC", with the
+notebook's config.
 """
 
 from __future__ import annotations
@@ -77,7 +78,8 @@ def main(repo: str, seed: int) -> dict:
     std_auc = utils.get_binary_auc(model, data["te_dl"], device)
     s_dl = lms_utils.get_randomized_loader(data["te_dl"], data["W"], [0])
     sc_dl = lms_utils.get_randomized_loader(data["te_dl"], data["W"], list(range(1, 50)))
-    aucs = [std_auc, utils.get_binary_auc(model, s_dl, device), utils.get_binary_auc(model, sc_dl, device)]
+    aucs = [std_auc, utils.get_binary_auc(model, s_dl, device),
+            utils.get_binary_auc(model, sc_dl, device)]
     total = time.perf_counter() - start
     return {"seconds": total, "data_s": t_data, "train_s": t_train, "auc_s": total - t_data - t_train,
             "import_s": t_import, "n_updates": stats["num_updates"], "n_epochs": stats["num_epochs"],

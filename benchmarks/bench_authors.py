@@ -57,7 +57,8 @@ def authors_run(repo: str, seed: int, out: dict) -> float:
 def main(repeats: int = 1, stack: int = 10) -> dict:
     repo = os.environ.get("SB_AUTHORS_REPO")
     if not repo or not (Path(repo) / "scripts" / "utils.py").is_file():
-        msg = ("skipped: set SB_AUTHORS_REPO to a checkout of github.com/harshays/simplicitybiaspitfalls "
+        msg = ("skipped: set SB_AUTHORS_REPO to a checkout of "
+               "github.com/harshays/simplicitybiaspitfalls "
                f"(got {repo!r})")
         print(msg)
         return {"skipped": msg}

@@ -72,9 +72,9 @@ def grid_as_one_stack(repeats: int = 2, n_train: int = 10_000, epochs: int = 3) 
             total += _timed_fit(spec, x, y, replace(base, **hp), seeds)
         return total
 
+    member_seeds = [p["seed"] for p in points]
     times = alternate({"one_run_per_point_s": per_point,
-                       "one_stack_s": lambda: _timed_fit(spec, x, y, stack_cfg, [p["seed"] for p in points])},
-                      repeats)
+                       "one_stack_s": lambda: _timed_fit(spec, x, y, stack_cfg, member_seeds)}, repeats)
     med = {k: median(v) for k, v in times.items()}
     return {"config": f"noisy LMS-7, n={n_train}, (100,1)-FCN, {len(points) // 2} grid points "
                       f"x 2 seeds = {len(points)} members, batch 256, {epochs} epochs",

@@ -43,7 +43,8 @@ def git_commit() -> str:
 
 def describe(device: torch.device | str = "cpu") -> dict:
     """Machine, load average and matmul throughput of ``device``, measured now."""
-    out = {"cpu": f"{platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads",
+    threads = torch.get_num_threads()
+    out = {"cpu": f"{platform.machine()}, {os.cpu_count()} cores, {threads} torch threads",
            "torch": torch.__version__, "commit": git_commit(),
            "load_avg_1min": round(os.getloadavg()[0], 2),
            "cpu_matmul_gflops": round(matmul_gflops("cpu"), 1)}

@@ -24,8 +24,10 @@ import bench_cuda
 import bench_stacks
 from machine import describe
 
-PARTS = {"a": ("authors_lms5", bench_authors.main), "b": ("ten_seeds_stacked", bench_stacks.seeds_in_one_stack),
-         "c": ("grid_as_one_stack", bench_stacks.grid_as_one_stack), "d": ("cuda_graphs", bench_cuda.main)}
+PARTS = {"a": ("authors_lms5", bench_authors.main),
+         "b": ("ten_seeds_stacked", bench_stacks.seeds_in_one_stack),
+         "c": ("grid_as_one_stack", bench_stacks.grid_as_one_stack),
+         "d": ("cuda_graphs", bench_cuda.main)}
 
 
 def main() -> dict:

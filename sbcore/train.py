@@ -100,7 +100,8 @@ class TrainConfig:
         return value
 
 
-def grid_config(cfg: TrainConfig, seeds: Sequence[int], **axes: Sequence[float]) -> tuple[TrainConfig, list[dict]]:
+def grid_config(cfg: TrainConfig, seeds: Sequence[int],
+                **axes: Sequence[float]) -> tuple[TrainConfig, list[dict]]:
     """A hyperparameter grid (and its seeds) as one stack.
 
     ``axes``: values of ``lr`` / ``momentum`` / ``weight_decay``; members are the full product

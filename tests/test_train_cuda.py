@@ -28,7 +28,8 @@ def test_captured_equals_eager(kind):
     assert h_graph.n_updates == h_eager.n_updates == 24
     for p, q in zip(eager.parameters(), graph.parameters()):
         torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(torch.tensor(h_eager.loss), torch.tensor(h_graph.loss), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(torch.tensor(h_eager.loss), torch.tensor(h_graph.loss),
+                               atol=1e-5, rtol=1e-4)
 
 
 def test_plain_module_with_batchnorm_is_captured():
