@@ -158,3 +158,20 @@ def test_grid_as_one_stack(lms):
         grid_config(TrainConfig(), seeds=(0,), batch_size=(64,))
     with pytest.raises(ValueError, match="D dividing"):
         fit(SPEC.build(50, seeds=[0, 1, 2]), x, y, TrainConfig(max_epochs=1), progress=False)
+
+
+@pytest.mark.parametrize("name", ["(8,3,2)-CNN", "(6,5,1)-GRU", "(8,1)-FCN"])
+def test_every_stacked_architecture_takes_per_member_values(lms, name):
+    """Conv kernels (M, F, C, k) and GRU biases (M, 1, 1, 3h) get their member's values too."""
+    spec = ModelSpec.parse(name)
+    stack = spec.build(50, seeds=[7, 7])
+    hp = dict(lr=(0.05, 0.01), momentum=(0.9, 0.0), weight_decay=(1e-3, 0.0))
+    cfg = TrainConfig(batch_size=BATCH, max_epochs=1, stop_loss=None, **hp)
+    fit(stack, lms.x, lms.y, cfg, seed=0, progress=False)
+    twin = spec.build(50, seeds=[7, 7])  # member 1 alone in a stack of the same size
+    fit(twin, lms.x, lms.y, TrainConfig(batch_size=BATCH, max_epochs=1, stop_loss=None, lr=0.01,
+                                        weight_decay=0.0),
+        seed=0, progress=False)
+    for p, q in zip(stack.parameters(), twin.parameters()):
+        torch.testing.assert_close(p[1], q[1], atol=1e-5, rtol=1e-5)
+        assert not torch.allclose(p[0], q[0])
