@@ -115,7 +115,8 @@ class StackedOptimizer:
     def step(self, grads: Sequence[Tensor | None]) -> None:
         """Update every parameter from its gradient (member views (M, *shape); None: skipped)."""
         self.n_steps += 1
-        self.step_t += 1
+        if self.kind == "adam":  # the device step count is read only by Adam
+            self.step_t += 1
         live = [i for i, g in enumerate(grads) if g is not None]
         if self.kind == "sgd":  # the paper's optimizer: one foreach call per operation
             self._sgd(live, [grads[i] for i in live])
