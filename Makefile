@@ -2,7 +2,8 @@
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters as resumable Dask jobs
 #   (WORKERS=N local jobs at a time; SCHEDULER=tcp://host:8786 an existing cluster; FORCE=1 redo done jobs)
-# make bench    the speed benchmarks of benchmarks/ (not part of the tests)
+# make bench    the speed benchmarks of benchmarks/ (not part of the tests; CPU, and CUDA when present;
+#               SB_AUTHORS_REPO=<checkout of harshays/simplicitybiaspitfalls> adds the authors' pipeline)
 # make results  after make book: record its scoreboard and regenerate the README's results table
 
 PYTHON ?= python3
@@ -48,8 +49,7 @@ reproduce: $(STAMP) data
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_training.py
-	$(BIN)/python benchmarks/bench_ensemble.py
+	$(BIN)/python benchmarks/run.py
 
 clean:
 	rm -rf _build

@@ -2,42 +2,54 @@
 
 The paper's recipe (App. B): SGD, at most 500 epochs, stopping once the training loss falls
 below 0.01. Data stay in memory as tensors and batches are drawn by index (no DataLoader).
-A stacked model (:class:`sbcore.models.Stacked`) trains all its members in one vectorized pass;
-each member draws its own batch order and stops on its own: once its epoch loss is below the
-threshold its weights are frozen at that point (the stack keeps computing it, which is cheaper
-than reshaping the stack, and its frozen weights are restored at the end).
+Every model trains as a stack: a stacked model (:class:`sbcore.models.Stacked`) trains all its
+members in one vectorized pass, an ordinary module as a stack of one. Each member draws its own
+batch order and stops on its own: once its epoch loss is below the threshold its weights are
+frozen at that point (the stack keeps computing it, which is cheaper than reshaping the stack,
+and its frozen weights are restored at the end). Learning rate, momentum and weight decay may
+differ per member, so seeds, ensembles and hyperparameter grids train as one stack.
+
+On a CUDA device the training step (forward, loss, backward, optimizer step) is captured once
+per batch shape in a CUDA graph and replayed: the GPU no longer waits on Python and kernel
+launches (``TrainConfig(cuda_graph=False)`` turns this off; it is never used on the CPU).
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 from tqdm import tqdm  # plain text bar: works in a terminal, a notebook and papermill logs
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
+from .models.stacked import Single, as_stack
+from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
+
 SCHEDULES = ("constant", "step")
+PER_MEMBER = ("lr", "momentum", "weight_decay")
 
 Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
+PerMember = float | tuple[float, ...]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimizer, schedule and stopping rule. Defaults: the paper's synthetic recipe (App. B).
 
-    ``schedule="step"`` multiplies the learning rate by ``step_gamma`` every ``step_every``
-    epochs (the MNIST-CIFAR recipe: x0.2 every 30). ``stop_loss=None`` disables early stopping.
-    ``max_updates`` caps the number of SGD updates (App. D.1 uses 10M).
+    ``lr``, ``momentum`` and ``weight_decay`` are one float for every member, or a tuple with one
+    value per member of the stack (a list is turned into a tuple). ``schedule="step"`` multiplies
+    the learning rate by ``step_gamma`` every ``step_every`` epochs (the MNIST-CIFAR recipe: x0.2
+    every 30). ``stop_loss=None`` disables early stopping. ``max_updates`` caps the number of
+    updates (App. D.1 uses 10M). ``cuda_graph``: capture the step on a CUDA device.
     """
 
     optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.0
-    weight_decay: float = 5e-7
+    lr: PerMember = 0.1
+    momentum: PerMember = 0.0
+    weight_decay: PerMember = 5e-7
     batch_size: int = 256
     max_epochs: int = 500
     stop_loss: float | None = 0.01
@@ -45,21 +57,64 @@ class TrainConfig:
     step_every: int = 30
     step_gamma: float = 0.2
     max_updates: int | None = None
+    cuda_graph: bool = True
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        for name in ("lr", "batch_size", "max_epochs", "step_every"):
+        for name in PER_MEMBER:
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                if not value:
+                    raise ValueError(f"{name} must be a float or a non-empty tuple, got {value!r}")
+                object.__setattr__(self, name, tuple(float(v) for v in value))
+        for name in ("batch_size", "max_epochs", "step_every"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
-        if self.weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        checks = {"lr": (lambda v: v > 0, "> 0"), "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+                  "weight_decay": (lambda v: v >= 0, ">= 0")}
+        for name, (ok, what) in checks.items():
+            if not all(ok(v) for v in self._values(name)):
+                raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
+        lengths = {len(getattr(self, k)) for k in PER_MEMBER if isinstance(getattr(self, k), tuple)}
+        if len(lengths) > 1:
+            raise ValueError(f"per-member tuples of lr, momentum, weight_decay differ in length: "
+                             f"{sorted(lengths)}")
         if self.max_updates is not None and self.max_updates < 1:
             raise ValueError(f"max_updates must be >= 1 or None, got {self.max_updates}")
+
+    def _values(self, name: str) -> tuple[float, ...]:
+        value = getattr(self, name)
+        return value if isinstance(value, tuple) else (value,)
+
+    def members(self, name: str, n_members: int) -> tuple[float, ...]:
+        """``name``'s value for each of ``n_members`` members (a float is shared by all)."""
+        value = getattr(self, name)
+        if not isinstance(value, tuple):
+            return (float(value),) * n_members
+        if len(value) != n_members:
+            raise ValueError(f"{name} has {len(value)} values (one per member) but the model "
+                             f"stacks {n_members} member(s)")
+        return value
+
+
+def grid_config(cfg: TrainConfig, seeds: Sequence[int],
+                **axes: Sequence[float]) -> tuple[TrainConfig, list[dict]]:
+    """A hyperparameter grid (and its seeds) as one stack.
+
+    ``axes``: values of ``lr`` / ``momentum`` / ``weight_decay``; members are the full product
+    with the seeds varying fastest, so member m uses seed ``seeds[m % len(seeds)]`` (build the
+    stack with those seeds and pass one dataset per seed: ``x`` (len(seeds), n, ...)).
+    Returns ``cfg`` with per-member tuples, and each member's point ``{axis: value, "seed": s}``.
+    """
+    bad = set(axes) - set(PER_MEMBER)
+    if bad:
+        raise ValueError(f"grid axes must be among {PER_MEMBER}, got {sorted(bad)}")
+    names = list(axes)
+    points = [dict(zip(names, v), seed=s) for v in itertools.product(*axes.values()) for s in seeds]
+    return replace(cfg, **{k: tuple(p[k] for p in points) for k in names}), points
 
 
 @dataclass
@@ -87,32 +142,159 @@ class History:
         return self.loss[-1] if self.loss else []
 
 
-def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer of ``cfg`` (momentum is RMSProp's momentum, Adam ignores it)."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    return torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum,
-                               weight_decay=cfg.weight_decay)
-
-
 def n_members(model: nn.Module) -> int:
     """Number of members of a stacked model; 1 for an ordinary model."""
     return int(getattr(model, "n_models", 1))
 
 
-def gather_batch(x: Tensor, idx: Tensor, *, shared: bool, stacked: bool) -> Tensor:
-    """Rows ``idx`` (M, b) of ``x``: shared x (n, ...) or one dataset per member (M, n, ...).
+class Batches:
+    """In-memory batching by index for M members.
 
-    Returns (M, b, ...) for a stacked model, (b, ...) for an ordinary one (M must be 1).
+    ``x``: (n, *shape) shared by all members, or (D, n, *shape) with ``y`` (D, n): D datasets,
+    member m trains on dataset ``m % D`` (D = M: one each). Every epoch each member gets its own
+    permutation, drawn from ``seed`` on x's device into the static buffer ``order`` (M, n) (CUDA
+    graphs read it in place). ``gather(idx)`` -> x (M, b, *shape), y (M, b).
     """
-    if shared:
-        out = x[idx]
-    else:
-        out = x[torch.arange(idx.shape[0], device=x.device)[:, None], idx]
-    return out if stacked else out[0]
+
+    def __init__(self, x: Tensor, y: Tensor, M: int, batch_size: int, seed: int):
+        self.M, self.n, dev = M, y.shape[-1], x.device
+        D = 1 if y.dim() == 1 else y.shape[0]
+        if y.dim() > 2 or M % D or x.shape[:y.dim()] != y.shape:
+            raise ValueError(f"y must have shape (n,) or (D, n) with D dividing {M}, and x (n, ...) "
+                             f"or (D, n, ...) to match; got x {tuple(x.shape)}, y {tuple(y.shape)}")
+        self.shape = x.shape[y.dim():]
+        self.x = x if y.dim() == 1 else x.reshape(D * self.n, *self.shape)
+        self.y = y.reshape(-1)
+        self.offsets = None if y.dim() == 1 else ((torch.arange(M, device=dev) % D) * self.n)[:, None]
+        self.gen = torch.Generator(device=dev).manual_seed(int(seed))
+        self.order = torch.empty(M, self.n, dtype=torch.long, device=dev)
+        self.loss_sum = torch.zeros(M, device=dev)
+        bs = min(batch_size, self.n)
+        self.bounds = [(s, min(s + bs, self.n)) for s in range(0, self.n, bs)]
+
+    def shuffle(self) -> None:
+        """A new batch order for every member (in place) and a zeroed loss sum."""
+        perm = torch.argsort(torch.rand(self.M, self.n, generator=self.gen, device=self.x.device), dim=1)
+        self.order.copy_(perm if self.offsets is None else perm + self.offsets)
+        self.loss_sum.zero_()
+
+    def index(self, b: int) -> Tensor:
+        s, e = self.bounds[b]
+        return self.order[:, s:e]
+
+    def gather(self, idx: Tensor) -> tuple[Tensor, Tensor]:
+        flat = idx.reshape(-1)
+        return (self.x.index_select(0, flat).view(self.M, -1, *self.shape),
+                self.y.index_select(0, flat).view(self.M, -1))
+
+    def epoch_loss(self) -> list[float]:
+        return (self.loss_sum / self.n).tolist()
+
+
+class EarlyStop:
+    """The stopping rule per member: at the first epoch whose mean loss is below ``stop_loss``
+    the member's weights are saved; :meth:`restore` puts them back after training."""
+
+    def __init__(self, params: Sequence[Tensor], lead: Callable[[Tensor], Tensor], M: int,
+                 stop_loss: float | None):
+        self.params, self.lead, self.stop_loss = list(params), lead, stop_loss
+        self.epochs = [0] * M
+        self.saved: dict[int, list[Tensor]] = {}
+
+    def update(self, epoch: int, losses: Sequence[float]) -> None:
+        for m, value in enumerate(losses):
+            if self.stop_loss is not None and not self.epochs[m] and value < self.stop_loss:
+                self.epochs[m] = epoch
+                self.saved[m] = [self.lead(p).detach()[m].clone() for p in self.params]
+
+    @property
+    def done(self) -> bool:
+        return len(self.saved) == len(self.epochs)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for m, saved in self.saved.items():
+            for p, s in zip(self.params, saved):
+                self.lead(p)[m].copy_(s)
+
+
+def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt: StackedOptimizer,
+               data: Batches, perturb: Perturb | None = None) -> Callable[[Tensor], None]:
+    """The step ``step(idx)`` on batch ``idx`` (M, b): forward, the mean cross-entropy of each
+    member, its gradients, the optimizer step; adds b * loss into ``data.loss_sum``. It makes
+    no host synchronisation, so it can be captured in a CUDA graph."""
+    lead, M = stack.lead, data.M
+    plain = isinstance(stack, Single)
+
+    def step(idx: Tensor) -> None:
+        xb, yb = data.gather(idx)
+        if perturb is not None:  # the attack sees the caller's model and its batch shapes
+            xb = perturb(model, xb[0], yb[0]).unsqueeze(0) if plain else perturb(model, xb, yb)
+        logits = stack(xb)
+        losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1),
+                                             reduction="none")
+        per_member = losses.view(M, -1).mean(1)
+        # members are independent: the gradient of the sum is each member's own gradient
+        grads = torch.autograd.grad(per_member.sum(), params, allow_unused=True)
+        opt.step([None if g is None else lead(g) for g in grads])
+        data.loss_sum += per_member.detach() * idx.shape[1]
+
+    return step
+
+
+class CapturedStep:
+    """``step(idx)`` replayed from CUDA graphs, one per batch width (the last batch may be short).
+
+    The first ``warmup`` calls of a width run eagerly on a side stream (torch.cuda.graph's
+    recipe: lazy initialisation, e.g. of cuBLAS handles and workspaces, must not happen during
+    capture; capturing on the warm-up stream keeps those per-stream resources valid); the next
+    call captures the step reading a static index buffer, and every later call copies its
+    indices there and replays.
+    All graphs share one memory pool (they never run at the same time).
+    """
+
+    def __init__(self, step: Callable[[Tensor], None], device: torch.device, warmup: int = 3):
+        self.step, self.warmup = step, warmup
+        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
+        self.calls: dict[int, int] = {}
+        self.pool = None
+        self.side = torch.cuda.Stream(device=device)
+
+    def __call__(self, idx: Tensor) -> None:
+        width = idx.shape[1]
+        if width in self.graphs:
+            graph, static = self.graphs[width]
+            static.copy_(idx)
+            graph.replay()
+            return
+        main = torch.cuda.current_stream()
+        if self.calls.get(width, 0) < self.warmup:
+            self.calls[width] = self.calls.get(width, 0) + 1
+            self.side.wait_stream(main)
+            with torch.cuda.stream(self.side):
+                self.step(idx)
+            main.wait_stream(self.side)
+            return
+        static = idx.clone()
+        try:
+            graph = self.capture(static)
+        except RuntimeError as err:
+            raise RuntimeError("capturing the training step in a CUDA graph failed (a host sync "
+                               "in the model?); train with TrainConfig(cuda_graph=False)") from err
+        self.graphs[width] = (graph, static)
+        graph.replay()  # capture records the step without running it
+
+    def capture(self, static: Tensor) -> torch.cuda.CUDAGraph:
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool, stream=self.side):
+            self.step(static)
+        self.pool = graph.pool()
+        return graph
+
+
+def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool:
+    """Capture the step: allowed by ``cfg``, data on a CUDA device, no attack in the loop."""
+    return cfg.cuda_graph and x.is_cuda and perturb is None
 
 
 def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
@@ -123,76 +305,51 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
 
     Args:
         model: a stacked model (logits (M, B, C)) or an ordinary one (logits (B, C)).
-        x: (n, *shape) shown to every member, or (M, n, *shape): one dataset per member (e.g.
-            one per seed), recognised by ``y`` having shape (M, n). Already on the model's device.
-        y: (n,) or (M, n) int64 class indices.
-        cfg: optimizer, schedule and stopping rule.
+        x: (n, *shape) shown to every member, or (D, n, *shape): D datasets (e.g. one per seed),
+            recognised by ``y`` having shape (D, n); member m trains on dataset ``m % D``.
+            Already on the model's device.
+        y: (n,) or (D, n) int64 class indices.
+        cfg: optimizer (per-member lr / momentum / weight decay allowed), schedule, stopping rule.
         seed: seeds the batch order (each member gets its own permutation every epoch).
         perturb: ``perturb(model, x_batch, y_batch) -> x_batch'`` for adversarial training.
         callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs (and after the
             last); its dict goes to ``History.evals``.
     """
-    M = n_members(model)
-    stacked = hasattr(model, "n_models")
-    n = y.shape[-1]
-    shared = y.dim() == 1
-    y = y.unsqueeze(0).expand(M, n) if shared else y
-    if y.shape[0] != M:
-        raise ValueError(f"y must have shape (n,) or ({M}, n), got {tuple(y.shape)}")
-    device = x.device
-    g = torch.Generator(device="cpu").manual_seed(int(seed))
-    opt = make_optimizer(model.parameters(), cfg)
-    sched = (torch.optim.lr_scheduler.StepLR(opt, cfg.step_every, cfg.step_gamma)
-             if cfg.schedule == "step" else None)
-    hist = History(config=asdict(cfg), stopped_epoch=[0] * M)
-    frozen: dict[int, list[Tensor]] = {}
-    params = list(model.parameters())
-    bs = min(cfg.batch_size, n)
-    n_batches = math.ceil(n / bs)
+    stack = as_stack(model)
+    M, lead = n_members(stack), getattr(stack, "lead", lambda t: t)
+    data = Batches(x, y, M, cfg.batch_size, seed)
+    params = [p for p in stack.parameters() if p.requires_grad]
+    graph = use_cuda_graph(cfg, x, perturb)
+    opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
+                           **{k: cfg.members(k, M) for k in PER_MEMBER})
+    step = train_step(stack, model, params, opt, data, perturb)
+    run = CapturedStep(step, x.device) if graph else step
+    stop = EarlyStop(params, lead, M, cfg.stop_loss)
+    hist = History(config=asdict(cfg), stopped_epoch=stop.epochs)
+    capped = lambda: bool(cfg.max_updates) and hist.n_updates >= cfg.max_updates  # noqa: E731
     start = time.perf_counter()
     bar = tqdm(range(1, cfg.max_epochs + 1), desc=desc, disable=not progress, leave=False,
                mininterval=1.0)
     for epoch in bar:
-        model.train()
-        perm = torch.argsort(torch.rand(M, n, generator=g), dim=1).to(device)
-        loss_sum = torch.zeros(M, device=device)
-        for b in range(n_batches):
-            idx = perm[:, b * bs:(b + 1) * bs]
-            xb = gather_batch(x, idx, shared=shared, stacked=stacked)
-            yb = torch.gather(y, 1, idx)
-            if perturb is not None:
-                xb = perturb(model, xb, yb if stacked else yb[0])
-            logits = model(xb)
-            logits = logits if stacked else logits.unsqueeze(0)
-            losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                 yb.reshape(-1), reduction="none")
-            per_model = losses.view(M, -1).mean(1)
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()  # members are independent: the sum keeps their gradients
-            opt.step()
-            loss_sum += per_model.detach() * idx.shape[1]
+        stack.train()
+        data.shuffle()
+        for b in range(len(data.bounds)):
+            run(data.index(b))
             hist.n_updates += 1
-            if cfg.max_updates and hist.n_updates >= cfg.max_updates:
+            if capped():
                 break
-        if sched is not None:
-            sched.step()
-        epoch_loss = (loss_sum / n).tolist()
-        hist.loss.append(epoch_loss)
-        for m, value in enumerate(epoch_loss):
-            if cfg.stop_loss is not None and not hist.stopped_epoch[m] and value < cfg.stop_loss:
-                hist.stopped_epoch[m] = epoch
-                frozen[m] = [p.detach()[m].clone() if stacked else p.detach().clone() for p in params]
-        bar.set_postfix(loss=f"{max(epoch_loss):.4f}", stopped=f"{len(frozen)}/{M}")
-        done = len(frozen) == M or (cfg.max_updates and hist.n_updates >= cfg.max_updates)
+        if cfg.schedule == "step" and epoch % cfg.step_every == 0:  # as StepLR, after the epoch
+            opt.set_lr([v * cfg.step_gamma for v in opt.lr_values])
+        hist.loss.append(data.epoch_loss())
+        stop.update(epoch, hist.loss[-1])
+        bar.set_postfix(loss=f"{max(hist.loss[-1]):.4f}", stopped=f"{len(stop.saved)}/{M}")
+        done = stop.done or capped()
         if callback is not None and eval_every and (epoch % eval_every == 0 or done):
             hist.evals.append({"epoch": epoch, "n_updates": hist.n_updates, **callback(model, epoch)})
         if done:
             break
     bar.close()
-    with torch.no_grad():  # members that stopped early get their weights back
-        for m, saved in frozen.items():
-            for p, s in zip(params, saved):
-                (p[m] if stacked else p).copy_(s)
+    stop.restore()
     model.eval()
     hist.seconds = time.perf_counter() - start
     return hist

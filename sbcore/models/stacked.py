@@ -28,6 +28,11 @@ class Stacked(nn.Module):
 
     n_models: int
 
+    @staticmethod
+    def lead(t: Tensor) -> Tensor:
+        """A parameter (or its gradient) as (M, *shape): already so in a stack."""
+        return t
+
     def expand_input(self, x: Tensor, n_dims: int) -> Tensor:
         """(B, *shape) -> (M, B, *shape); ``n_dims`` is the length of one example's shape + 1."""
         if x.dim() == n_dims:
@@ -284,6 +289,32 @@ class StackedGRU(Stacked):
                 outs.append(h)
             seq = torch.stack(outs, dim=2)
         return self.out(h)
+
+
+class Single(nn.Module):
+    """An ordinary model seen as a stack of one member, so that one trainer serves both.
+
+    ``forward``: (1, B, *shape) -> logits (1, B, C) (the member axis is always present). The
+    parameters keep their own shapes; ``lead(p)`` is the (1, *shape) member view of one.
+    """
+
+    n_models = 1
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    @staticmethod
+    def lead(t: Tensor) -> Tensor:
+        return t.unsqueeze(0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.module(x[0]).unsqueeze(0)
+
+
+def as_stack(model: nn.Module) -> nn.Module:
+    """``model`` itself if it is a stack (has ``n_models``), else ``Single(model)``."""
+    return model if hasattr(model, "n_models") else Single(model)
 
 
 class Member(nn.Module):
