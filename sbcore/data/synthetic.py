@@ -111,7 +111,7 @@ def _check_n(n_samples: int) -> None:
 
 def make_blocks(column_blocks: Sequence[Block], n_samples: int, *, seed: int,
                 s_coords: Sequence[int], name: str, rotate: bool = True,
-                gaussian_tail: int = 0) -> SyntheticData:
+                gaussian_tail: int = 0, sc_coords: Sequence[int] | None = None) -> SyntheticData:
     """Stack independent 1-D blocks (one per coordinate) into a dataset.
 
     Args:
@@ -121,6 +121,7 @@ def make_blocks(column_blocks: Sequence[Block], n_samples: int, *, seed: int,
         s_coords: indices of the simple feature set S; Sc is every other coordinate.
         rotate: apply a random orthogonal rotation (Sec. 3.1). LSN is unrotated.
         gaussian_tail: number of extra N(0, 1) coordinates appended (LSN's noise).
+        sc_coords: the complex set Sc; None: every coordinate not in S.
     """
     _check_n(n_samples)
     g = torch.Generator().manual_seed(_stream(seed, 0))
@@ -132,8 +133,10 @@ def make_blocks(column_blocks: Sequence[Block], n_samples: int, *, seed: int,
     d = z.shape[1]
     rot = random_rotation(d, seed) if rotate else torch.eye(d)
     s = tuple(int(i) for i in s_coords)
+    sc = (tuple(i for i in range(d) if i not in s) if sc_coords is None
+          else tuple(int(i) for i in sc_coords))
     return SyntheticData(x=z @ rot, y=((y_pm + 1) / 2).long(), z=z, rotation=rot, s_coords=s,
-                         sc_coords=tuple(i for i in range(d) if i not in s), name=name, seed=seed)
+                         sc_coords=sc, name=name, seed=seed)
 
 
 def _check_d(d: int, minimum: int = 2) -> None:
@@ -142,17 +145,32 @@ def _check_d(d: int, minimum: int = 2) -> None:
 
 
 def make_lms(n_samples: int, *, k: int = 5, d: int = 50, noise: float = 0.0, gamma: float = 0.1,
-             B: float = 1.0, seed: int = 0, rotate: bool = True) -> SyntheticData:
+             B: float = 1.0, seed: int = 0, rotate: bool = True,
+             n_slabs: int | None = None) -> SyntheticData:
     """LMS-k (noise = 0) or noisy LMS-k (noise = p > 0): coordinate 0 is (noisy) linear, the
-    other d-1 are independent k-slabs. S = {0}. Paper: LMS-5 with n = 50,000, d = 50."""
+    other d-1 are independent k-slabs. S = {0}. Paper: LMS-5 with n = 50,000, d = 50.
+
+    ``n_slabs`` (App. C.5, Table 8): only coordinates 1..n_slabs are k-slabs (Sc); the remaining
+    d-1-n_slabs hold non-predictive Uniform[0, B] noise drawn independently of the label (the
+    authors' code; the paper does not say) and belong to neither S nor Sc."""
     _check_d(d)
     first = (partial(blocks.noisy_linear, p=noise, gamma=gamma, B=B) if noise > 0
              else partial(blocks.linear, gamma=gamma, B=B))
     blocks.slab_layout(k, gamma=gamma, B=B)  # validates k before sampling
-    rest = [partial(blocks.slab, k=k, gamma=gamma, B=B)] * (d - 1)
+    n_slabs = d - 1 if n_slabs is None else n_slabs
+    if not isinstance(n_slabs, int) or not 1 <= n_slabs <= d - 1:
+        raise ValueError(f"n_slabs must be an integer in [1, d-1={d - 1}], got {n_slabs!r}")
+    rest = [partial(blocks.slab, k=k, gamma=gamma, B=B)] * n_slabs
+    rest += [partial(_label_free_uniform, B=B)] * (d - 1 - n_slabs)
     name = f"noisy LMS-{k} (p={noise:g})" if noise > 0 else f"LMS-{k}"
+    name += f" (d={d}, |Sc|={n_slabs})" if n_slabs < d - 1 else ""
     return make_blocks([first, *rest], n_samples, seed=seed, s_coords=(0,), name=name,
-                       rotate=rotate)
+                       rotate=rotate, sc_coords=tuple(range(1, n_slabs + 1)))
+
+
+def _label_free_uniform(y: Tensor, g: torch.Generator, *, B: float = 1.0) -> Tensor:
+    """Uniform[0, B] noise, (n,) float64, drawn without looking at y."""
+    return B * torch.rand(len(y), generator=g, dtype=torch.float64)
 
 
 def make_ms(n_samples: int, *, k_simple: int = 5, k_complex: int = 7, d: int = 50,
@@ -233,6 +251,21 @@ def randomize(data: SyntheticData, coords: Sequence[int] | str, *, seed: int = 0
         for c in coords:
             z[:, c] = data.z[torch.randperm(data.n_samples, generator=g), c]
     return data.with_z(z)
+
+
+def with_linear_at(data: SyntheticData, coord: int, *, seed: int = 0, gamma: float = 0.1,
+                   B: float = 1.0) -> SyntheticData:
+    """``data`` with unrotated coordinate ``coord`` redrawn as the Linear(gamma, B) block of each
+    point's label, which becomes S (App. C.7: LMS-7 from MS-7 by putting the linear coordinate in
+    place of a 7-slab); the rotation is kept, Sc is every other coordinate."""
+    if not 0 <= coord < data.n_features:
+        raise ValueError(f"coord must be in [0, {data.n_features}), got {coord}")
+    g = torch.Generator().manual_seed(_stream(seed, 4))
+    z = data.z.clone()
+    z[:, coord] = blocks.linear(2.0 * data.y.double() - 1, g, gamma=gamma, B=B).float()
+    sc = tuple(i for i in range(data.n_features) if i != coord)
+    name = data.name.replace("MS-", "LMS-") if data.name.startswith("MS-") else data.name
+    return replace(data.with_z(z), s_coords=(coord,), sc_coords=sc, name=name)
 
 
 def contradict(data: SyntheticData, *, seed: int = 0) -> SyntheticData:
