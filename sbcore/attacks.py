@@ -344,3 +344,81 @@ def budget_share(delta: Tensor, on_s: Tensor, *, basis: Tensor | None = None) ->
     total, share_s = energy.sum(dim=1), energy[:, on_s.reshape(-1)].sum(dim=1)
     return torch.where(total > 0, share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
                        torch.zeros_like(total))
+
+
+# ---------------------------------------------------------------- PGD on a stack, one budget per member
+
+
+def _member_view(t: Tensor, dims: int) -> Tensor:
+    """(M,) -> (M, 1, ..., 1) with ``dims - 1`` trailing ones, to broadcast over (M, B, *shape)."""
+    return t.view(-1, *[1] * (dims - 1))
+
+
+def _member_budgets(name: str, value, M: int, x: Tensor, *, positive: bool) -> Tensor:
+    t = torch.as_tensor(value, dtype=x.dtype).reshape(-1)
+    t = t.expand(M) if t.numel() == 1 else t
+    if t.numel() != M or not torch.isfinite(t).all() or (t <= 0 if positive else t < 0).any():
+        raise ValueError(f"{name} must be one number or {M} numbers (one per member), each "
+                         f"{'> 0' if positive else '>= 0'}; got {value!r}")
+    return t.to(x.device)
+
+
+def pgd_stacked(model: nn.Module, x: Tensor, y: Tensor, *, eps, step_size, n_steps: int,
+                norm: str = "l2", random_start: bool = True, clip: Clip = None,
+                seed: int | None = None) -> Tensor:
+    """Untargeted PGD on a stack of M models, member m attacked within its own budget ``eps[m]``.
+
+    The threat set of example b of member m is ``{||delta||_p <= eps[m]}`` (and the box with
+    ``clip``); each step is :func:`pgd`'s step with member m's ``step_size[m]``. Members are
+    independent (the loss is the sum of per-member cross-entropies), so member m's delta equals
+    ``pgd(Member(model, m), x[m], y[m], eps=eps[m], step_size=step_size[m], ...)`` without a
+    random start; with one, the starts are drawn member after member from one generator. An
+    eps-sweep then trains as one stack: adversarial training at M budgets (App. E.2.1, Fig. 7).
+
+    Args:
+        model: a stack mapping (M, B, *shape) to logits (M, B, C); eval mode, modes restored.
+        x: (M, B, *shape) float, one batch per member. y: (M, B) int64.
+        eps: a number or (M,) budgets >= 0 (0 leaves that member's inputs unchanged).
+        step_size: a number or (M,) steps > 0. n_steps, norm, random_start, clip, seed: as pgd.
+    Returns:
+        delta: (M, B, *shape), detached.
+    """
+    n_steps = _check_count("n_steps", n_steps)
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if x.dim() < 3 or y.shape != x.shape[:2] or x.shape[1] == 0:
+        raise ValueError(f"x (M, B, *shape) and y (M, B) must agree with B >= 1, got x "
+                         f"{tuple(x.shape)} and y {tuple(y.shape)}")
+    M = x.shape[0]
+    eps = _member_view(_member_budgets("eps", eps, M, x, positive=False), x.dim())
+    step = _member_view(_member_budgets("step_size", step_size, M, x, positive=True), x.dim())
+    clip = _check_clip(clip, x)
+    x, y = x.detach(), y.detach()
+    tiny = torch.finfo(x.dtype).tiny
+
+    def project(delta: Tensor) -> Tensor:
+        if norm == "linf":
+            return torch.maximum(torch.minimum(delta, eps), -eps)
+        size = delta.flatten(2).norm(dim=2).view(*delta.shape[:2], *[1] * (x.dim() - 2))
+        return delta * (eps / torch.maximum(size, eps).clamp_min(tiny))
+
+    delta = torch.zeros_like(x)
+    if random_start:
+        gen = _generator(seed)
+        delta = torch.stack([_random_start(x[m], 1.0, norm, gen) for m in range(M)]) * eps
+    delta = _clip_box(x, project(delta), clip)
+
+    def loss(d: Tensor) -> Tensor:  # summed: each (member, example) gradient is its own
+        logits = model(x + d)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+
+    with _eval_mode(model), torch.enable_grad():
+        for _ in range(n_steps):
+            grad = _input_grad(loss, delta)
+            if norm == "linf":
+                unit = grad.sign()
+            else:
+                size = grad.flatten(2).norm(dim=2).view(*grad.shape[:2], *[1] * (x.dim() - 2))
+                unit = grad / size.clamp_min(tiny)
+            delta = _clip_box(x, project(delta + step * unit), clip)
+    return delta.detach()
