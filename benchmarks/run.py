@@ -4,6 +4,8 @@
 (b) ``bench_stacks.seeds_in_one_stack``: ten seeds in one stack against one seed.
 (c) ``bench_stacks.grid_as_one_stack``: a chapter-06 grid as one stack against one run per point.
 (d) ``bench_cuda``: eager against captured steps on a CUDA GPU (skipped on the CPU).
+(e) ``bench_ensemble``: a stacked ensemble against its members trained one after another.
+(f) ``bench_adversarial``: a stacked adversarial-training eps sweep against one run per eps.
 
 Writes ``results.json`` next to this file (pass ``--out PATH`` to write elsewhere): each part's
 ratios, with the machine, its load average and its measured matrix-multiply GFLOP/s beside them.
@@ -19,20 +21,24 @@ from pathlib import Path
 
 import torch
 
+import bench_adversarial
 import bench_authors
 import bench_cuda
+import bench_ensemble
 import bench_stacks
 from machine import describe
 
 PARTS = {"a": ("authors_lms5", bench_authors.main),
          "b": ("ten_seeds_stacked", bench_stacks.seeds_in_one_stack),
          "c": ("grid_as_one_stack", bench_stacks.grid_as_one_stack),
-         "d": ("cuda_graphs", bench_cuda.main)}
+         "d": ("cuda_graphs", bench_cuda.main),
+         "e": ("ensemble_stacked", bench_ensemble.main),
+         "f": ("adversarial_eps_sweep_stacked", bench_adversarial.main)}
 
 
 def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("parts", nargs="*", choices=[*PARTS, []], help="a b c d (default: all)")
+    ap.add_argument("parts", nargs="*", choices=[*PARTS, []], help="a b c d e f (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
