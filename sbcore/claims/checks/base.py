@@ -16,8 +16,9 @@ Kinds, and what they ask of the values (one per seed or member):
 from the sample size, say): the chapter passes it to ``run.check`` and the rationale gives the
 formula. ``fact=True`` marks a value that cannot fail by construction (a closed form of the data, a
 constant): it is shown beside the claim but never counted as a reproduction.
-``known_deviation``: a reason, stated before the run, why the check may fail; such a record never
-raises and still counts as not reproduced.
+``known_deviation``: a reason why the check fails under a stated condition (the data is the
+stand-in, the model is the GRU...), with where it was found: before any run, or in a run of the
+chapter (the text says which). Such a record never raises and still counts as not reproduced.
 """
 
 from __future__ import annotations

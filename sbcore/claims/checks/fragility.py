@@ -18,6 +18,10 @@ _AS_UAP_FLOOR = ("AS-UAP only (found on the smoke run of the chapter, not before
                  "MS-(5,7) points a shift of S cannot flip (the UAP floor) keep a large loss, and "
                  "gradient ascent spends its remaining steps on Sc, the only direction left to them; "
                  "the SVD-UAP, built from per-example PGD, does not")
+_GRU_SHARE = ("GRU only (found in the book-scale run of the chapter, not before it): the "
+              "(100,10,1)-GRU's UAPs on LMS-5 put about 1% of their energy off S, below the printed "
+              "share's square, while they still nullify accuracy; where that energy goes and why "
+              "the GRU differs from the FCN and CNN is not measured yet")
 _STAND_IN_ACC = ("under [0, 1] clipping a label-signed UAP can raise a zero pixel for one class only; "
                  "on the Fashion-MNIST stand-in the fitted UAPs flip one class and leave the other")
 _STAND_IN_SHARE = ("the small CNN on the Fashion-MNIST stand-in is sensitive to the bottom block too, "
@@ -55,7 +59,8 @@ CHECKS = [
     Check("fragility.share.lms5", claim=20, quantity="share of the {attack}'s l2 budget on S, {model}",
           paper="99.6%", source="Fig. 4", kind="at_least", target=0.992,
           rationale="printed 99.6%; read as the authors' |delta_S|/||delta||, it is 0.996² = 0.992 "
-                    "on our squared scale; every seed at least that"),
+                    "on our squared scale; every seed at least that",
+          known_deviation=_GRU_SHARE),
     Check("fragility.share.ms57", claim=20, quantity="share of the {attack}'s l2 budget on S, {model}",
           paper="99.9%", source="Fig. 4", kind="at_least", target=0.998,
           rationale="printed 99.9%: 0.999² = 0.998 on our squared scale; every seed at least that",
