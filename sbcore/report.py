@@ -62,12 +62,19 @@ def mean_std(values) -> str:
 
 
 def glue(name: str, value: Any) -> Any:
-    """Glue ``value`` for the prose (``{glue:text}`name```) without displaying it here."""
+    """Glue ``value`` for the prose (``{glue:text}`name``` or ``{glue:figure} name``) without
+    displaying it here; returns ``value``.
+
+    A matplotlib Figure is closed once glued, so the inline backend does not show it a second
+    time as the cell's output: each figure appears once, where its ``glue:figure`` puts it."""
     try:
         from myst_nb import glue as _glue
         _glue(name, value, display=False)
     except ImportError:  # pragma: no cover - outside the book toolchain
         pass
+    if type(value).__module__.startswith("matplotlib"):
+        from .figures.style import close_figure
+        close_figure(value)
     return value
 
 
