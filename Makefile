@@ -2,6 +2,7 @@
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters with papermill
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests)
+# make screenshots   PNGs of the intro, the scoreboard and chapter 02 of the built book (docs/screenshots/)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -11,8 +12,14 @@ SCALE  ?= paper
 SEEDS  ?= 0 1 2 3 4
 CHAPTERS ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# --all: a fresh Sphinx environment, so every page is re-read and re-executed on every build (a kept
+# _build/.doctrees would otherwise serve the previous build's scoreboard); tests/conftest.py uses the same flags
+JB_FLAGS := --all -W -n --keep-going
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+SHOTS := docs/screenshots
 
-.PHONY: book test reproduce bench data clean
+.PHONY: book test reproduce bench data browser screenshots clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +37,20 @@ data:
 		echo "note: could not install dataset-fashion-mnist; image chapters will say what is missing"; \
 	fi
 
+# Headless Chromium and its driver for the real-browser test and the screenshots (Debian's packages,
+# where apt is usable); tests/test_browser.py skips with a message where they are absent.
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) || \
+		echo "note: could not install chromium/chromium-driver; the browser test will be skipped"; \
+	fi
+
 book: $(STAMP) data
 	rm -rf _build/html _build/jupyter_execute _build/records
-	SBCORE_SCALE=book $(BIN)/jupyter-book build . -W -n --keep-going
+	SBCORE_SCALE=book $(BIN)/jupyter-book build . $(JB_FLAGS)
 
-test: $(STAMP) data
+test: $(STAMP) data browser
 	$(BIN)/python -m pytest tests -q
 	SBCORE_SCALE=smoke SBCORE_RECORDS_DIR=_build/test-records $(BIN)/python -m pytest --nbval-lax book -q -p no:cacheprovider
 
@@ -44,6 +60,20 @@ reproduce: $(STAMP) data
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_ensemble.py
+
+# Screenshots of the built book (run `make book` first), as a reader's browser shows them.
+screenshots: browser
+	@test -f _build/html/index.html || { echo "no _build/html: run make book first"; exit 1; }
+	@mkdir -p $(SHOTS)
+	@for page in intro scoreboard 02_extreme_sb_slabs; do \
+		profile=$$(mktemp -d); \
+		chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1100,1400 \
+			--virtual-time-budget=10000 --screenshot=$(SHOTS)/$$page.png \
+			"file://$(CURDIR)/_build/html/book/$$page.html" >/dev/null 2>&1; \
+		rm -rf $$profile; \
+		test -s $(SHOTS)/$$page.png || { echo "screenshot of $$page failed"; exit 1; }; \
+	done
+	@ls -l $(SHOTS)
 
 clean:
 	rm -rf _build

@@ -5,15 +5,16 @@ same green/orange stand for the complex and simple features wherever a figure sh
 are blue (y = -1) and red (y = +1); reference lines (chance, a budget) are grey. Series with no
 S/Sc meaning (models, ensemble sizes) take the colour cycle, which avoids those reserved colours.
 
-Figures are built with :func:`new_figure`, outside pyplot's figure manager, so the notebook's inline
-backend never shows them by itself: a figure appears exactly where it is glued or displayed.
+Figures are built with :func:`new_figure`, which closes them in pyplot's figure manager at once, so
+the notebook's inline backend never shows them by itself: a figure appears exactly where it is
+glued or displayed (the backend still renders it there).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import matplotlib.pyplot as plt  # registers the inline backend's figure formatter in a kernel
+import matplotlib.pyplot as plt
 from cycler import cycler
 from matplotlib.figure import Figure
 
@@ -40,10 +41,12 @@ def new_figure(width: float = COLUMN_WIDTH, height: float = 2.6, nrows: int = 1,
     """A constrained-layout figure of ``width`` x ``height`` inches and its axes (as
     ``Figure.subplots`` returns them; pass ``squeeze=False`` for a 2-D array).
 
-    The figure is not registered with pyplot, so the inline backend does not show it at the end of
-    the cell; labels never overlap a neighbouring panel (constrained layout makes room for them).
-    ``width`` is capped at :data:`COLUMN_WIDTH`."""
-    fig = Figure(figsize=(min(width, COLUMN_WIDTH), height), dpi=DPI, layout="constrained")
+    The figure is closed in pyplot as soon as it is made, so the inline backend does not show it at
+    the end of the cell (made through pyplot, it loads the backend, whose formatter renders it where
+    it is glued or displayed); labels never overlap a neighbouring panel (constrained layout makes
+    room for them). ``width`` is capped at :data:`COLUMN_WIDTH`."""
+    fig = plt.figure(figsize=(min(width, COLUMN_WIDTH), height), dpi=DPI, layout="constrained")
+    plt.close(fig)
     return fig, fig.subplots(nrows, ncols, **subplots_kw)
 
 
