@@ -61,17 +61,22 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_ensemble.py
 
-# Screenshots of the built book (run `make book` first), as a reader's browser shows them.
+# Screenshots of the built book (run `make book` first), as a reader's browser shows them: the top of
+# each page in SHOT_PAGES (a page may name an anchor: 02_extreme_sb_slabs#fig-bars), palette PNGs.
+HTML ?= _build/html
+SHOT_PAGES ?= intro scoreboard 02_extreme_sb_slabs
 screenshots: browser
-	@test -f _build/html/index.html || { echo "no _build/html: run make book first"; exit 1; }
+	@test -f $(HTML)/index.html || { echo "no $(HTML)/index.html: run make book first"; exit 1; }
 	@mkdir -p $(SHOTS)
-	@for page in intro scoreboard 02_extreme_sb_slabs; do \
-		profile=$$(mktemp -d); \
-		chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1100,1400 \
-			--virtual-time-budget=10000 --screenshot=$(SHOTS)/$$page.png \
-			"file://$(CURDIR)/_build/html/book/$$page.html" >/dev/null 2>&1; \
+	@for page in $(SHOT_PAGES); do \
+		out=$(SHOTS)/$$(echo $$page | tr '#' '-').png; profile=$$(mktemp -d); \
+		timeout 120 chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1000,1300 \
+			--virtual-time-budget=10000 --screenshot=$$out \
+			"file://$(abspath $(HTML))/book/$$page.html" >/dev/null 2>&1; \
 		rm -rf $$profile; \
-		test -s $(SHOTS)/$$page.png || { echo "screenshot of $$page failed"; exit 1; }; \
+		test -s $$out || { echo "screenshot of $$page failed"; exit 1; }; \
+		if [ -x $(BIN)/python ]; then $(BIN)/python -c "import sys; from PIL import Image; \
+			Image.open(sys.argv[1]).convert('RGB').quantize(96).save(sys.argv[1], optimize=True)" $$out; fi; \
 	done
 	@ls -l $(SHOTS)
 
