@@ -62,14 +62,14 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ensemble.py
 
 # Screenshots of the built book (run `make book` first), as a reader's browser shows them: the top of
-# each page in SHOT_PAGES (a page may name an anchor: 02_extreme_sb_slabs#fig-bars), palette PNGs.
+# each page in SHOT_PAGES, as palette PNGs (small enough to commit).
 HTML ?= _build/html
 SHOT_PAGES ?= intro scoreboard 02_extreme_sb_slabs
 screenshots: browser
 	@test -f $(HTML)/index.html || { echo "no $(HTML)/index.html: run make book first"; exit 1; }
 	@mkdir -p $(SHOTS)
 	@for page in $(SHOT_PAGES); do \
-		out=$(SHOTS)/$$(echo $$page | tr '#' '-').png; profile=$$(mktemp -d); \
+		out=$(SHOTS)/$$page.png; profile=$$(mktemp -d); \
 		timeout 120 chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1000,1300 \
 			--virtual-time-budget=10000 --screenshot=$$out \
 			"file://$(abspath $(HTML))/book/$$page.html" >/dev/null 2>&1; \

@@ -7,9 +7,9 @@ from typing import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import CYCLE, REFERENCE, S, STANDARD, new_figure
+from .style import NEG, REFERENCE, S, STANDARD, new_figure
 
-SPLIT_STYLE = {"train": (CYCLE[0], "-"), "test": (STANDARD, "--"), "s_rand": (S, ":")}
+SPLIT_STYLE = {"train": (NEG, "-"), "test": (STANDARD, "--"), "s_rand": (S, ":")}
 SPLIT_LABEL = {"train": "train", "test": "test", "s_rand": "S-randomized test"}
 
 

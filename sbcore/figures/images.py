@@ -7,9 +7,9 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data.dominoes import ImageDominoes, randomize
-from .style import CYCLE, new_figure
+from .style import POS, new_figure
 
-BOUNDARY = CYCLE[2]  # the line between the top block (S) and the bottom block (Sc)
+BOUNDARY = POS  # the red line between the top block (S) and the bottom block (Sc), as the captions say
 
 
 def _as_image(x: torch.Tensor) -> np.ndarray:
