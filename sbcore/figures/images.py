@@ -41,5 +41,5 @@ def plot_dominoes(data: ImageDominoes, *, n_examples: int = 6, seed: int = 0) ->
             if i == 0:
                 ax.set_title(f"y = {'+1' if int(data.y[j]) == 1 else '−1'}", fontsize=7.5)
         axes[i, 0].set_ylabel(name, fontsize=7.5)
-    fig.suptitle(f"{data.source}: top block S, bottom block Sc", fontsize=8)
+    fig.suptitle(data.source, fontsize=8)
     return fig
