@@ -20,6 +20,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
+BOOK_SOURCES = Path(__file__).resolve().parents[1] / "book"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 DRIVER = shutil.which("chromedriver")
 CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -219,3 +220,21 @@ def test_every_internal_link_resolves(visits, smoke_book):
                 if fragment not in ids[path]:
                     bad.setdefault(page, []).append(href)
     _report({p: sorted(set(v))[:10] for p, v in bad.items()}, "internal links that do not resolve")
+
+
+def test_download_and_launch_buttons(visits):
+    """Every page offers its source for download (.ipynb for a notebook, .md for a Markdown page;
+    the link-check above makes sure the file is there), and every notebook its launch buttons."""
+    missing = {}
+    for page, r in visits.items():
+        if not page.startswith("book/"):
+            continue
+        name = Path(page).stem
+        notebook = (BOOK_SOURCES / f"{name}.ipynb").exists()
+        wanted = [f"_sources/book/{name}.ipynb" if notebook else f"_sources/book/{name}.md"]
+        if notebook:
+            wanted += ["https://mybinder.org/", "https://colab.research.google.com/"]
+        lacking = [w for w in wanted if not any(w in href for href in r["links"])]
+        if lacking:
+            missing[page] = lacking
+    _report(missing, "download or launch buttons missing")
