@@ -10,6 +10,7 @@ link leading to an existing page and anchor. Needs Debian's ``chromium`` and ``c
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -27,7 +28,11 @@ CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1280,1024")
 MISSING = ("chromium" if not CHROMIUM else "chromedriver (Debian's chromium-driver)" if not DRIVER
-           else "")
+           else "selenium (requirements.txt)" if importlib.util.find_spec("selenium") is None else "")
+# decided before any fixture runs, so a machine without a browser does not build the book for nothing
+pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"real-browser test skipped: {MISSING} not found; "
+                                "install Debian's chromium and chromium-driver (`make browser` does it "
+                                "where apt is usable)")
 
 # Runs in the page once it has loaded: waits for MathJax, then reports what a reader would see.
 PAGE_REPORT_JS = r"""
@@ -84,11 +89,7 @@ def _pages(html: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if MISSING:
-        pytest.skip(f"real-browser test skipped: {MISSING} not found; install Debian's chromium "
-                    "and chromium-driver (`make browser` does it where apt is usable)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="real-browser test skipped: "
-                                    "selenium is not installed (see requirements.txt)")
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager look for drivers
