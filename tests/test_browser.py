@@ -2,8 +2,9 @@
 
 One browser visits each page once (from disk, as a reader opens ``_build/html/index.html``) and
 gathers what the checks below assert: no JavaScript errors, nothing fetched from the network, math
-typeset by the MathJax the book ships, every image loaded, no figure shown twice, and every internal
-link leading to an existing page and anchor. Needs Debian's ``chromium`` and ``chromium-driver``
+typeset by the MathJax the book ships, every image loaded, every figure holding an image, no figure
+shown twice, every internal link leading to an existing page and anchor, and the download and
+launch buttons in place. Needs Debian's ``chromium`` and ``chromium-driver``
 (``make browser`` installs them where apt is usable) and skips with a message where they are absent.
 """
 
@@ -65,8 +66,8 @@ ready.then(() => {
 
 
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+; url=([^"]+)"', re.I)
-EMPTY = {"empty_figures": [], "mathjax": None, "math_sources": 0, "math_rendered": 0, "raw_tex": [], "images": [], "links": [],
-         "fetched": [], "console": []}
+EMPTY = {"empty_figures": [], "mathjax": None, "math_sources": 0, "math_rendered": 0, "raw_tex": [],
+         "images": [], "links": [], "fetched": [], "console": []}  # what a redirect page reports
 
 
 class _Ids(HTMLParser):
