@@ -5,6 +5,7 @@
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests; CPU, and CUDA when present;
 #               SB_AUTHORS_REPO=<checkout of harshays/simplicitybiaspitfalls> adds the authors' pipeline)
 # make results  after make book: record its scoreboard and regenerate the README's results table
+# make screenshots   PNGs of the intro, the scoreboard and chapter 02 of the built book (docs/screenshots/)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,8 +18,14 @@ WORKERS ?=
 SCHEDULER ?=
 FORCE ?=
 FASHION := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# --all: a fresh Sphinx environment, so every page is re-read and re-executed on every build (a kept
+# _build/.doctrees would otherwise serve the previous build's scoreboard); tests/conftest.py uses the same flags
+JB_FLAGS := --all -W -n --keep-going
+CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
+SHOTS := docs/screenshots
 
-.PHONY: book test reproduce bench data clean results
+.PHONY: book test reproduce bench data browser screenshots clean results
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +43,20 @@ data:
 		echo "note: could not install dataset-fashion-mnist; image chapters will say what is missing"; \
 	fi
 
+# Headless Chromium and its driver for the real-browser test and the screenshots (Debian's packages,
+# where apt is usable); tests/test_browser.py skips with a message where they are absent.
+browser:
+	@if ! command -v chromedriver >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) || \
+		echo "note: could not install chromium/chromium-driver; the browser test will be skipped"; \
+	fi
+
 book: $(STAMP) data
 	rm -rf _build/html _build/jupyter_execute _build/records
-	SBCORE_SCALE=book $(BIN)/jupyter-book build . -W -n --keep-going
+	SBCORE_SCALE=book $(BIN)/jupyter-book build . $(JB_FLAGS)
 
-test: $(STAMP) data
+test: $(STAMP) data browser
 	$(BIN)/python -m pytest tests -q
 	SBCORE_SCALE=smoke SBCORE_RECORDS_DIR=_build/test-records $(BIN)/python -m pytest --nbval-lax book -q -p no:cacheprovider
 
@@ -50,6 +66,25 @@ reproduce: $(STAMP) data
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Screenshots of the built book (run `make book` first), as a reader's browser shows them: the top of
+# each page in SHOT_PAGES, as palette PNGs (small enough to commit).
+HTML ?= _build/html
+SHOT_PAGES ?= intro scoreboard 02_extreme_sb_slabs
+screenshots: browser
+	@test -f $(HTML)/index.html || { echo "no $(HTML)/index.html: run make book first"; exit 1; }
+	@mkdir -p $(SHOTS)
+	@for page in $(SHOT_PAGES); do \
+		out=$(SHOTS)/$$page.png; profile=$$(mktemp -d); \
+		timeout 120 chromium $(CHROMIUM_FLAGS) --user-data-dir=$$profile --window-size=1000,1300 \
+			--virtual-time-budget=10000 --screenshot=$$out \
+			"file://$(abspath $(HTML))/book/$$page.html" >/dev/null 2>&1; \
+		rm -rf $$profile; \
+		test -s $$out || { echo "screenshot of $$page failed"; exit 1; }; \
+		if [ -x $(BIN)/python ]; then $(BIN)/python -c "import sys; from PIL import Image; \
+			Image.open(sys.argv[1]).convert('RGB').quantize(96).save(sys.argv[1], optimize=True)" $$out; fi; \
+	done
+	@ls -l $(SHOTS)
 
 clean:
 	rm -rf _build

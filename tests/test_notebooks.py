@@ -1,15 +1,18 @@
 """The book's notebooks: committed clean, thin, parameterized; and the book builds at smoke scale."""
 
 import json
-import os
+import re
 import subprocess
-import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import BUILD_FLAGS, build_book
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+RUN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 
 def _toc_files() -> list[str]:
@@ -48,14 +51,50 @@ def test_cells_are_thin(path):
 
 
 @pytest.mark.slow
-def test_book_builds_at_smoke_scale_with_warnings_as_errors(tmp_path):
-    env = {**os.environ, "SBCORE_SCALE": "smoke", "SBCORE_RECORDS_DIR": str(tmp_path / "records")}
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(tmp_path), "-W", "-n",
-                           "--keep-going"], env=env, capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    html = tmp_path / "_build" / "html"
+def test_book_builds_at_smoke_scale_with_warnings_as_errors(smoke_book):
+    if smoke_book.log == "(prebuilt)":
+        pytest.skip("SBCORE_BOOK_HTML set: the browser test reuses a prebuilt book")
+    assert smoke_book.returncode == 0, smoke_book.log
     for f in _toc_files():
-        assert (html / f"{f}.html").exists(), f
-    board = (html / "book" / "scoreboard.html").read_text()
+        assert (smoke_book.html / f"{f}.html").exists(), f
+    board = (smoke_book.html / "book" / "scoreboard.html").read_text()
     assert "not covered yet" in board and "reproduced" in board
+
+
+def _run_times(page: Path) -> list[datetime]:
+    """The run timestamps a page lists (ISO 8601 in UTC, as the records store them)."""
+    return [datetime.fromisoformat(t) for t in RUN_TIME.findall(page.read_text())]
+
+
+def test_make_book_builds_with_a_fresh_environment():
+    """`make book` passes the flags the tests build with; --all makes Sphinx re-read (and so
+    re-execute) every page, also the unchanged scoreboard and reproduce pages."""
+    recipe = subprocess.run(["make", "-n", "book"], cwd=ROOT, capture_output=True, text=True).stdout
+    build = [line for line in recipe.splitlines() if "jupyter-book build" in line]
+    assert build, recipe
+    assert all(f" {flag}" in build[0] for flag in BUILD_FLAGS), build[0]
+
+
+@pytest.mark.slow
+def test_the_scoreboard_lists_this_builds_runs(smoke_book):
+    if smoke_book.log == "(prebuilt)":
+        pytest.skip("SBCORE_BOOK_HTML set: no build of this session to compare with")
+    times = _run_times(smoke_book.html / "book" / "scoreboard.html")
+    assert times, "the scoreboard lists no run times"
+    started = datetime.fromtimestamp(smoke_book.started, timezone.utc).replace(microsecond=0)
+    assert min(times) >= started, (min(times), started)
+
+
+@pytest.mark.slow
+def test_a_second_build_rereads_the_records(smoke_book):
+    """Build again into the same folder (a kept .doctrees, as after `make book` twice): the
+    scoreboard must list the second build's runs, not the first's."""
+    if smoke_book.log == "(prebuilt)" or smoke_book.returncode:
+        pytest.skip("needs this session's successful smoke build")
+    first = _run_times(smoke_book.html / "book" / "scoreboard.html")
+    time.sleep(max(0.0, 1.5 - (time.time() - smoke_book.finished)))  # timestamps are in seconds
+    again = build_book(smoke_book.out, smoke_book.records)
+    assert again.returncode == 0, again.log
+    second = _run_times(again.html / "book" / "scoreboard.html")
+    assert second and min(second) >= datetime.fromtimestamp(again.started, timezone.utc).replace(microsecond=0)
+    assert max(first) < min(second), (first, second)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from ..data.dominoes import ImageDominoes, randomize
-from . import style  # noqa: F401  (the book's rcParams)
+from .style import POS, new_figure
+
+BOUNDARY = POS  # the red line between the top block (S) and the bottom block (Sc), as the captions say
+
 
 def _as_image(x: torch.Tensor) -> np.ndarray:
     """(C, H, W) float in [0, 1] -> (H, W) grey or (H, W, 3) RGB for imshow."""
@@ -15,7 +18,7 @@ def _as_image(x: torch.Tensor) -> np.ndarray:
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
-def plot_dominoes(data: ImageDominoes, *, n_examples: int = 6, seed: int = 0) -> plt.Figure:
+def plot_dominoes(data: ImageDominoes, *, n_examples: int = 6, seed: int = 0) -> Figure:
     """Fig. 2, bottom row (image part): dominoes as given, S-randomized and Sc-randomized.
 
     Rows: standard, S-randomized (top block shuffled across examples), Sc-randomized (bottom
@@ -24,17 +27,19 @@ def plot_dominoes(data: ImageDominoes, *, n_examples: int = 6, seed: int = 0) ->
     n = min(n_examples, data.n_samples)
     rows = {"standard": data, "S-randomized": randomize(data, "S", seed=seed),
             "Sc-randomized": randomize(data, "Sc", seed=seed)}
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.1 * n + 0.9, 2.0 * len(rows)), squeeze=False)
+    width = min(6.4, 0.72 * n + 1.0)
+    col = (width - 1.0) / n
+    fig, axes = new_figure(width=width, height=len(rows) * 2 * col + 0.6, nrows=len(rows), ncols=n,
+                           squeeze=False)
     for i, (name, d) in enumerate(rows.items()):
         for j in range(n):
             ax = axes[i, j]
             ax.imshow(_as_image(d.x[j]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.axhline(31.5, color="#d62728", lw=0.6)  # the S / Sc boundary
+            ax.axhline(31.5, color=BOUNDARY, lw=0.8)
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"y = {'+1' if int(data.y[j]) == 1 else '−1'}", fontsize=8)
-        axes[i, 0].set_ylabel(name, fontsize=8)
-    fig.suptitle(data.source, fontsize=9)
-    fig.tight_layout()
+                ax.set_title(f"y = {'+1' if int(data.y[j]) == 1 else '−1'}", fontsize=7.5)
+        axes[i, 0].set_ylabel(name, fontsize=7.5)
+    fig.suptitle(data.source, fontsize=8)
     return fig

@@ -5,41 +5,44 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
-from .style import VARIANT_COLOURS
+from .style import REFERENCE, VARIANT_COLOURS, new_figure
+
 
 def plot_logit_histograms(panels: Mapping[str, Mapping[str, np.ndarray]], *,
-                          bins: int = 60) -> plt.Figure:
+                          bins: int = 60) -> Figure:
     """Fig. 3a: scores (logit_1 - logit_0) of true positives, standard vs S-/Sc-randomized.
 
-    ``panels``: title -> {"standard": scores, "Sc-randomized": ..., "S-randomized": ...}.
-    """
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 2.6))
-    for ax, (title, variants) in zip(np.atleast_1d(axes), panels.items()):
+    ``panels``: title -> {"standard": scores, "Sc-randomized": ..., "S-randomized": ...}, each
+    (n,) float; one panel per title, histograms normalized to unit area."""
+    fig, axes = new_figure(width=3.2 * len(panels), height=2.5, ncols=len(panels), squeeze=False)
+    for ax, (title, variants) in zip(axes[0], panels.items()):
         allv = np.concatenate([np.asarray(v) for v in variants.values()])
         edges = np.linspace(np.percentile(allv, 0.5), np.percentile(allv, 99.5), bins + 1)
         for name, v in variants.items():
-            ax.hist(v, edges, histtype="step", lw=1.6, color=VARIANT_COLOURS.get(name),
-                    label=name, density=True)
+            ax.hist(v, edges, histtype="step", lw=1.5, color=VARIANT_COLOURS.get(name),
+                    label=f"{name} test set", density=True)
+        ax.axvline(0, color=REFERENCE, lw=0.8, ls=":")
         ax.set_title(title)
-        ax.set_xlabel("score of true positives (logit₊ − logit₋)")
+        ax.set_xlabel("score of a true positive (logit₊ − logit₋)")
         ax.set_yticks([])
-    np.atleast_1d(axes)[0].legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+    axes[0, 0].set_ylabel("share of true positives")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels))
     return fig
 
 
 def plot_decision_maps(maps: Mapping[str, np.ndarray], *, xlabel: str = "S coordinate",
-                       ylabels: Mapping[str, str] | None = None) -> plt.Figure:
+                       ylabels: Mapping[str, str] | None = None) -> Figure:
     """Fig. 3c: P(y = +1) over a grid of (S, most influential Sc coordinate).
 
     ``maps``: title -> (n_grid, n_grid) array with rows over the Sc coordinate, columns over S,
-    both spanning [-1, 1]."""
-    fig, axes = plt.subplots(1, len(maps), figsize=(3.0 * len(maps), 2.8))
+    both spanning [-1, 1]; ``ylabels``: title -> the vertical axis' label of that panel."""
+    fig, axes = new_figure(width=2.9 * len(maps) + 0.6, height=2.9, ncols=len(maps), squeeze=False)
     im = None
-    for ax, (title, grid) in zip(np.atleast_1d(axes), maps.items()):
+    for ax, (title, grid) in zip(axes[0], maps.items()):
         im = ax.imshow(grid, origin="lower", extent=(-1, 1, -1, 1), cmap="RdBu_r", vmin=0, vmax=1,
                        aspect="equal")
         ax.contour(np.linspace(-1, 1, grid.shape[1]), np.linspace(-1, 1, grid.shape[0]), grid,
@@ -47,12 +50,12 @@ def plot_decision_maps(maps: Mapping[str, np.ndarray], *, xlabel: str = "S coord
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel((ylabels or {}).get(title, "most influential Sc coordinate"))
-    fig.colorbar(im, ax=axes, shrink=0.85, label="P(y = +1)")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.85, label="P(y = +1), black: 0.5")
     return fig
 
 
 def plot_randomized_bars(rows: Sequence[Mapping], *, metric: str = "auc",
-                         title: str = "") -> plt.Figure:
+                         title: str = "") -> Figure:
     """Standard / Sc-randomized / S-randomized AUC (or accuracy) per model, mean ± std.
 
     ``rows``: dicts with keys ``model``, ``<metric>``, ``sc_<metric>``, ``s_<metric>`` holding
@@ -60,16 +63,17 @@ def plot_randomized_bars(rows: Sequence[Mapping], *, metric: str = "auc",
     names = [r["model"] for r in rows]
     keys = [(metric, "standard"), (f"sc_{metric}", "Sc-randomized"), (f"s_{metric}", "S-randomized")]
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(names), 2.6))
+    fig, ax = new_figure(width=1.2 + 0.75 * len(names), height=2.8)
     for i, (key, label) in enumerate(keys):
         vals = [np.asarray(r[key]) for r in rows]
         ax.bar(x + (i - 1) * 0.27, [v.mean() for v in vals], 0.27, yerr=[v.std() for v in vals],
-               color=VARIANT_COLOURS[label], label=label, capsize=2)
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xticks(x, names, rotation=20, ha="right")
-    ax.set_ylabel(metric.upper() if metric == "auc" else metric)
+               color=VARIANT_COLOURS[label], label=f"{label} test set", capsize=2)
+    ax.axhline(0.5, color=REFERENCE, lw=0.8, ls=":", label="chance")
+    ax.set_xticks(x, names, rotation=30 if len(names) > 4 else 0, ha="right" if len(names) > 4 else "center",
+                  fontsize=7)
+    ax.set_ylabel("test AUC" if metric == "auc" else f"test {metric}")
     ax.set_ylim(0, 1.05)
-    ax.set_title(title)
-    ax.legend(frameon=False, fontsize=7, ncol=3, loc="lower center", bbox_to_anchor=(0.5, 1.0))
-    fig.tight_layout()
+    if title:
+        ax.set_title(title)
+    fig.legend(loc="outside upper center", ncols=4)
     return fig
