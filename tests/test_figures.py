@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
-from sbcore import report  # noqa: E402
+from sbcore.claims import display  # noqa: E402
 from sbcore.data import from_name  # noqa: E402
 from sbcore.figures import (datasets, ensembles, fragility, generalization, randomized,  # noqa: E402
                             scoreboard, style)
@@ -100,9 +100,9 @@ def test_figure_fits_the_column_and_no_panel_runs_into_another(name):
 def test_glue_closes_a_pyplot_figure_so_it_is_shown_once():
     fig = plt.figure()
     assert plt.fignum_exists(fig.number)
-    assert report.glue("a_figure", fig) is fig
+    assert display.glue("a_figure", fig) is fig
     assert not plt.fignum_exists(fig.number)
-    assert report.glue("a_number", 3) == 3
+    assert display.glue("a_number", 3) == 3
 
 
 def test_verdict_classes_and_colours():
