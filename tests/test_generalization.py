@@ -2,15 +2,20 @@
 selection and claim records."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 import sbcore
+from sbcore import grid as sgd
 from sbcore.chapters import ch06_generalization as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.claims.checks.generalization import TABLE2, TABLE10
 from sbcore.claims.run import apply_overrides
+from sbcore.experiments import train_stack
+from sbcore.metrics import accuracy, logits_on, stack_data
+from sbcore.train import TrainConfig, fit
 
 
 def _run(**kw):
@@ -31,8 +36,10 @@ def test_book_and_smoke_grids_are_subsets_of_the_paper_grid():
     for scale in ("smoke", "book"):
         sub = ch.PRESETS[scale].grid.combinations()
         assert sub and {tuple(c.values()) for c in sub} <= full
-    assert ch.PRESETS["book"].grid.describe() == ("learning rate 0.01 or 0.1, batch 256, "
-                                                  "weight decay 0, momentum 0 or 0.9")
+    assert ch.PRESETS["book"].grid.describe() == (
+        "learning rate 0.001 or 0.01 or 0.05 or 0.1 or 0.3, batch 256, weight decay 0, "
+        "momentum 0 or 0.9")
+    assert len(ch.PRESETS["book"].grid) == 10 and len(ch.PRESETS["smoke"].grid) == 1
 
 
 @pytest.mark.parametrize("bad, name", [
@@ -137,7 +144,7 @@ def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
     grid = [r for r in run.records if r.check == "gen.grid"]
     # one record per architecture: the trained one ran 1 of 180 points, the six FCNs were not trained
     assert len(grid) == 7 and all(r.not_run for r in grid)
-    assert "1 of the 180" in grid[0].meta["not_run"]
+    assert "runs 1 of the 180 grid points" in grid[0].meta["not_run"]
 
 
 def test_full_grid_is_a_fact_not_a_reproduction():
@@ -147,7 +154,61 @@ def test_full_grid_is_a_fact_not_a_reproduction():
     assert rec.values == [180.0] and rec.fact and rec.verdict == "fact of the construction"
 
 
+@pytest.mark.parametrize("scale, n_points", [("smoke", 1), ("book", 10), ("paper", 180)])
+def test_grid_records_state_how_many_paper_points_each_scale_runs(scale, n_points):
+    run = sbcore.start("06_generalization", scale=scale, progress=False, strict=False)
+    ch.table2_records(run, [])
+    grid = [r for r in run.records if r.check == "gen.grid" and r.meta["model"] in run.cfg.models]
+    assert grid and len(grid) == len(run.cfg.models)
+    if n_points == 180:
+        assert all(r.values == [180.0] and not r.not_run for r in grid)
+    else:
+        assert all(f"runs {n_points} of the 180 grid points" in r.meta["not_run"] for r in grid)
+
+
+def test_grid_points_outside_the_paper_grid_are_not_counted():
+    grid = ch.SGDGrid(lr=(0.1, 1.0), batch_size=(256,), weight_decay=(0.0,), momentum=(0.0,))
+    assert grid.n_in(ch.SGDGrid()) == 1 and ch.SGDGrid().n_in(ch.SGDGrid()) == 180
+
+
 def test_ms7_records_mark_untrained_architectures_not_run():
     run = _run(strict=False)
     ch.ms7_records(run, [])
     assert len(run.records) == 6 and all(r.not_run for r in run.records)
+
+
+def test_stacked_grid_matches_one_run_per_grid_point(monkeypatch):
+    # Full-batch steps (batch >= n_train) make the members' batch orders irrelevant, so one stack
+    # per batch size must give each grid point what its own run gives, to float tolerance; a high
+    # stopping loss makes some members stop early, at different epochs.
+    seeds = [0, 1]
+    tr, va, te = ch.make_splits3("noisy LMS-7", 300, 100, 200, seeds, noise=0.1)
+    grid = sgd.SGDGrid(lr=(0.05, 1.0), batch_size=(300, 512), weight_decay=(0.0, 5e-4),
+                       momentum=(0.0, 0.9))
+    base = TrainConfig(max_epochs=12, stop_loss=0.5)
+    stacks = []  # the members of every stack the grid trains
+
+    def counted_fit(model, *args, **kwargs):
+        stacks.append(model.n_models)
+        return fit(model, *args, **kwargs)
+    monkeypatch.setattr(sgd, "fit", counted_fit)
+    runs = sgd.run_grid("(16,1)-FCN", tr, va, te, grid, base, seeds=seeds, progress=False)
+    assert [r.hp for r in runs] == grid.combinations()
+    assert stacks == [8 * 2, 8 * 2]  # one stack per batch size: 8 grid points x 2 seeds each
+    stopped = set()
+    for run, hp in zip(runs, grid.combinations()):
+        ref = train_stack("(16,1)-FCN", tr, te, replace(base, **hp), seeds=seeds, progress=False)
+        got = run.result
+        for p, q in zip(got.model.parameters(), ref.model.parameters()):
+            np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(run.val_acc, accuracy(logits_on(ref.model, va),
+                                                         stack_data(va)[1]), atol=1e-9)
+        np.testing.assert_allclose(got.train_acc, ref.train_acc, atol=1e-9)
+        for k, v in ref.eval.summary().items():
+            np.testing.assert_allclose(got.eval.summary()[k], v, atol=1e-6, err_msg=k)
+        np.testing.assert_allclose(got.history.loss, ref.history.loss, atol=1e-5)
+        assert got.history.stopped_epoch == ref.history.stopped_epoch
+        assert got.history.n_updates == ref.history.n_updates
+        assert got.history.config["batch_size"] == hp["batch_size"]
+        stopped.add(tuple(got.history.stopped_epoch))
+    assert len(stopped) > 1  # early and late stoppers, and members that never stopped
