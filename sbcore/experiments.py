@@ -25,7 +25,7 @@ from .models.inference import predict_logits
 from .models.specs import ModelSpec
 from .models.stacked import Member, StackedFCN
 from .models.zoo import build_image_model
-from .train import History, TrainConfig, fit
+from .train import History, Perturb, TrainConfig, fit
 
 
 def make_splits(dataset: str, n_train: int, n_test: int, seeds: Sequence[int], *,
@@ -116,15 +116,17 @@ def load_pair(source: str, pair: str, *, n_train: int | None = None, n_test: int
 
 def train_image_model(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
                       seed: int, width: float = 1.0, device: torch.device | str = "cpu",
-                      progress: bool = True, desc: str = "") -> tuple[nn.Module, History]:
+                      progress: bool = True, desc: str = "",
+                      perturb: Perturb | None = None) -> tuple[nn.Module, History]:
     """Build zoo model ``name`` under ``torch.manual_seed(seed)`` and train it with ``fit``.
 
-    x: (n, C, H, W) float images in [0, 1]; y: (n,) int64 in {0, 1}. Returns (model in eval
-    mode on ``device``, its History)."""
+    x: (n, C, H, W) float images in [0, 1]; y: (n,) int64 in {0, 1}. ``perturb``: fit's hook
+    (e.g. :func:`sbcore.adversarial.adversarial_perturb` for adversarial training). Returns
+    (model in eval mode on ``device``, its History)."""
     torch.manual_seed(seed)
     model = build_image_model(name, in_channels=x.shape[1], num_classes=2, width=width).to(device)
     hist = fit(model, x.to(device), y.to(device), cfg, seed=seed, progress=progress,
-               desc=desc or f"{name} seed {seed}")
+               desc=desc or f"{name} seed {seed}", perturb=perturb)
     return model.eval(), hist
 
 

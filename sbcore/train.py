@@ -32,6 +32,7 @@ SCHEDULES = ("constant", "step")
 PER_MEMBER = ("lr", "momentum", "weight_decay")
 
 Perturb = Callable[[nn.Module, Tensor, Tensor], Tensor]
+Loss = Callable[[nn.Module, Tensor, Tensor, Tensor], Tensor]
 PerMember = float | tuple[float, ...]
 
 
@@ -218,11 +219,20 @@ class EarlyStop:
                 self.lead(p)[m].copy_(s)
 
 
+def member_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
+    """Mean cross-entropy of each member: logits (M, B, C), y (M, B) -> (M,); (B, C), (B,) -> ()."""
+    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                         reduction="none")
+    return losses.reshape(y.shape).mean(-1)
+
+
 def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt: StackedOptimizer,
-               data: Batches, perturb: Perturb | None = None) -> Callable[[Tensor], None]:
+               data: Batches, perturb: Perturb | None = None,
+               loss: Loss | None = None) -> Callable[[Tensor], None]:
     """The step ``step(idx)`` on batch ``idx`` (M, b): forward, the mean cross-entropy of each
-    member, its gradients, the optimizer step; adds b * loss into ``data.loss_sum``. It makes
-    no host synchronisation, so it can be captured in a CUDA graph."""
+    member (or ``loss``), its gradients, the optimizer step; adds b * loss into
+    ``data.loss_sum``. Without ``perturb`` and ``loss`` it makes no host synchronisation, so it
+    can be captured in a CUDA graph."""
     lead, M = stack.lead, data.M
     plain = isinstance(stack, Single)
 
@@ -231,9 +241,12 @@ def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt
         if perturb is not None:  # the attack sees the caller's model and its batch shapes
             xb = perturb(model, xb[0], yb[0]).unsqueeze(0) if plain else perturb(model, xb, yb)
         logits = stack(xb)
-        losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), yb.reshape(-1),
-                                             reduction="none")
-        per_member = losses.view(M, -1).mean(1)
+        if loss is None:
+            per_member = member_cross_entropy(logits, yb)
+        elif plain:  # like perturb, a custom loss sees the caller's model and its batch shapes
+            per_member = loss(model, xb[0], yb[0], logits[0]).reshape(1)
+        else:
+            per_member = loss(model, xb, yb, logits).reshape(M)
         # members are independent: the gradient of the sum is each member's own gradient
         grads = torch.autograd.grad(per_member.sum(), params, allow_unused=True)
         opt.step([None if g is None else lead(g) for g in grads])
@@ -298,7 +311,7 @@ def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool
 
 
 def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
-        seed: int = 0, perturb: Perturb | None = None,
+        seed: int = 0, perturb: Perturb | None = None, loss: Loss | None = None,
         callback: Callable[[nn.Module, int], dict] | None = None, eval_every: int = 0,
         progress: bool = True, desc: str = "train") -> History:
     """Train ``model`` in place on (x, y) and return its :class:`History`.
@@ -312,6 +325,10 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         cfg: optimizer (per-member lr / momentum / weight decay allowed), schedule, stopping rule.
         seed: seeds the batch order (each member gets its own permutation every epoch).
         perturb: ``perturb(model, x_batch, y_batch) -> x_batch'`` for adversarial training.
+        loss: ``loss(model, x_batch, y_batch, logits) -> (M,)`` per-member training losses
+            (a stack: x (M, b, ...), y (M, b), logits (M, b, C); an ordinary model: x (b, ...),
+            y (b,), logits (b, C) and one value); default the mean cross-entropy of each member
+            (:func:`member_cross_entropy`). The stopping rule reads this loss.
         callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs (and after the
             last); its dict goes to ``History.evals``.
     """
@@ -319,10 +336,11 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
     M, lead = n_members(stack), getattr(stack, "lead", lambda t: t)
     data = Batches(x, y, M, cfg.batch_size, seed)
     params = [p for p in stack.parameters() if p.requires_grad]
-    graph = use_cuda_graph(cfg, x, perturb)
+    # a custom loss may synchronise (a norm, a data-dependent branch): no capture, as for perturb
+    graph = use_cuda_graph(cfg, x, perturb) and loss is None
     opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
                            **{k: cfg.members(k, M) for k in PER_MEMBER})
-    step = train_step(stack, model, params, opt, data, perturb)
+    step = train_step(stack, model, params, opt, data, perturb, loss)
     run = CapturedStep(step, x.device) if graph else step
     stop = EarlyStop(params, lead, M, cfg.stop_loss)
     hist = History(config=asdict(cfg), stopped_epoch=stop.epochs)

@@ -1,0 +1,20 @@
+"""The testbed the paper asked for: score any training method on the simplicity-bias datasets.
+
+``evaluate(method, scale="smoke")`` trains the paper's models with ``method`` and with vanilla
+SGD (the reference row, same seeds, same data) and returns a :class:`Scorecard` of every pitfall:
+extreme SB on LMS-5 and MS-(5,7), in-distribution harm on noisy LMS-7, ensemble gains on MS-5,
+fragility on LMS-5 and extreme SB on image dominoes. A method is a :class:`Method` (hooks for
+the loss, an input perturbation, the recipe, a whole training function, members per predictor);
+reference methods from the literature are in :mod:`sbcore.testbed.methods`.
+
+    >>> from sbcore import testbed
+    >>> print(testbed.evaluate(testbed.methods.sam(), scale="smoke"))
+"""
+
+from . import methods
+from .evaluation import evaluate
+from .protocol import Committee, Method, cross_entropy, load_method
+from .scorecard import COLUMNS, Scorecard
+
+__all__ = ["COLUMNS", "Committee", "Method", "Scorecard", "cross_entropy", "evaluate",
+           "load_method", "methods"]

@@ -1,0 +1,143 @@
+"""The scorecard: one row per method, one column per pitfall of the paper, every number a mean and
+a standard deviation over seeds, vanilla SGD first as the reference row.
+
+``COLUMNS`` fixes what is measured and which direction mitigates simplicity bias (``+1``: up
+helps, ``-1``: down helps). The randomized AUCs read as in the paper (Sec. 3): an S-randomized
+AUC of 0.5 means the model ignores everything but S, an Sc-randomized AUC of 1.0 means it ignores
+Sc entirely; a model that uses Sc as well moves the first up and the second down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    group: str
+    better: int  # +1: up mitigates simplicity bias, -1: down does
+
+
+COLUMNS = (
+    Column("lms5_s_auc", "LMS-5 S-rand AUC", "extreme SB", +1),
+    Column("lms5_sc_auc", "LMS-5 Sc-rand AUC", "extreme SB", -1),
+    Column("ms57_s_auc", "MS-(5,7) S-rand AUC", "extreme SB", +1),
+    Column("ms57_sc_auc", "MS-(5,7) Sc-rand AUC", "extreme SB", -1),
+    Column("noisy_acc", "noisy LMS-7 test acc", "in-distribution", +1),
+    Column("gain5", "MS-5 gain, 5 members", "ensembles", +1),
+    Column("gain10", "MS-5 gain, 10 members", "ensembles", +1),
+    Column("pgd_acc", "LMS-5 acc under PGD", "fragility", +1),
+    Column("uap_acc", "LMS-5 acc under UAP", "fragility", +1),
+    Column("uap_share", "UAP share on S", "fragility", -1),
+    Column("img_top_auc", "dominoes top-rand AUC", "images", +1),
+    Column("img_bottom_auc", "dominoes bottom-rand AUC", "images", -1),
+)
+KEYS = tuple(c.key for c in COLUMNS)
+LABELS = {c.key: c.label for c in COLUMNS}
+BETTER = {c.key: c.better for c in COLUMNS}
+
+
+def mean_sd(values) -> tuple[float, float]:
+    """(mean, sample sd) of per-seed values; (nan, nan) when there are none."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def fmt(values) -> str:
+    """``0.500 ± 0.004`` (mean ± sd over seeds), ``—`` when not measured."""
+    m, s = mean_sd(values)
+    return "—" if np.isnan(m) else f"{m:.3f} ± {s:.3f}"
+
+
+@dataclass
+class MethodScore:
+    """One method's row: per column key, its per-seed values ((n_seeds,) arrays);
+    ``diagnostics``: what else was measured (for a method with several members per predictor:
+    their input-gradient alignment and each member's randomized AUCs on LMS-5)."""
+
+    name: str
+    values: dict[str, np.ndarray]
+    paper: str = ""
+    settings: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def mean(self, key: str) -> float:
+        return mean_sd(self.values.get(key, []))[0]
+
+
+@dataclass
+class Scorecard:
+    """What :func:`sbcore.testbed.evaluate` returns. ``rows[0]`` is vanilla SGD, trained in the
+    same call with the same seeds; ``image_data`` names the domino data actually used."""
+
+    scale: str
+    seeds: list[int]
+    rows: list[MethodScore]
+    image_data: str = ""
+
+    def row(self, name: str) -> MethodScore:
+        for r in self.rows:
+            if r.name == name:
+                return r
+        raise KeyError(f"no method {name!r} in the scorecard; have {[r.name for r in self.rows]}")
+
+    def table(self, groups: Sequence[str] | None = None) -> list[dict]:
+        """One dict per method: its name, every column (of ``groups``, default all) as
+        ``mean ± sd``, then its training time in seconds."""
+        cols = [c for c in COLUMNS if groups is None or c.group in groups]
+        if not cols:
+            raise ValueError(f"groups must name some of {sorted({c.group for c in COLUMNS})}")
+        return [{"method": r.name, **{c.label: fmt(r.values.get(c.key, [])) for c in cols},
+                 "seconds": f"{r.seconds:.0f}"} for r in self.rows]
+
+    def deltas(self) -> dict[str, dict[str, float]]:
+        """Method -> column -> mean difference from the vanilla row (rows after the first)."""
+        ref = self.rows[0]
+        return {r.name: {k: r.mean(k) - ref.mean(k) for k in KEYS} for r in self.rows[1:]}
+
+    def noise(self) -> dict[str, dict[str, float]]:
+        """Method -> column -> standard error of its difference from vanilla over seeds:
+        sqrt(sd_m^2 / n_m + sd_v^2 / n_v)."""
+        ref, out = self.rows[0], {}
+        for r in self.rows[1:]:
+            out[r.name] = {}
+            for k in KEYS:
+                parts = []
+                for row in (r, ref):
+                    v = np.asarray(row.values.get(k, []), float)
+                    v = v[np.isfinite(v)]
+                    parts.append(v.var(ddof=1) / v.size if v.size > 1 else 0.0)
+                out[r.name][k] = float(np.sqrt(sum(parts)))
+        return out
+
+    def __repr__(self) -> str:
+        head = (f"Scorecard ({self.scale} scale, seeds {self.seeds}; images: "
+                f"{self.image_data or '—'}); mean ± sd over seeds\n")
+        names = [r.name for r in self.rows]
+        width = max(len(c.label) for c in COLUMNS) + 2
+        cols = [max(len(n), 15) + 2 for n in names]
+        lines = ["".ljust(width) + "".join(n.rjust(w) for n, w in zip(names, cols))]
+        for c in COLUMNS:
+            cells = [fmt(r.values.get(c.key, [])) for r in self.rows]
+            arrow = "↑" if c.better > 0 else "↓"
+            lines.append(f"{c.label} {arrow}".ljust(width)
+                         + "".join(s.rjust(w) for s, w in zip(cells, cols)))
+        lines.append("seconds".ljust(width) + "".join(f"{r.seconds:.1f}".rjust(w)
+                                                      for r, w in zip(self.rows, cols)))
+        return head + "\n".join(lines) + "\n(↑/↓: the direction that mitigates simplicity bias)"
+
+
+def combine(cards: Sequence[Scorecard]) -> Scorecard:
+    """Cards of one scale and seeds whose first rows are vanilla: one card, vanilla once."""
+    first = cards[0]
+    rows = [first.rows[0]] + [r for c in cards for r in c.rows[1:]]
+    return Scorecard(first.scale, first.seeds, rows, first.image_data)
