@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
     where.add_argument("--scheduler-file", default=None, help="scheduler file of an existing Dask cluster")
     rep.add_argument("--force", action="store_true", help="rerun jobs that are already done")
+    rep.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="an extra notebook parameter for every job, read as YAML; repeatable "
+                          "(e.g. --param method=mypackage.mymodule:my_method for chapter 10)")
     rep.add_argument("--pool-mixed", action="store_true",
                      help="pool done jobs of other commits or configs into the scoreboard too")
     args = parser.parse_args(argv)
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome = reproduce.run(args.scale, args.seeds, args.chapters, out_dir=args.out,
                                 strict=args.strict, device=args.device, workers=args.workers,
                                 scheduler=args.scheduler, scheduler_file=args.scheduler_file,
-                                force=args.force, pool_mixed=args.pool_mixed)
+                                force=args.force, pool_mixed=args.pool_mixed, params=args.param)
     except ValueError as e:
         parser.exit(2, f"{parser.prog} reproduce: error: {e}\n")
     except KeyboardInterrupt:

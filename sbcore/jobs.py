@@ -32,18 +32,33 @@ class Job:
     scale: str
     strict: bool = False
     device: str = "auto"
+    params: tuple[str, ...] = ()  # extra notebook parameters, "name=value" (e.g. a testbed method)
 
     @property
     def name(self) -> str:
-        return f"{self.chapter} seed {self.seed}"
+        extra = f" ({', '.join(self.params)})" if self.params else ""
+        return f"{self.chapter} seed {self.seed}{extra}"
 
     def folder(self, out: Path) -> Path:
-        return Path(out) / self.chapter / f"seed{self.seed}"
+        """``<out>/<chapter>/seed<seed>``, with a digest of the extra parameters when there are
+        any, so that runs of different parameters (methods) never share a folder."""
+        tag = "-" + hashlib.sha256("\n".join(self.params).encode()).hexdigest()[:8] if self.params else ""
+        return Path(out) / self.chapter / f"seed{self.seed}{tag}"
+
+    def parameters(self) -> dict:
+        """The papermill parameters of this job; extra values are read as YAML (``n_train=4000``
+        gives an int, ``method=pkg.mod:fn`` a string), as ``papermill -p`` reads them."""
+        import yaml
+
+        extra = {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in self.params)}
+        return {"scale": self.scale, "seed": self.seed, "strict": self.strict,
+                "device": self.device, **extra}
 
 
 def pool_config(config: dict) -> dict:
     """What runs pooled into one scoreboard must share: everything but the chapter and seed."""
-    return {k: config.get(k) for k in ("scale", "strict", "device")}
+    return {k: (list(config.get(k) or []) if k == "params" else config.get(k))
+            for k in ("scale", "strict", "device", "params")}  # a config without params had none
 
 
 def source_commit(root: Path) -> str:
@@ -166,8 +181,7 @@ def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | No
     kernel_log = open(folder / "kernel.log", "ab")
     try:
         pm.execute_notebook(notebook, str(running), progress_bar=False,
-                            parameters={"scale": job.scale, "seed": job.seed, "strict": job.strict,
-                                        "device": job.device},
+                            parameters=job.parameters(),
                             kernel_manager_class=_kernel_manager(env, str(Path(notebook).parent), kernel_log))
         records = folder / "records" / f"{job.chapter}.json"
         if not records.is_file():

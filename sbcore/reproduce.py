@@ -12,6 +12,7 @@ commit (``pool_mixed`` pools every done job and says so); verdicts are recompute
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from .jobs import (Job, _mark_failed, describe_failure, pool_config, preset_rows,  # noqa: F401
+from .jobs import (Job, _mark_failed, describe_failure, pool_config, preset_rows,  # noqa: F401 (re-exported)
                    read_jobs, run_job, source_commit, write_scoreboard)
 from .runtime import project_root
 from .scales import resolve_scale
@@ -57,6 +58,20 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     if len(set(seeds)) < len(seeds):
         raise ValueError(f"--seeds repeats a seed: {seeds}")
     return seeds
+
+
+def check_params(params: Sequence[str]) -> list[str]:
+    """``"name=value"`` strings with an identifier before the first ``=``, each name once."""
+    out, names = [], set()
+    for p in params:
+        name, eq, _ = str(p).partition("=")
+        if not eq or not name.isidentifier():
+            raise ValueError(f"--param must look like NAME=VALUE, got {p!r}")
+        if name in names or name in ("scale", "seed", "strict", "device"):
+            raise ValueError(f"--param {name} is given twice or set by its own option")
+        names.add(name)
+        out.append(str(p))
+    return out
 
 
 def check_out(out: Path) -> Path:
@@ -132,8 +147,13 @@ class Outcome:
 def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None = None, *,
         out_dir: Path | str | None = None, strict: bool = False, device: str = "auto",
         workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
-        force: bool = False, pool_mixed: bool = False, log: Callable[[str], None] = print) -> Outcome:
+        force: bool = False, pool_mixed: bool = False, params: Sequence[str] = (),
+        log: Callable[[str], None] = print) -> Outcome:
     """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
+
+    ``params``: extra notebook parameters as ``"name=value"`` strings, passed to every job (e.g.
+    ``method=mypackage.mymodule:my_method`` for the testbed chapter); the chapter's ``start``
+    rejects a name it does not have before anything trains.
 
     Every input is checked and every existing manifest and records file under the output folder
     is parsed before any job starts (ValueError naming what is wrong). A job done at this commit
@@ -143,6 +163,7 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     job is reported with its failing cell and does not stop the others."""
     scale = resolve_scale(scale)
     seeds = check_seeds(seeds)
+    params = check_params(params)
     if workers is not None and workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     if workers is not None and (scheduler or scheduler_file):
@@ -151,16 +172,18 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     notebooks = chapter_paths(chapters, root / "book")
     out = check_out(Path(out_dir) if out_dir else root / "_build" / "reproduce" / scale)
     commit = source_commit(root)
-    done_before = {(m["config"].get("chapter"), m["config"].get("seed")): m for m in read_jobs(out)
-                   if m["status"] == "done"}
+    done_before = {(m["config"].get("chapter"), m["config"].get("seed"),
+                    tuple(m["config"].get("params") or ())): m
+                   for m in read_jobs(out) if m["status"] == "done"}
     todo, skipped, clash = [], [], []
     for nb in notebooks:
         for seed in seeds:
-            job = Job(nb.stem, seed, scale, strict, device)
-            old = done_before.get((job.chapter, seed))
+            job = Job(nb.stem, seed, scale, strict, device, tuple(params))
+            old = done_before.get((job.chapter, seed, job.params))
             if force or not old:
                 todo.append((job, nb))
-            elif old["config"] != asdict(job):  # never overwrite finished work of other settings
+            elif {"params": [], **old["config"]} != json.loads(json.dumps(asdict(job))):
+                # never overwrite finished work of other settings
                 clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
             elif old["commit"] == commit:
                 skipped.append(job.name)
@@ -175,7 +198,8 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     if todo:
         failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
                            scheduler_file=scheduler_file, device=device, log=log)
-    write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device},
+    write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device,
+                                                 "params": list(params)},
                      pool_mixed=pool_mixed, log=log)
     return Outcome(out, [j.name for j, _ in todo], skipped, failed)
 

@@ -39,7 +39,7 @@ def test_reproduce_runs_two_smoke_jobs_on_two_workers_and_resumes(tmp_path, monk
                  "--workers", "2", "--out", str(tmp_path)]) == 0
     assert dict(os.environ) == env_before  # each job's settings went to its kernel, not to us
     board = json.loads((tmp_path / "scoreboard.json").read_text())
-    rec = next(r for r in board["records"] if r["quantity"].startswith("Bayes accuracy, Noisy linear p=0.1"))
+    rec = next(r for r in board["records"] if r["quantity"].startswith("accuracy of the sign rule, Noisy linear p=0.1"))
     assert len(rec["values"]) == 2  # one value per seed, pooled
     assert {c["claim"] for c in board["claims"]} == set(range(1, 32))
     assert [(r["chapter"], r["seed"]) for r in board["runs"]] == [

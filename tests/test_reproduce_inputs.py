@@ -181,3 +181,18 @@ def test_concurrent_writers_never_leave_a_broken_or_mixed_file(tmp_path):
     writer = payload["metadata"]["writer"]
     assert {r["values"][0] for r in payload["records"]} == {0.5 + writer / 1000}
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_extra_parameters_reach_the_notebook_and_keep_runs_apart(tmp_path):
+    from sbcore.jobs import Job
+    assert reproduce.check_params(["method=pkg.mod:fn", "n_train=4000"]) == ["method=pkg.mod:fn",
+                                                                          "n_train=4000"]
+    for bad in (["method"], ["1x=2"], ["seed=3"], ["a=1", "a=2"]):
+        with pytest.raises(ValueError, match="--param"):
+            reproduce.check_params(bad)
+    job = Job(CH, 0, "smoke", params=("method=pkg.mod:fn", "n_train=4000"))
+    assert job.parameters() == {"scale": "smoke", "seed": 0, "strict": False, "device": "auto",
+                                "method": "pkg.mod:fn", "n_train": 4000}  # YAML, as papermill -p
+    plain = Job(CH, 0, "smoke")
+    assert job.folder(tmp_path) != plain.folder(tmp_path)  # two methods never share a folder
+    assert reproduce.pool_config({"scale": "smoke"})["params"] == []
