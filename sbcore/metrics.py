@@ -194,3 +194,46 @@ def ensemble_logits(logits: Tensor, members: int | Sequence[int]) -> Tensor:
     if not idx or max(idx) >= logits.shape[-3] or min(idx) < 0:
         raise ValueError(f"members must index [0, {logits.shape[-3]}), got {members!r}")
     return logits[..., idx, :, :].mean(-3)
+
+
+def coords_mask(n_features: int, coords: Sequence[int]) -> Tensor:
+    """A boolean mask of length ``n_features``, True on ``coords`` (e.g. S of a synthetic set)."""
+    mask = torch.zeros(n_features, dtype=torch.bool)
+    idx = [int(c) for c in coords]
+    if any(not 0 <= c < n_features for c in idx):
+        raise ValueError(f"coords must lie in [0, {n_features}), got {list(coords)}")
+    mask[idx] = True
+    return mask
+
+
+def budget_share(delta: Tensor, on_s: Tensor, *, basis: Tensor | None = None) -> Tensor:
+    """Share of each perturbation's squared l2 norm that falls on the simple feature S (Fig. 4).
+
+    ``share(delta) = ||delta_S||_2^2 / ||delta||_2^2`` (0 when ``delta = 0``: no budget spent),
+    the fraction of the perturbation's energy on S; shares over a partition of the coordinates
+    sum to 1. The paper reports percentages without a definition; the authors' code computed
+    ``|delta_S| / ||delta||_2`` (one coordinate, un-squared; its square is our share). We use the
+    squared ratio. For rotated synthetic data pass ``basis=R`` (``x = z @ R``): delta is
+    un-rotated first, ``delta_z = delta @ R.T``, and ``on_s`` marks coordinates of z.
+
+    Args:
+        delta: (B, *shape) perturbations, always a batch (a single UAP is ``uap[None]``).
+        on_s: (*shape) boolean mask of S in one example (:func:`coords_mask` for indices).
+        basis: None or the (d, d) orthogonal rotation R (then ``shape`` is (d,)).
+    Returns:
+        (B,) shares in [0, 1], delta's dtype.
+    """
+    delta, on_s = delta.detach(), torch.as_tensor(on_s, device=delta.device)
+    if on_s.dtype != torch.bool or tuple(on_s.shape) != tuple(delta.shape[1:]):
+        raise ValueError(f"on_s must be a boolean mask of one example's shape "
+                         f"{tuple(delta.shape[1:])}, got {on_s.dtype} {tuple(on_s.shape)}")
+    if basis is not None:
+        d = delta.shape[-1]
+        if delta.dim() != 2 or tuple(basis.shape) != (d, d):
+            raise ValueError(f"basis must be (d, d) with delta (B, d), got basis "
+                             f"{tuple(basis.shape)} and delta {tuple(delta.shape)}")
+        delta = delta @ basis.to(delta).T
+    energy = delta.reshape(delta.shape[0], -1).square()
+    total, share_s = energy.sum(dim=1), energy[:, on_s.reshape(-1)].sum(dim=1)
+    return torch.where(total > 0, share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
+                       torch.zeros_like(total))

@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .attacks import Clip, apply_uap, as_uap, budget_share, pgd, svd_uap
+from .attacks import Clip, apply_uap, as_uap, pgd, svd_uap
 from .data.dominoes import ImageDominoes, block_mask
 from .data.synthetic import SyntheticData, contradict, randomize
-from .metrics import max_logit, max_softmax, member_seed, ood_auroc
+from .metrics import budget_share, max_logit, max_softmax, member_seed, ood_auroc
 
 ATTACKS = ("PGD", "SVD-UAP", "AS-UAP")
 UAPS = ATTACKS[1:]

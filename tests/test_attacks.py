@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sbcore.attacks import coords_mask, apply_uap, as_uap, budget_share, pgd, svd_uap
+from sbcore.attacks import apply_uap, as_uap, pgd, svd_uap
+from sbcore.metrics import budget_share, coords_mask
 
 
 

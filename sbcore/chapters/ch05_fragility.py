@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..attacks import coords_mask
+from ..metrics import coords_mask
 from ..claims.checks.images import chance_tol
 from ..claims.display import mean_std
 from ..data.dominoes import SOURCES, ImageDominoes

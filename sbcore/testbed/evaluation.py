@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..attacks import coords_mask
+from ..metrics import coords_mask
 from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
 from ..data.synthetic import SyntheticData, randomize
 from ..experiments import load_pair, make_splits, randomized_image_eval
