@@ -50,7 +50,7 @@ def test_reproduce_runs_two_smoke_jobs_on_two_workers_and_resumes(tmp_path, monk
     manifest = json.loads((job / "manifest.json").read_text())
     assert manifest["status"] == "done" and manifest["error"] is None
     assert manifest["config"] == {"chapter": "01_datasets_and_metrics", "seed": 1, "scale": "smoke",
-                                  "strict": False, "device": "auto"}
+                                  "strict": False, "device": "auto", "params": []}
     assert manifest["commit"] == reproduce.source_commit(ROOT)
     assert manifest["versions"]["distributed"] and manifest["device"]["threads"] >= 1
     assert manifest["device"]["worker"].startswith("tcp://127.0.0.1:")
