@@ -109,6 +109,14 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
     return RandomizedEval(tp_scores=tp, **out)
 
 
+def eval_seed(seed: int, *keys) -> int:
+    """A randomization seed of its own for each (run seed, what is measured: dataset, dimension,
+    architecture, cell...), so that the randomized metrics of different models of one run are
+    independent measurements rather than one permutation seen many times."""
+    import zlib
+    return int(seed) * 1_000_003 + zlib.crc32(repr(keys).encode()) % 1_000_003
+
+
 def member_seed(seed: int, member: int) -> int:
     """The randomization seed of member ``member`` of a stack evaluated with base ``seed``."""
     return int(seed) * 7919 + int(member)
@@ -237,3 +245,10 @@ def budget_share(delta: Tensor, on_s: Tensor, *, basis: Tensor | None = None) ->
     total, share_s = energy.sum(dim=1), energy[:, on_s.reshape(-1)].sum(dim=1)
     return torch.where(total > 0, share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
                        torch.zeros_like(total))
+
+
+def mean_std(values) -> str:
+    """``0.500 ± 0.004`` over seeds (sample standard deviation)."""
+    v = np.asarray(values, dtype=float)
+    sd = v.std(ddof=1) if v.size > 1 else 0.0
+    return f"{v.mean():.3f} ± {sd:.3f}"

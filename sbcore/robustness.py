@@ -14,7 +14,7 @@ over every coordinate, which the steps only partly remove and which says nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from .attacks import Clip, apply_uap, as_uap, pgd, svd_uap
 from .data.dominoes import ImageDominoes, block_mask
 from .data.synthetic import SyntheticData, contradict, randomize
-from .metrics import budget_share, max_logit, max_softmax, member_seed, ood_auroc
+from .metrics import budget_share, max_logit, max_softmax, mean_std, member_seed, ood_auroc
+from .models.stacked import Member
 
 ATTACKS = ("PGD", "SVD-UAP", "AS-UAP")
 UAPS = ATTACKS[1:]
@@ -170,3 +171,35 @@ def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *
         out["contra_conf"].append(cb.mean())
         out["follow_s"].append(accuracy_of(model, bad.x, bad.y))
     return {k: v if k == "conf0" else np.array(v) for k, v in out.items()}
+
+
+def members(result) -> list:
+    """The members of a trained stack (a :class:`sbcore.experiments.StackResult`)."""
+    return [Member(result.model, m) for m in range(result.model.n_models)]  # (B, d) -> (B, 2)
+
+
+def shift_and_contradiction(results: dict, splits: dict, *, seed: int) -> tuple[dict, dict]:
+    """(dataset, model) -> OOD-score AUCs under Sc-randomization (claim #18), and -> confidence
+    with every Sc coordinate contradicting S (claim #22); see :mod:`sbcore.robustness`."""
+    keys = [(ds, r) for ds, rs in results.items() for r in rs]
+    ood = {(ds, r.model_name): ood_aucs(members(r), splits[ds][1], seed=seed) for ds, r in keys}
+    contra = {(ds, r.model_name): contradiction(members(r), splits[ds][1], seed=seed)
+              for ds, r in keys}
+    return ood, contra
+
+
+def uap_in_z(run: AttackRun, tests, attack: str) -> np.ndarray:
+    """Member 0's UAP in the unrotated basis (delta_z = delta @ R.T), for Fig. 4: (d,)."""
+    return (run.uaps[attack][0] @ tests[0].rotation.T).numpy()
+
+
+def attack_rows(runs: Sequence[AttackRun], paper_share: str | Mapping[str, str]) -> list[dict]:
+    """One table row per run and attack: budget, accuracy before/after, share on S (applied; and
+    the UAP's own before clipping), the paper's share for the UAPs."""
+    return [{"data": r.data.split(" (")[0], "model": r.model_name, "attack": a,
+             "l2 eps": round(r.eps_pgd if a == "PGD" else r.eps_uap, 3),
+             "clean acc": mean_std(r.clean_acc), "attacked acc": mean_std(r.acc[a]),
+             "share on S": mean_std(r.share[a]),
+             "share before clipping": mean_std(r.raw_share[a]) if a != "PGD" else "—",
+             "share (paper)": "—" if a == "PGD" else (paper_share if isinstance(paper_share, str) else paper_share.get(r.data, "—"))}
+            for r in runs for a in ATTACKS]

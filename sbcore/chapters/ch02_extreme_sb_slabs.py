@@ -15,7 +15,7 @@ import numpy as np
 
 from ..claims.display import mean_std
 from ..experiments import StackResult, make_splits, train_stack
-from ..metrics import coordinate_randomized_accuracy, decision_grid, ks_distance
+from ..metrics import coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance
 from ..models.specs import TABLE4_MODELS, ModelSpec
 from ..scales import positive_int, require
 from ..train import TrainConfig
@@ -115,13 +115,6 @@ def table4(run) -> tuple[dict, list[StackResult]]:
                            progress=run.progress, eval_seed=eval_seed(run.seed, i, m))
                for i, ds in enumerate(DATASETS) for m in cfg.models_for(ds)]
     return splits, results
-
-
-def eval_seed(seed: int, *keys) -> int:
-    """A randomization seed of its own for each (run seed, dataset or dimension, architecture), so
-    that the randomized metrics of different architectures are independent measurements."""
-    import zlib
-    return int(seed) * 1_000_003 + zlib.crc32(repr(keys).encode()) % 1_000_003
 
 
 def table4_rows(results: Sequence[StackResult]) -> list[dict]:

@@ -11,7 +11,6 @@ computing its stopped members, so one stack per lambda is faster.
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from ..claims.checks.survives import KEY_FIELDS, printed_cell, printed_cells, s_auc_bar
 from ..claims.display import mean_std
 from ..experiments import GridCell, fcn_grid, make_splits, nonrandom_init, train_stack
+from ..metrics import eval_seed
 from ..models.specs import ModelSpec
 from ..models.stacked import ACTIVATIONS, INITS
 from ..scales import positive_int, require
@@ -109,11 +109,6 @@ PRESETS = {
     "paper": Config(n_train=50_000, n_train_ms=50_000, n_test=10_000, n_seeds=5,
                     train=TrainConfig(max_epochs=500)),
 }
-
-
-def eval_seed(seed: int, *keys) -> int:
-    """A randomization seed of its own per (run seed, cell), so cells are independent draws."""
-    return int(seed) * 1_000_003 + zlib.crc32(repr(keys).encode()) % 1_000_003
 
 
 def rows(table: str, cells: list[GridCell]) -> list[dict]:

@@ -17,15 +17,14 @@ import numpy as np
 
 from ..metrics import coords_mask
 from ..claims.checks.images import chance_tol
-from ..claims.display import mean_std
 from ..data.dominoes import SOURCES, ImageDominoes
 from ..experiments import (MNIST_CIFAR_RECIPE, flip_budget_sweep, load_pair, make_splits,
                            train_image_models, train_stack)
 from ..models.specs import ModelSpec
-from ..models.stacked import Member
 from ..models.zoo import IMAGE_MODELS
-from ..robustness import (ATTACKS, UAPS, AttackRun, attack_dominoes, attack_models,
-                          contradiction, ood_aucs, transfer_matrix)
+from .. import robustness
+from ..robustness import (ATTACKS, UAPS, AttackRun, attack_dominoes, attack_models,  # noqa: F401
+                          members, shift_and_contradiction, transfer_matrix, uap_in_z)
 from ..scales import positive_int, require
 from ..train import TrainConfig
 
@@ -125,11 +124,6 @@ PRESETS = {
 }
 
 
-def members(result) -> list:
-    """The members of a trained stack (a :class:`sbcore.experiments.StackResult`)."""
-    return [Member(result.model, m) for m in range(result.model.n_models)]  # (B, d) -> (B, 2)
-
-
 def train_all(cfg: Config, seeds: Sequence[int], *, device="cpu", progress: bool = True):
     """Per dataset: the per-seed (trains, tests) and one trained stack result per architecture
     (models moved to the CPU, where the attacks run)."""
@@ -141,16 +135,6 @@ def train_all(cfg: Config, seeds: Sequence[int], *, device="cpu", progress: bool
     for r in (r for rs in results.values() for r in rs):
         r.model.cpu()
     return splits, results
-
-
-def shift_and_contradiction(results: dict, splits: dict, *, seed: int) -> tuple[dict, dict]:
-    """(dataset, model) -> OOD-score AUCs under Sc-randomization (claim #18), and -> confidence
-    with every Sc coordinate contradicting S (claim #22); see :mod:`sbcore.robustness`."""
-    keys = [(ds, r) for ds, rs in results.items() for r in rs]
-    ood = {(ds, r.model_name): ood_aucs(members(r), splits[ds][1], seed=seed) for ds, r in keys}
-    contra = {(ds, r.model_name): contradiction(members(r), splits[ds][1], seed=seed)
-              for ds, r in keys}
-    return ood, contra
 
 
 def budget_sweep(cfg: Config, seeds: Sequence[int], *, device="cpu",
@@ -188,11 +172,6 @@ def transfer_all(runs: dict, results: dict, splits: dict, cfg: Config) -> dict:
     return out
 
 
-def uap_in_z(run: AttackRun, tests, attack: str) -> np.ndarray:
-    """Member 0's UAP in the unrotated basis (delta_z = delta @ R.T), for Fig. 4: (d,)."""
-    return (run.uaps[attack][0] @ tests[0].rotation.T).numpy()
-
-
 def attack_images(cfg: Config, seeds: Sequence[int], *, seed: int, device="cpu",
                   progress: bool = True) -> tuple[AttackRun, ImageDominoes]:
     """Train ``cfg.image_model`` once per seed on domino pair A and attack each model
@@ -209,15 +188,8 @@ def attack_images(cfg: Config, seeds: Sequence[int], *, seed: int, device="cpu",
 
 
 def attack_rows(runs: Sequence[AttackRun], paper_share: str | None = None) -> list[dict]:
-    """One table row per run and attack: budget, accuracy before/after, share on S (applied; and
-    the UAP's own before clipping), the paper's share for the UAPs."""
-    return [{"data": r.data.split(" (")[0], "model": r.model_name, "attack": a,
-             "l2 eps": round(r.eps_pgd if a == "PGD" else r.eps_uap, 3),
-             "clean acc": mean_std(r.clean_acc), "attacked acc": mean_std(r.acc[a]),
-             "share on S": mean_std(r.share[a]),
-             "share before clipping": mean_std(r.raw_share[a]) if a != "PGD" else "—",
-             "share (paper)": "—" if a == "PGD" else paper_share or PAPER_SHARE[r.data]}
-            for r in runs for a in ATTACKS]
+    """:func:`sbcore.robustness.attack_rows` with the paper's share of each dataset."""
+    return robustness.attack_rows(runs, paper_share or PAPER_SHARE)
 
 
 def check_shift(run, results: dict, ood: dict) -> None:

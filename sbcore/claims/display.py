@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any, Sequence
 
-import numpy as np
 
+from ..metrics import mean_std  # noqa: F401 (re-exported: chapters format with it)
 from .scoreboard import markdown_table
 
 
@@ -20,13 +20,6 @@ def _display(obj) -> None:
     except ImportError:  # pragma: no cover - IPython ships with the book's requirements
         return
     display(obj)
-
-
-def mean_std(values) -> str:
-    """``0.500 ± 0.004`` over seeds (sample standard deviation)."""
-    v = np.asarray(values, dtype=float)
-    sd = v.std(ddof=1) if v.size > 1 else 0.0
-    return f"{v.mean():.3f} ± {sd:.3f}"
 
 
 def show_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *,
