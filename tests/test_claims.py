@@ -110,6 +110,10 @@ def test_scoreboard_rows_and_headlines(run):
     assert [h["claim"] for h in heads] == ["(i)", "(ii)", "(iii)", "(iv)"]
     assert heads[2]["verdict"] == "partly checked" and "#24" in heads[2]["reason"]
     assert rows[30]["verdict"] == "partly checked"  # #31 is the four claims rolled up
+    failing = run.check("gen.test_acc", [0.80], data="noisy LMS-7", model="(200,1)-FCN")
+    rows = claims.claim_rows(recs + [failing])
+    assert claims.headline_rows(rows)[2]["verdict"] == "not reproduced in part"
+    assert rows[30]["verdict"] == "not reproduced in part"
     table = claims.markdown_table(rows, ["claim", "verdict"])
     assert table.count("\n") == 32
 

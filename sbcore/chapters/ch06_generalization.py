@@ -17,7 +17,8 @@ import numpy as np
 from .. import grid as sgd
 from ..claims.checks.generalization import GRID_POINTS, TABLE2, TABLE10
 from ..claims.display import mean_std
-from ..experiments import StackResult, accuracy_callback, make_splits3  # noqa: F401 (the notebook's)
+from ..experiments import (StackResult, accuracy_callback, make_splits,  # noqa: F401
+                           make_splits3, train_stack)
 from ..grid import HP, GridRun, SGDGrid, best_run  # noqa: F401 (the notebook's)
 from ..metrics import stack_data
 from ..models.specs import ModelSpec
@@ -169,6 +170,25 @@ def table2_records(run, best: Sequence[GridRun]) -> None:
                         f"{cfg.grid.describe()}", data=data, model=m)
         else:
             run.check("gen.grid", [n_run], data=data, model=m)
+
+
+def ms7_control(run) -> list[StackResult]:
+    """App. D.1's control: the FCNs of ``ms7_models`` on MS-7 (S removed: every coordinate a
+    7-slab) with its recipe, one stack per architecture; [] when the scale trains none."""
+    cfg = run.cfg
+    if not cfg.ms7_models:
+        return []
+    splits = make_splits("MS-7", cfg.ms7_n_train, cfg.n_test, run.seeds, d=cfg.d)
+    return [train_stack(m, *splits, cfg.ms7_train, seeds=run.seeds, device=run.device,
+                        progress=run.progress) for m in cfg.ms7_models]
+
+
+def ms7_text(cfg: Config, ms7: Sequence[StackResult]) -> str:
+    """The sentence the prose glues about the control."""
+    if not ms7:
+        return 'This scale trains no architecture on MS-7; its records read "not run at this scale"'
+    return (f"On MS-7 with {cfg.ms7_n_train:,} training points, the lowest test accuracy of any "
+            f"seed of {', '.join(cfg.ms7_models)} is {min(r.eval.acc.min() for r in ms7):.3f}")
 
 
 def ms7_records(run, results: Sequence[StackResult]) -> None:

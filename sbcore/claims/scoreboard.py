@@ -74,7 +74,7 @@ def claim_rows(records: Sequence[ClaimRecord]) -> list[dict]:
     heads = headline_rows(rows)
     classes = {verdict_class(h["verdict"]) for h in heads}
     summary["verdict"] = ("reproduced" if classes == {"reproduced"} else
-                          "not reproduced in part" if "not reproduced in part" in classes else
+                          "not reproduced in part" if "not reproduced" in classes else
                           "partly checked")
     summary["ours"] = "; ".join(f"{h['claim']} {h['verdict']}" for h in heads)
     summary["chapter"], summary["planned"] = ["scoreboard"], ""
