@@ -198,8 +198,10 @@ class Run:
               digits: int = 3) -> str:
         return display.show_table(rows, columns, digits=digits)
 
-    def glue(self, name: str, value: Any) -> Any:
-        return display.glue(name, value)
+    def glue(self, name: str, value: Any) -> None:
+        """Glue ``value`` for the prose; returns None, so a figure glued by a cell's last line is
+        never shown a second time as the cell's output."""
+        display.glue(name, value)
 
     # ------------------------------------------------------------ records
 
