@@ -3,18 +3,16 @@
 ``smoke``: seconds per chapter, for the tests. ``book``: the rendered book on a 2-core laptop CPU,
 a few minutes per chapter. ``paper``: the paper's sample sizes, models and sweeps. ``None`` means
 the environment variable ``SBCORE_SCALE``, else ``book``. Each experiment keeps its presets as
-frozen dataclasses beside its code and resolves them with :func:`choose`, which rejects unknown
-scales, unknown knobs and impossible values before anything trains.
+frozen dataclasses beside its code (``sbcore/chapters/``); ``sbcore.start`` resolves them and,
+through each config's validation (:func:`require`, :func:`positive_int`), rejects unknown scales,
+unknown knobs and impossible values before anything trains.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-from typing import Mapping, TypeVar
 
 SCALES = ("smoke", "book", "paper")
-T = TypeVar("T")
 
 
 def resolve_scale(scale: str | None = None) -> str:
@@ -24,20 +22,6 @@ def resolve_scale(scale: str | None = None) -> str:
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES} (or None for $SBCORE_SCALE / 'book'), got {scale!r}")
     return scale
-
-
-def choose(presets: Mapping[str, T], scale: str | None = None, **overrides) -> T:
-    """The preset for ``scale`` with every override that is not None applied.
-
-    The preset's ``__post_init__`` validates the result, so a bad value (a negative sample size,
-    say) raises ValueError naming the parameter and the allowed values.
-    """
-    base = presets[resolve_scale(scale)]
-    names = [f.name for f in dataclasses.fields(base)]
-    unknown = sorted(set(overrides) - set(names))
-    if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; allowed: {names}")
-    return dataclasses.replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
 
 def require(condition: bool, name: str, allowed: str, value) -> None:

@@ -87,10 +87,9 @@ def verdict_class(verdict: str) -> str:
 
 
 def headline_rows(rows: Sequence[dict]) -> list[dict]:
-    """Claim #31: the four headline claims, each rolled up from the claims it rests on.
-
-    "holds" when every claim it rests on is reproduced; "does not hold as printed" when any is
-    not reproduced; otherwise "partly checked", naming the claims not yet checked."""
+    """Claim #31: the four headline claims, each rolled up from the claims it rests on:
+    "reproduced" when every one of them is, "not reproduced in part" when any is not, otherwise
+    "partly checked", naming the claims not yet fully checked."""
     by_id = {r["claim"]: r for r in rows}
     out = []
     for label, text, ids in HEADLINES:

@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from ..claims.scoreboard import verdict_class as claims_verdict_class
 from .style import new_figure
 
 # Verdict classes in reading order (best news first), with their colours: greens for what holds,
@@ -25,12 +26,12 @@ EDGE = "#777777"
 
 
 def verdict_class(verdict: str) -> str:
-    """The class of a scoreboard verdict (``"partly checked (2 of 5 ...)"`` -> ``"partly checked"``);
-    raises ValueError for a verdict that starts with none of :data:`VERDICT_COLOURS`."""
-    for name in VERDICT_COLOURS:
-        if verdict.startswith(name):
-            return name
-    raise ValueError(f"unknown verdict {verdict!r}; expected one starting with {list(VERDICT_COLOURS)}")
+    """The class of a scoreboard verdict (``"partly checked (2 of 5 ...)"`` -> ``"partly checked"``,
+    as :func:`sbcore.claims.verdict_class`); raises ValueError for a verdict of no known class."""
+    name = claims_verdict_class(verdict)
+    if name not in VERDICT_COLOURS:
+        raise ValueError(f"unknown verdict {verdict!r}; expected one starting with {list(VERDICT_COLOURS)}")
+    return name
 
 
 def _classes(rows: Sequence[Mapping]) -> list[tuple[int, str, str]]:
