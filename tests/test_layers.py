@@ -15,7 +15,7 @@ LAYERS = [
     ("entry points", ("__main__", "reproduce", "jobs", "readme", "testbed")),
     ("chapters", ("chapters",)),
     ("claims and figures", ("claims", "figures")),
-    ("experiments", ("experiments", "robustness", "ensemble", "grid")),
+    ("experiments", ("experiments", "robustness", "ensemble", "grid", "recipes")),
     ("metrics and attacks", ("metrics", "attacks", "adversarial", "margins", "oracles", "probes",
                              "theory")),
     ("train", ("train",)),
