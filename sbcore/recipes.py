@@ -23,6 +23,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from .data.synthetic import randomize
@@ -59,6 +60,18 @@ def test_curves(tests, *, seed: int):
     s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
     return lambda model, epoch: {"test": accuracy(logits_on(model, tests), y).tolist(),
                                  "s_rand": accuracy(logits_on(model, s_tests), y).tolist()}
+
+
+def describe(cfg: TrainConfig | Mapping) -> str:
+    """``"SGD lr 0.1"``, ``"SGD lr 0.1, momentum 0.9"``, ``"Adam lr 0.001"``: a recipe's optimizer
+    and the settings that set it apart (a ``TrainConfig`` or its ``asdict``, as ``History.config``)."""
+    c = cfg if isinstance(cfg, Mapping) else asdict(cfg)
+    name = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}.get(c["optimizer"], c["optimizer"])
+    one = lambda v: "/".join(f"{x:g}" for x in v) if isinstance(v, (list, tuple)) else f"{v:g}"  # noqa: E731
+    out = f"{name} lr {one(c['lr'])}"
+    if c.get("momentum") and any(v != 0 for v in np.atleast_1d(c["momentum"])):
+        out += f", momentum {one(c['momentum'])}"
+    return out
 
 
 def recipe_study(dataset: str, study: Mapping[str, Sequence[str]], *, n_train: int, n_test: int,
@@ -109,20 +122,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--max-epochs", type=int, default=60)
     ap.add_argument("--models", nargs="*", default=list(STUDY), help="a subset of the study's")
+    ap.add_argument("--recipes", nargs="*", default=None,
+                    help="only these of each model's recipes (default: all of the study's)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args(argv)
     bad = set(args.models) - set(STUDY)
     if bad:
         ap.error(f"--models: {sorted(bad)} not in the study {list(STUDY)}")
+    if args.recipes is not None and set(args.recipes) - set(CANDIDATES):
+        ap.error(f"--recipes: {sorted(set(args.recipes) - set(CANDIDATES))} not among "
+                 f"{list(CANDIDATES)}")
+    pairs = [(m, r) for m in args.models for r in STUDY[m]
+             if args.recipes is None or r in args.recipes]
+    if not pairs:
+        ap.error("no (model, recipe) pair of the study is selected")
     device = pick_device(args.device)
     start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows = []
-    for model in args.models:  # written after every model: a long run keeps what it finished
-        rows += recipe_study(args.dataset, {model: STUDY[model]}, n_train=args.n_train,
+    for model, recipe in pairs:  # written after every run: a long study keeps what it finished
+        rows += recipe_study(args.dataset, {model: (recipe,)}, n_train=args.n_train,
                              n_test=args.n_test, seeds=list(range(args.seeds)),
                              max_epochs=args.max_epochs, device=device)
-        record = {"started": start, "commit": git_commit(), "device": str(device),
+        record = {"dataset": args.dataset, "started": start, "commit": git_commit(),
+                  "device": str(device),
                   "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
                   "torch": torch.__version__, "n_train": args.n_train, "n_test": args.n_test,
                   "seeds": args.seeds, "max_epochs": args.max_epochs, "trained_if": TRAINED,
@@ -132,3 +155,74 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------- reading a recorded study
+
+#: The recorded study chapter 02 shows (written by ``python -m sbcore.recipes``).
+RECORD = Path(__file__).resolve().parents[1] / "docs" / "results" / "ms57-recipes.json"
+_KEYS = ("dataset", "n_train", "n_test", "seeds", "max_epochs", "trained_if", "rows")
+
+
+def load_study(path: str | Path = RECORD) -> dict:
+    """A recorded study, checked: every row's per-member lists have ``seeds`` entries, its
+    ``trained`` flags agree with its test accuracy, and no (model, recipe) appears twice.
+    Raises ValueError naming the file and the problem."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable recipe study ({err})") from err
+    missing = [k for k in _KEYS if k not in record]
+    if missing:
+        raise ValueError(f"{path}: missing {missing}")
+    seen = set()
+    for row in record["rows"]:
+        key = (row["model"], row["recipe"])
+        if key in seen:
+            raise ValueError(f"{path}: {key} recorded twice")
+        seen.add(key)
+        lists = ("test_acc", "s_auc", "sc_auc", "trained", "stopped_epoch")
+        if any(len(row[k]) != record["seeds"] for k in lists):
+            raise ValueError(f"{path}: {key} does not hold one value per seed ({record['seeds']})")
+        if row["trained"] != [a >= record["trained_if"] for a in row["test_acc"]]:
+            raise ValueError(f"{path}: {key}'s 'trained' flags disagree with its test accuracy")
+    return record
+
+
+def merge_studies(records: Sequence[dict]) -> dict:
+    """One record from studies run apart (e.g. two processes) with the same data settings (the
+    epoch cap may differ: each row keeps its own in ``config``); raises ValueError when the data
+    settings differ or a (model, recipe) repeats."""
+    first = records[0]
+    for r in records[1:]:
+        diff = [k for k in _KEYS[:-1] if k != "max_epochs" and r[k] != first[k]]
+        if diff:
+            raise ValueError(f"studies differ in {diff}; only studies with equal settings merge")
+    rows = [row for r in records for row in r["rows"]]
+    if len({(row["model"], row["recipe"]) for row in rows}) < len(rows):
+        raise ValueError("a (model, recipe) appears in more than one study")
+    return {**first, "rows": rows, "max_epochs": max(r["max_epochs"] for r in records),
+            "commit": sorted({c for r in records for c in np.atleast_1d(r["commit"])}),
+            "started": min(r["started"] for r in records)}
+
+
+def summary_rows(record: Mapping) -> list[dict]:
+    """One row per (model, recipe): how many seeds trained, and their final numbers."""
+    n = record["seeds"]
+    fmt = lambda v: f"{min(v):.3f}-{max(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"  # noqa: E731
+    return [{"model": r["model"], "recipe": r["recipe"],
+             "trained": f"{sum(r['trained'])}/{n}", "test acc": fmt(r["test_acc"]),
+             "S-rand AUC": fmt(r["s_auc"]), "Sc-rand AUC": fmt(r["sc_auc"]),
+             "epochs": f"{r['epochs']} of {r['config']['max_epochs']}",
+             "minutes": round(r["seconds"] / 60, 1)}
+            for r in record["rows"]]
+
+
+def chosen(record: Mapping, model: str) -> str:
+    """The recipe of ``model`` that trained the most seeds; App. B wins ties (it is listed first
+    in :data:`STUDY` and recorded first), so a departure from the paper needs evidence."""
+    rows = [r for r in record["rows"] if r["model"] == model]
+    if not rows:
+        raise ValueError(f"the study holds no run of {model}")
+    return max(rows, key=lambda r: sum(r["trained"]))["recipe"]
