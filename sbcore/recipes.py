@@ -10,7 +10,9 @@ follows train / test / S-randomized test accuracy every epoch and ends with the 
     python -m sbcore.recipes --n-train 100000 --seeds 5 --max-epochs 60 \
         --out docs/results/ms57-recipes.json
 
-writes the record chapter 02 shows (``docs/results/ms57-recipes.json`` at the scale it names).
+writes the record chapter 02 shows (``docs/results/ms57-recipes.json`` at the scale it names);
+``--models``/``--recipes`` pick part of the study (to run parts in parallel processes, each with
+``OMP_NUM_THREADS=1``), and ``--merge A.json B.json --out C.json`` joins the parts.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ CANDIDATES: dict[str, TrainConfig] = {
 }
 #: Which candidates each model is tried with (App. B always, first).
 STUDY: dict[str, tuple[str, ...]] = {
-    "(32,7,1)-CNN": ("App. B (SGD lr 0.1)",),
+    "(32,7,1)-CNN": ("App. B (SGD lr 0.1)", "SGD lr 0.03"),
     "(32,7,2)-CNN": ("App. B (SGD lr 0.1)", "SGD lr 0.03", "Adam lr 1e-3"),
     "(100,10,1)-GRU": ("App. B (SGD lr 0.1)", "Adam lr 1e-3"),
     "(100,10,2)-GRU": ("App. B (SGD lr 0.1)", "Adam lr 1e-3"),
@@ -64,10 +66,13 @@ def test_curves(tests, *, seed: int):
 
 def describe(cfg: TrainConfig | Mapping) -> str:
     """``"SGD lr 0.1"``, ``"SGD lr 0.1, momentum 0.9"``, ``"Adam lr 0.001"``: a recipe's optimizer
-    and the settings that set it apart (a ``TrainConfig`` or its ``asdict``, as ``History.config``)."""
+    and the settings that set it apart (a ``TrainConfig``, or its ``asdict`` as in
+    ``History.config``)."""
     c = cfg if isinstance(cfg, Mapping) else asdict(cfg)
     name = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}.get(c["optimizer"], c["optimizer"])
-    one = lambda v: "/".join(f"{x:g}" for x in v) if isinstance(v, (list, tuple)) else f"{v:g}"  # noqa: E731
+    def one(v) -> str:
+        return "/".join(f"{x:g}" for x in v) if isinstance(v, (list, tuple)) else f"{v:g}"
+
     out = f"{name} lr {one(c['lr'])}"
     if c.get("momentum") and any(v != 0 for v in np.atleast_1d(c["momentum"])):
         out += f", momentum {one(c['momentum'])}"
@@ -81,11 +86,11 @@ def recipe_study(dataset: str, study: Mapping[str, Sequence[str]], *, n_train: i
     """Train every model of ``study`` under each of its recipes on ``dataset``.
 
     Returns one row per (model, recipe): the recipe, per member the training loss and the test and
-    S-randomized test accuracy of every epoch, the final train / test accuracy, AUC, S- and Sc-randomized
-    AUC, the epoch at which the stopping rule fired (0: never), whether it ``trained`` (final test
-    accuracy >= :data:`TRAINED`), and the seconds it took. The recipes' ``max_epochs`` is replaced
-    by ``max_epochs`` (the paper's 500 is beyond a CPU's budget; the record says which was used).
-    """
+    S-randomized test accuracy of every epoch, the final train / test accuracy, AUC, S- and
+    Sc-randomized AUC, the epoch at which the stopping rule fired (0: never), whether it
+    ``trained`` (final test accuracy >= :data:`TRAINED`), and the seconds it took. The recipes'
+    ``max_epochs`` is replaced by ``max_epochs`` (the paper's 500 is beyond a CPU's budget; the
+    record says which was used)."""
     unknown = {r for names in study.values() for r in names} - set(recipes)
     if unknown:
         raise ValueError(f"unknown recipes {sorted(unknown)}; known: {sorted(recipes)}")
@@ -126,7 +131,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     help="only these of each model's recipes (default: all of the study's)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--merge", nargs="+", type=Path, metavar="STUDY",
+                    help="instead of training: merge recorded studies (same data settings) "
+                         "into --out")
     args = ap.parse_args(argv)
+    if args.merge:
+        atomic_write_text(args.out, json.dumps(merge_studies([load_study(p) for p in args.merge])))
+        return
     bad = set(args.models) - set(STUDY)
     if bad:
         ap.error(f"--models: {sorted(bad)} not in the study {list(STUDY)}")
@@ -151,10 +162,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                   "seeds": args.seeds, "max_epochs": args.max_epochs, "trained_if": TRAINED,
                   "rows": rows}
         atomic_write_text(args.out, json.dumps(record))
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ---------------------------------------------------------------- reading a recorded study
@@ -215,7 +222,7 @@ def summary_rows(record: Mapping) -> list[dict]:
              "trained": f"{sum(r['trained'])}/{n}", "test acc": fmt(r["test_acc"]),
              "S-rand AUC": fmt(r["s_auc"]), "Sc-rand AUC": fmt(r["sc_auc"]),
              "epochs": f"{r['epochs']} of {r['config']['max_epochs']}",
-             "minutes": round(r["seconds"] / 60, 1)}
+             "minutes": f"{r['seconds'] / 60:.1f}"}
             for r in record["rows"]]
 
 
@@ -226,3 +233,38 @@ def chosen(record: Mapping, model: str) -> str:
     if not rows:
         raise ValueError(f"the study holds no run of {model}")
     return max(rows, key=lambda r: sum(r["trained"]))["recipe"]
+
+
+def findings(study: Mapping) -> str:
+    """``"(32,7,1)-CNN: App. B (SGD lr 0.1) 4/5; (100,10,1)-GRU: App. B (SGD lr 0.1) 0/5, Adam lr
+    1e-3 3/5; ..."``: seeds trained per model and recipe, from a recorded study."""
+    by_model: dict[str, list[str]] = {}
+    for r in study["rows"]:
+        by_model.setdefault(r["model"], []).append(
+            f"{r['recipe']} {sum(r['trained'])}/{study['seeds']}")
+    return "; ".join(f"{m}: {', '.join(v)}" for m, v in by_model.items())
+
+
+def setting(study: Mapping) -> str:
+    """Where and how a recorded recipe study ran, in one line."""
+    commits = study["commit"] if isinstance(study["commit"], list) else [study["commit"]]
+    return (f"{study['dataset']}, {study['n_train']:,} training and {study['n_test']:,} test "
+            f"points per seed, {study['seeds']} seeds, each run capped at the epochs the table "
+            f"lists, on {study['device']} ({study['machine']}), commit {', '.join(commits)}, "
+            f"started {study['started']}")
+
+
+
+def trained_summary(study: Mapping) -> str:
+    """``"S-randomized AUC 0.49-0.51, Sc-randomized AUC 1.000-1.000 over the 4 seeds that trained"``:
+    what the seeds that learned the data rely on, pooled over models and recipes."""
+    pairs = [(s, c) for r in study["rows"] for s, c, t in zip(r["s_auc"], r["sc_auc"], r["trained"])
+             if t]
+    if not pairs:
+        return "no seed trained under any recipe"
+    s_auc, sc_auc = zip(*pairs)
+    return (f"S-randomized AUC {min(s_auc):.3f}-{max(s_auc):.3f} and Sc-randomized AUC "
+            f"{min(sc_auc):.3f}-{max(sc_auc):.3f} over the {len(pairs)} seeds that trained")
+
+if __name__ == "__main__":
+    main()
