@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -59,23 +58,6 @@ def pool_config(config: dict) -> dict:
     """What runs pooled into one scoreboard must share: everything but the chapter and seed."""
     return {k: (list(config.get(k) or []) if k == "params" else config.get(k))
             for k in ("scale", "strict", "device", "params")}  # a config without params had none
-
-
-def source_commit(root: Path) -> str:
-    """The git commit of ``root``; uncommitted changes under sbcore/ or book/ add ``+dirty.<hash>``
-    so that a resumed run never takes results of other code for its own."""
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=20).stdout
-        except (OSError, subprocess.SubprocessError):
-            return ""
-    head = git("rev-parse", "--short=12", "HEAD").strip() or "unknown"
-    status = git("status", "--porcelain", "--", "sbcore", "book")
-    if not status:
-        return head
-    digest = hashlib.sha256((status + git("diff", "HEAD", "--", "sbcore", "book")).encode()).hexdigest()
-    return f"{head}+dirty.{digest[:8]}"
 
 
 def _now() -> str:
@@ -294,8 +276,8 @@ def preset_rows() -> list[dict]:
     rows = []
     for chapter in chapter_names():
         presets = {s: _flatten(asdict(c)) for s, c in module(chapter).PRESETS.items()}
-        for key in presets["paper"]:
-            vals = {s: presets[s].get(key) for s in ("smoke", "book", "paper")}
+        for key in dict.fromkeys(k for p in presets.values() for k in p):  # set at any scale
+            vals = {s: presets[s].get(key, "—") for s in ("smoke", "book", "paper")}  # — : unset
             if len({repr(v) for v in vals.values()}) > 1:
                 rows.append({"chapter": f"{{doc}}`{chapter}`", "parameter": key,
                              **{s: _fmt(v) for s, v in vals.items()}})

@@ -252,3 +252,11 @@ def mean_std(values) -> str:
     v = np.asarray(values, dtype=float)
     sd = v.std(ddof=1) if v.size > 1 else 0.0
     return f"{v.mean():.3f} ± {sd:.3f}"
+
+
+def s_share_of_map(grid: np.ndarray) -> float:
+    """Share of a decision map's variance explained by its S axis (axis -1): Var(E[p|S]) / Var(p).
+
+    1 means the map depends on S only (claim #8, Fig. 3c); 0 means it ignores S."""
+    total = grid.var()
+    return float(grid.mean(axis=-2).var() / total) if total > 0 else 0.0

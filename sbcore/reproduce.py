@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from .jobs import (Job, _mark_failed, describe_failure, pool_config, preset_rows,  # noqa: F401 (re-exported)
-                   read_jobs, run_job, source_commit, write_scoreboard)
-from .runtime import project_root
+                   read_jobs, run_job, write_scoreboard)
+from .runtime import project_root, source_commit
 from .scales import resolve_scale
 
 SEED_LIMIT = 2**31  # seeds live in [0, 2^31): what every generator the chapters seed accepts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import random
@@ -102,3 +103,20 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def source_commit(root: Path) -> str:
+    """The git commit of ``root``; uncommitted changes under sbcore/ or book/ add ``+dirty.<hash>``
+    so that a resumed run never takes results of other code for its own."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=20).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    head = git("rev-parse", "--short=12", "HEAD").strip() or "unknown"
+    status = git("status", "--porcelain", "--", "sbcore", "book")
+    if not status:
+        return head
+    digest = hashlib.sha256((status + git("diff", "HEAD", "--", "sbcore", "book")).encode()).hexdigest()
+    return f"{head}+dirty.{digest[:8]}"

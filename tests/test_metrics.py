@@ -6,8 +6,7 @@ import torch
 
 from sbcore.data import make_lms
 from sbcore.metrics import (accuracy, coordinate_randomized_accuracy, decision_grid, ks_distance,
-                            randomized_eval, roc_auc, score)
-from sbcore.chapters.ch02_extreme_sb_slabs import s_share_of_map
+                            randomized_eval, roc_auc, s_share_of_map, score)
 
 
 def _logits(scores):

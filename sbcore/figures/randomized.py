@@ -1,14 +1,16 @@
 """Figures of the randomized metrics (chapters 02 and 03): Table 4 as bars, the logits of true
-positives (paper Fig. 3a) and decision maps over S and one Sc coordinate (paper Fig. 3c)."""
+positives (paper Fig. 3a), decision maps over S and one Sc coordinate (paper Fig. 3c), and the
+recipe study behind chapter 02's paper preset (test accuracy over epochs per model and recipe)."""
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import REFERENCE, VARIANT_COLOURS, new_figure
+from .style import REFERENCE, S, STANDARD, VARIANT_COLOURS, new_figure
 
 
 def plot_logit_histograms(panels: Mapping[str, Mapping[str, np.ndarray]], *,
@@ -76,4 +78,38 @@ def plot_randomized_bars(rows: Sequence[Mapping], *, metric: str = "auc",
     if title:
         ax.set_title(title)
     fig.legend(loc="outside upper center", ncols=4)
+    return fig
+
+
+def plot_recipe_study(record: Mapping) -> Figure:
+    """Test accuracy (black) and S-randomized test accuracy (orange) over epochs, one thin line
+    per seed, one row per model and one panel per recipe tried on it (``record``: a study as
+    :func:`sbcore.recipes.load_study` returns it). A seed that learned the 5-slab climbs to 1 in
+    black while its orange line stays at chance; one that learned nothing stays at 0.5 in both."""
+    models = list(dict.fromkeys(r["model"] for r in record["rows"]))
+    per_model = {m: [r for r in record["rows"] if r["model"] == m] for m in models}
+    n_cols = max(len(v) for v in per_model.values())
+    fig, axes = new_figure(height=1.45 * len(models) + 0.5, nrows=len(models), ncols=n_cols,
+                           sharex=True, sharey=True, squeeze=False)
+    for i, m in enumerate(models):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            if j >= len(per_model[m]):
+                ax.set_axis_off()
+                continue
+            row = per_model[m][j]
+            for key, colour in (("s_rand", S), ("test", STANDARD)):
+                curves = np.array(row["curves"][key])  # (epochs, seeds)
+                ax.plot(np.arange(1, len(curves) + 1), curves, color=colour, lw=0.7, alpha=0.8)
+            ax.axhline(0.5, color=REFERENCE, lw=0.6, ls=":")
+            ax.set_title(f"{m}\n{row['recipe']}: {sum(row['trained'])}/{record['seeds']} trained",
+                         fontsize=7.5)
+            ax.set_ylim(0.4, 1.03)
+        axes[i, 0].set_ylabel("accuracy")
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    handles = [plt.Line2D([], [], color=STANDARD, lw=1), plt.Line2D([], [], color=S, lw=1),
+               plt.Line2D([], [], color=REFERENCE, lw=0.8, ls=":")]
+    fig.legend(handles, ["test accuracy (one line per seed)", "S-randomized test accuracy",
+                         "chance"], loc="outside lower center", ncols=3)
     return fig
