@@ -127,13 +127,21 @@ def test_merging_studies_and_choosing_a_recipe():
                  [_row("(32,7,1)-CNN", "SGD lr 0.03", [0.5, 1.0]),
                   _row("(32,7,1)-CNN", PLAIN, [1.0, 0.5])]):  # either order
         assert chosen(_record(rows), "(32,7,1)-CNN") == PLAIN  # a departure needs more seeds
-    tie = _record(rows)
+    # more seeds trained, but a lower mean test accuracy (the others learned less): App. B
+    fits = _record([_row("(32,7,2)-CNN", PLAIN, [0.98, 0.9, 0.9]),
+                    _row("(32,7,2)-CNN", "Adam lr 1e-3", [1.0, 0.5, 0.5])], seeds=3)
+    assert chosen(fits, "(32,7,2)-CNN") == PLAIN
+    # better on both counts: the best departure
+    both = _record([_row("(32,7,2)-CNN", PLAIN, [0.5, 0.5, 0.5]),
+                    _row("(32,7,2)-CNN", "SGD lr 0.03", [1.0, 0.5, 0.5]),
+                    _row("(32,7,2)-CNN", "Adam lr 1e-3", [1.0, 1.0, 0.6])], seeds=3)
+    assert chosen(both, "(32,7,2)-CNN") == "Adam lr 1e-3"
     uneven = _record([_row("(32,7,1)-CNN", PLAIN, [0.5, 0.5]),
                       _row("(32,7,1)-CNN", "SGD lr 0.03", [1.0, 1.0], epochs=9)])
     with pytest.raises(ValueError, match="different epoch caps"):
         chosen(uneven, "(32,7,1)-CNN")
     with pytest.raises(ValueError, match="no run"):
-        chosen(tie, "(100,10,2)-GRU")
+        chosen(fits, "(100,10,2)-GRU")
     with pytest.raises(ValueError, match="differ in"):
         merge_studies([a, _record([], n_train=200)])
     with pytest.raises(ValueError, match="more than one"):
@@ -147,6 +155,7 @@ def test_merging_studies_and_choosing_a_recipe():
     rows = summary_rows(merged)
     assert rows[1]["trained"] == "2/2" and rows[0]["test acc"] == "0.500-1.000"
     assert rows[0]["epochs"] == "3 of 3" and rows[0]["minutes"] == "1.0"
+    assert rows[0]["met the stopping rule"] == "0/2"
     assert findings(merged) == ("(32,7,2)-CNN: App. B (SGD lr 0.1) 1/2, SGD lr 0.03 2/2; "
                                 "(100,10,1)-GRU: App. B (SGD lr 0.1) 0/2, Adam lr 1e-3 1/2")
     text = setting(merged)

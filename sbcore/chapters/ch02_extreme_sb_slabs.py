@@ -115,9 +115,12 @@ PRESETS = {
                    no_s_models=("(100,1)-FCN", "(100,2)-FCN"),
                    no_s_train=TrainConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, max_epochs=120)),
     # The paper's recipe (App. B). LMS-5: 50,000 points (App. B); MS-(5,7): the paper states no
-    # size, the authors' notebooks use 100,000.
+    # size, the authors' notebooks use 100,000. On MS-(5,7) the recipe study's choices (the test
+    # suite holds them to docs/results/ms57-recipes.json): App. B's SGD leaves the GRUs at ln 2.
     "paper": Config(n_train=50_000, n_train_ms=100_000, n_test=10_000, n_seeds=5,
-                    train=TrainConfig(max_epochs=500)),
+                    train=TrainConfig(max_epochs=500),
+                    ms_recipes={"(100,10,1)-GRU": "Adam lr 1e-3",
+                                "(100,10,2)-GRU": "Adam lr 1e-3"}),
 }
 
 # Table 4 as printed (synthetic rows): S-randomized AUC per model; Sc-randomized AUC is 1.00.
@@ -275,7 +278,7 @@ def recipe_rows(cfg: Config) -> list[dict]:
 
     def source(m: str) -> str:
         if m in paper.ms_recipes:
-            return "the recipe study: App. B's trained fewer seeds"
+            return "the recipe study: better than App. B's on both counts"
         return "App. B; the recipe study found none better" if m in STUDY else "App. B"
 
     return [{"model": m, "MS-(5,7), this scale": used(cfg, m),

@@ -90,7 +90,7 @@ def plot_recipe_study(record: Mapping) -> Figure:
     per_model = {m: [r for r in record["rows"] if r["model"] == m] for m in models}
     n_cols = max(len(v) for v in per_model.values())
     fig, axes = new_figure(height=1.45 * len(models) + 0.5, nrows=len(models), ncols=n_cols,
-                           sharex=True, sharey=True, squeeze=False)
+                           sharey=True, squeeze=False)  # x not shared: runs differ in length
     for i, m in enumerate(models):
         for j in range(n_cols):
             ax = axes[i, j]
@@ -106,7 +106,7 @@ def plot_recipe_study(record: Mapping) -> Figure:
                          fontsize=7.5)
             ax.set_ylim(0.4, 1.03)
         axes[i, 0].set_ylabel("accuracy")
-    for ax in axes[-1]:
+    for ax in axes[-1, :len(per_model[models[-1]])]:
         ax.set_xlabel("epoch")
     handles = [plt.Line2D([], [], color=STANDARD, lw=1), plt.Line2D([], [], color=S, lw=1),
                plt.Line2D([], [], color=REFERENCE, lw=0.8, ls=":")]
