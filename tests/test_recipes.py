@@ -13,6 +13,7 @@ from sbcore.figures.randomized import plot_recipe_study
 from sbcore.recipes import (APP_B, CANDIDATES, PLAIN, STUDY, TRAINED, check_study, chosen,
                             describe, findings, load_study, merge_studies, recipe_study, setting,
                             summary_rows, trained_summary)
+from sbcore.runtime import project_root
 from sbcore.train import TrainConfig
 
 
@@ -217,3 +218,12 @@ def test_the_command_line_refuses_to_overwrite_and_runs_what_it_is_asked(tmp_pat
     assert [(r["model"], r["recipe"], r["epochs"]) for r in study["rows"]] == [
         ("(32,7,1)-CNN", "SGD lr 0.03", 1)]
     assert study["commit"] and check_study(study)["n_train"] == 300
+
+
+def test_the_lms5_record_backs_keeping_app_b_there():
+    """Chapter 02 says App. B's recipe trains both GRUs on LMS-5: its recorded run must show it."""
+    lms = load_study(project_root() / "docs" / "results" / "lms5-gru-recipes.json")
+    assert lms["dataset"] == "LMS-5"
+    assert {r["model"] for r in lms["rows"]} == {"(100,10,1)-GRU", "(100,10,2)-GRU"}
+    assert all(r["recipe"] == PLAIN and all(r["trained"]) for r in lms["rows"])
+    assert not ch02.PRESETS["paper"].recipe_name("LMS-5", "(100,10,1)-GRU")
