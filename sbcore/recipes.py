@@ -234,8 +234,7 @@ def summary_rows(record: Mapping) -> list[dict]:
              "test acc": span(r["test_acc"]), "mean test acc": f"{np.mean(r['test_acc']):.3f}",
              "S-rand AUC": span(r["s_auc"]),
              "Sc-rand AUC": span(r["sc_auc"]),
-             "epochs": f"{r['epochs']} of {r['config']['max_epochs']}",
-             "minutes": f"{r['seconds'] / 60:.1f}"} for r in record["rows"]]
+             "epochs": f"{r['epochs']} of {r['config']['max_epochs']}"} for r in record["rows"]]
 
 
 def chosen(record: Mapping, model: str) -> str:
@@ -274,7 +273,8 @@ def findings(study: Mapping) -> str:
 
 def setting(study: Mapping) -> str:
     """Where and how a recorded recipe study ran, in one line."""
-    commits = ", ".join(np.atleast_1d(study["commit"]))
+    short = (c[:7] + ("+dirty" if "+dirty" in c else "") for c in np.atleast_1d(study["commit"]))
+    commits = ", ".join(dict.fromkeys(sorted(short)))  # 7-digit hashes, each once
     minutes = sum(r["seconds"] for r in study["rows"]) / 60
     return (f"{study['dataset']}, {study['n_train']:,} training and {study['n_test']:,} test "
             f"points per seed, {study['seeds']} seeds, each run capped at the epochs the table "
