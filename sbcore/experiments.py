@@ -62,16 +62,20 @@ class StackResult:
 def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
                 tests: Sequence[SyntheticData], cfg: TrainConfig, *, seeds: Sequence[int],
                 device: torch.device | str = "cpu", progress: bool = True,
-                eval_seed: int = 0) -> StackResult:
+                eval_seed: int = 0, callback=None, eval_every: int = 0,
+                desc: str | None = None) -> StackResult:
     """Train one member per seed (member m on ``trains[m]``) in one vectorized pass and evaluate
-    standard, S-randomized and Sc-randomized accuracy and AUC on ``tests``."""
+    standard, S-randomized and Sc-randomized accuracy and AUC on ``tests``. ``callback`` and
+    ``eval_every`` go to :func:`fit` (e.g. :func:`accuracy_callback`); ``desc`` labels the
+    progress bar."""
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if len(trains) != len(seeds) or len(tests) != len(seeds):
         raise ValueError(f"trains and tests must hold one dataset per seed ({len(seeds)})")
     x, y = stack_data(trains)
     stack = spec.build(trains[0].n_features, seeds=seeds).to(device)
-    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
-               desc=f"{spec.label} on {trains[0].name}")
+    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], callback=callback,
+               eval_every=eval_every, progress=progress,
+               desc=desc or f"{spec.label} on {trains[0].name}")
     train_acc = accuracy(logits_on(stack, trains), y).tolist()
     ev = randomized_eval(stack, tests, seed=eval_seed)
     return StackResult(trains[0].name, spec.label, stack, hist, ev, train_acc)
@@ -243,15 +247,16 @@ def make_splits3(dataset: str, n_train: int, n_val: int, n_test: int, seeds: Seq
     return trains, list(vals), list(tests)
 
 
-def accuracy_callback(trains, tests, *, seed: int = 0):
-    """``fit`` callback: train, test and S-randomized test accuracy (per member) over training;
-    member m's S-randomized test set is drawn from its own seed, ``member_seed(seed, m)``."""
+def accuracy_callback(trains, tests, *, seed: int = 0, train: bool = True):
+    """``fit`` callback: train (unless ``train=False``: a pass over the whole training set each
+    time), test and S-randomized test accuracy (per member) over training; member m's
+    S-randomized test set is drawn from its own seed, ``member_seed(seed, m)``."""
     y_tr, y_te = stack_data(trains)[1], stack_data(tests)[1]
     s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
 
     def cb(m, epoch):
-        return {"train": accuracy(logits_on(m, trains), y_tr).tolist(),
-                "test": accuracy(logits_on(m, tests), y_te).tolist(),
+        out = {"train": accuracy(logits_on(m, trains), y_tr).tolist()} if train else {}
+        return {**out, "test": accuracy(logits_on(m, tests), y_te).tolist(),
                 "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
     return cb
 

@@ -29,12 +29,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .data.synthetic import randomize
-from .experiments import make_splits
-from .metrics import accuracy, eval_seed, logits_on, member_seed, randomized_eval, stack_data
+from .experiments import accuracy_callback, make_splits, train_stack
+from .metrics import eval_seed
 from .models.specs import ModelSpec
 from .runtime import atomic_write_text, pick_device, project_root, source_commit
-from .train import TrainConfig, fit
+from .train import TrainConfig
 
 #: The candidates: App. B's recipe, and the departures that GPU runs (issue 13) and our first CPU
 #: runs pointed to: a lower learning rate for the CNNs, whose test accuracy oscillates at lr 0.1,
@@ -58,15 +57,6 @@ STUDY: dict[str, tuple[str, ...]] = {
 TRAINED = 0.99
 #: The recorded study chapter 02 shows, relative to the checkout's root.
 RECORD = Path("docs") / "results" / "ms57-recipes.json"
-
-
-def accuracy_curves(tests, *, seed: int):
-    """``fit`` callback: test and S-randomized test accuracy per member (member m's S-randomized
-    set drawn from ``member_seed(seed, m)``); the training loss is in the history already."""
-    y = stack_data(tests)[1]
-    s_tests = [randomize(t, "S", seed=member_seed(seed, m)) for m, t in enumerate(tests)]
-    return lambda model, epoch: {"test": accuracy(logits_on(model, tests), y).tolist(),
-                                 "s_rand": accuracy(logits_on(model, s_tests), y).tolist()}
 
 
 def _num(v: float) -> str:
@@ -108,23 +98,22 @@ def recipe_study(dataset: str, study: Mapping[str, Sequence[str]], *, n_train: i
     for model in study:
         ModelSpec.parse(model)
     trains, tests = make_splits(dataset, n_train, n_test, seeds, d=d)
-    x, y = (t.to(device) for t in stack_data(trains))
     rows = []
     for model, names in study.items():
         for name in names:
             cfg = replace(recipes[name], max_epochs=max_epochs)
-            stack = ModelSpec.parse(model).build(d, seeds=seeds).to(device)
-            cb = accuracy_curves(tests, seed=eval_seed(0, 0, model))  # (0, 0): the curves
-            hist = fit(stack, x, y, cfg, seed=seeds[0], callback=cb, eval_every=1,
-                       progress=progress, desc=f"{model}, {name}")
-            ev = randomized_eval(stack, tests, seed=eval_seed(1, 0, model))  # (1, 0): the end
-            train_acc = accuracy(logits_on(stack, trains), stack_data(trains)[1])
+            # (0, 0): the curves' randomizations, (1, 0): the final evaluation's
+            cb = accuracy_callback(trains, tests, seed=eval_seed(0, 0, model), train=False)
+            r = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
+                            progress=progress, eval_seed=eval_seed(1, 0, model), callback=cb,
+                            eval_every=1, desc=f"{model}, {name}")
+            hist, ev = r.history, r.eval
             rows.append({
                 "dataset": dataset, "model": model, "recipe": name, "config": asdict(cfg),
                 "epochs": hist.n_epochs, "seconds": round(hist.seconds, 1),
                 "stopped_epoch": hist.stopped_epoch,
                 "curves": {k: [e[k] for e in hist.evals] for k in ("test", "s_rand")},
-                "loss": hist.loss, "train_acc": train_acc.tolist(), "test_acc": ev.acc.tolist(),
+                "loss": hist.loss, "train_acc": r.train_acc, "test_acc": ev.acc.tolist(),
                 "auc": ev.auc.tolist(), "s_auc": ev.s_auc.tolist(), "sc_auc": ev.sc_auc.tolist(),
                 "trained": [bool(a >= TRAINED) for a in ev.acc]})
     return rows
