@@ -55,10 +55,17 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+BOOK_RECORDS = Path("_build") / "records"  # what `make book` writes and `make results` reads
+RERUN_RECORDS = Path("_build") / "reruns" / "records"
+
+
 def records_dir() -> Path:
-    """Where chapters write their claim records: ``$SBCORE_RECORDS_DIR`` or ``_build/records``."""
+    """Where chapters write their claim records: ``$SBCORE_RECORDS_DIR`` if set (``make book``
+    sets it to :data:`BOOK_RECORDS`, each ``reproduce`` job to its own folder), else
+    :data:`RERUN_RECORDS`, so that a papermill or Jupyter rerun never writes into the folder the
+    book build and ``make results`` read."""
     env = os.environ.get("SBCORE_RECORDS_DIR")
-    return Path(env) if env else project_root() / "_build" / "records"
+    return Path(env) if env else project_root() / RERUN_RECORDS
 
 
 def git_commit() -> str:
@@ -76,7 +83,7 @@ def run_metadata(*, scale: str, seed: int, seeds: Sequence[int], config: dict,
     import sklearn
 
     return {"scale": scale, "seed": seed, "seeds": list(seeds), "config": config,
-            "device": str(device), "commit": git_commit(),
+            "device": str(device), "commit": source_commit(project_root()),
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
                          "numpy": np.__version__, "sklearn": sklearn.__version__},

@@ -30,7 +30,17 @@ def require(condition: bool, name: str, allowed: str, value) -> None:
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
 
 
-def positive_int(name: str, value, minimum: int = 1) -> None:
-    """Validate an integer knob (bools are rejected)."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-    require(ok, name, f"an integer >= {minimum}", value)
+# The largest value an integer knob may take, so that a typo (n_seeds 100000, n_train 10**9) stops
+# with a clear error before anything allocates: 10 million for sizes (5x the largest preset,
+# chapter 01's 2,000,000 draws at paper scale; 100x the paper's largest training set), 32 seeds
+# (the paper uses 5), input widths up to 10,000 (its widest is 3 x 32 x 64 image pixels).
+MAXIMA = {"n_seeds": 32, "d": 10_000}
+MAX_SIZE = 10_000_000
+
+
+def positive_int(name: str, value, minimum: int = 1, maximum: int | None = None) -> None:
+    """Validate an integer knob (bools are rejected) in ``[minimum, maximum]``; ``maximum``
+    defaults to :data:`MAXIMA` for the knob's name, else :data:`MAX_SIZE`."""
+    top = maximum if maximum is not None else MAXIMA.get(name, MAX_SIZE)
+    ok = isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= top
+    require(ok, name, f"an integer >= {minimum} (and at most {top:,})", value)

@@ -6,11 +6,15 @@ No chapter module imports another; :func:`start` is the one entry point a notebo
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
+from typing import Any, Mapping
 
 from ..claims.run import Run
+
+PAPERMILL_HEADER = "# Parameters"  # the comment papermill's Python translator opens its cell with
 
 
 def chapter_names() -> list[str]:
@@ -35,6 +39,27 @@ def start(chapter: str, **params) -> Run:
     the call did not pass, seeds everything, picks the device and shows the settings."""
     mod = module(chapter)
     caller = inspect.currentframe().f_back
-    namespace = caller.f_globals if caller is not None and caller.f_globals.get("__name__") == "__main__" else None
+    namespace = injected_parameters(caller.f_globals) if caller is not None else {}
     return Run.create(mod.CHAPTER, mod.PRESETS, knobs=getattr(mod, "KNOBS", {}),
                       summary=getattr(mod, "SUMMARY", ()), namespace=namespace, **params)
+
+
+def injected_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The names papermill injected into a notebook's kernel (``-p``, ``-f`` or ``reproduce``),
+    with their values: the assignments of the executed cell papermill writes, which opens with
+    ``# Parameters``, found in IPython's input history ``In``. A script, or a kernel that papermill
+    did not parameterize, has none, so its other globals are never taken for parameters."""
+    history = namespace.get("In")
+    if namespace.get("__name__") != "__main__" or not isinstance(history, list):
+        return {}
+    names: list[str] = []
+    for source in history:
+        if not isinstance(source, str) or not source.lstrip().startswith(PAPERMILL_HEADER):
+            continue
+        try:
+            body = ast.parse(source).body
+        except SyntaxError:
+            continue
+        names += [t.id for stmt in body if isinstance(stmt, ast.Assign)
+                  for t in stmt.targets if isinstance(t, ast.Name)]
+    return {n: namespace[n] for n in dict.fromkeys(names) if n in namespace}

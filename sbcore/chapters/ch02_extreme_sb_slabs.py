@@ -104,7 +104,7 @@ class Config:
 
 _BOOK = TrainConfig(lr=0.1, momentum=0.9, max_epochs=60)
 PRESETS = {
-    "smoke": Config(n_train=20_000, n_train_ms=30_000, n_test=4000, n_seeds=2, train=_BOOK,
+    "smoke": Config(n_train=20_000, n_train_ms=30_000, n_test=10_000, n_seeds=2, train=_BOOK,
                     models=("(100,1)-FCN", "(100,2)-FCN", "(32,7,1)-CNN"),
                     models_ms=("(100,2)-FCN",), wide_model="(500,1)-FCN", wide_dims=(50, 100),
                     wide_datasets=("LMS-5",), no_s_models=("(100,2)-FCN",),

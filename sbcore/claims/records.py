@@ -3,6 +3,8 @@ loaded, pooled over seeds and rolled up into the scoreboard.
 
 A record is re-evaluated from its values wherever it is read (the stored ``passed`` flag is never
 trusted), so a scoreboard always says what the numbers say under the criterion printed beside them.
+Records carry values; the registry carries criteria: :func:`against_registry` refuses a record whose
+stored criterion disagrees with its check's declaration, and a chapter that left checks unrecorded.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..runtime import atomic_write_text
+from .checks import CHAPTER_CHECKS, CHECKS
 from .checks.base import KINDS, criterion_text, passes
 from .registry import CLAIMS
 
@@ -138,26 +141,122 @@ def check_unique(records: Sequence[ClaimRecord], *, where: str) -> None:
 _FIELDS = {f.name for f in fields(ClaimRecord)}
 
 
+def parse_records(items: Sequence[dict], *, where: str) -> list[ClaimRecord]:
+    """Records from their JSON form (as :meth:`ClaimRecord.to_json` writes them); an item that
+    is not a record, an unknown kind or claim number, or a duplicate raises ValueError naming
+    ``where``."""
+    try:
+        recs = [ClaimRecord(**{k: v for k, v in r.items() if k in _FIELDS}) for r in items]
+    except (AttributeError, TypeError) as e:
+        raise ValueError(f"{where} is not a valid records file: {e}") from None
+    check_unique(recs, where=where)
+    for rec in recs:
+        if rec.kind not in KINDS or rec.claim not in CLAIMS:
+            raise ValueError(f"{where}: record {rec.quantity!r} has kind {rec.kind!r} / claim "
+                             f"#{rec.claim}, not one of {KINDS} / #1-#{len(CLAIMS)}")
+    return recs
+
+
+def record_counts(records: Sequence[ClaimRecord]) -> dict[str, int]:
+    """How many records a run made and how many of them did not run: saved with the run, so that
+    a records file that lost a record, or gained a "not run" mark, no longer matches its run."""
+    return {"n_records": len(records), "n_not_run": sum(r.not_run for r in records)}
+
+
+def check_counts(records: Sequence[ClaimRecord], run: dict, *, where: str) -> None:
+    """Raise ValueError naming ``where`` if ``records`` disagree with the counts ``run`` saved."""
+    if "n_records" not in run:
+        return  # a run that saved no counts (written by hand, or by an older sbcore)
+    have = record_counts(records)
+    for name, n in have.items():
+        if run.get(name) != n:
+            raise ValueError(f"{where}: holds {n} record(s) for {name[2:].replace('_', ' ')}, its "
+                             f"run made {run.get(name)}; records were removed or edited")
+
+
 def load_records(paths: Iterable[str | Path]) -> list[ClaimRecord]:
     """Records from JSON files written by :func:`save_records` (metadata goes to ``meta['run']``).
 
-    A file that does not parse, or that holds duplicate records, raises ValueError naming it."""
+    A file that does not parse, that holds duplicate records, or whose records no longer match
+    the counts its run saved, raises ValueError naming it."""
     out = []
     for p in paths:
         try:
             payload = json.loads(Path(p).read_text())
-            recs = [ClaimRecord(**{k: v for k, v in r.items() if k in _FIELDS})
-                    for r in payload["records"]]
+            items = payload["records"]
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ValueError(f"{p} is not a valid records file: {e}") from None
-        check_unique(recs, where=str(p))
+        recs = parse_records(items, where=str(p))
+        check_counts(recs, payload.get("metadata") or {}, where=str(p))
         for rec in recs:
-            if rec.kind not in KINDS or rec.claim not in CLAIMS:
-                raise ValueError(f"{p}: record {rec.quantity!r} has kind {rec.kind!r} / claim "
-                                 f"#{rec.claim}, not one of {KINDS} / #1-#{len(CLAIMS)}")
             rec.meta = {**rec.meta, "run": payload.get("metadata", {})}
         out += recs
     return out
+
+
+_CRITERION = ("claim", "kind", "target", "tol", "upper")
+_PROSE = ("paper", "source", "rationale")
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
+    return a == b
+
+
+def against_registry(records: Sequence[ClaimRecord], *, where: str,
+                     complete: bool = True) -> list[ClaimRecord]:
+    """``records`` checked against the registry, with its prose (paper, source, rationale).
+
+    Raises ValueError naming ``where`` for a record whose check the registry lacks; whose claim,
+    kind, target, tolerance or upper bound differ from the check's declaration (a bar the
+    registry leaves to the run must be a finite number); that claims to be a fact or a known
+    deviation the check does not declare; or that is "not run" but holds values. With
+    ``complete``, every check of the registry that a chapter present in ``records`` declares must
+    have a record there (run or not run): a missing check is a failure to report."""
+    out = []
+    for r in records:
+        c = CHECKS.get(r.check)
+        what = f"{where}: record {r.quantity!r} (check {r.check!r})"
+        if c is None:
+            raise ValueError(f"{what}: no such check in the registry (sbcore/claims/checks/)")
+        for name in _CRITERION:
+            stored, declared = getattr(r, name), getattr(c, name)
+            if declared is None and name in ("target", "tol"):  # the run sets it: a number,
+                # except on a record that did not run
+                if not r.not_run and (stored is None or not math.isfinite(stored)):
+                    raise ValueError(f"{what}: {name} {stored!r} is not a number")
+            elif not _same(stored, declared):
+                raise ValueError(f"{what}: stored {name} {stored!r} disagrees with the registry's "
+                                 f"{declared!r}; the criterion comes from the registry")
+        if not r.not_run and bool(r.meta.get("fact")) != c.fact:
+            raise ValueError(f"{what}: marked fact={bool(r.meta.get('fact'))}, the registry "
+                             f"declares fact={c.fact}")
+        known = r.meta.get("known_deviation")
+        if known is not None and known != c.known_deviation:
+            raise ValueError(f"{what}: its known deviation is not the one the registry declares")
+        if r.not_run and (r.values or not str(r.meta["not_run"]).strip()):
+            raise ValueError(f"{what}: a record that did not run holds values or gives no reason")
+        if r.chapter not in CHAPTER_CHECKS or r.check not in CHAPTER_CHECKS[r.chapter]:
+            raise ValueError(f"{what}: chapter {r.chapter!r} does not record this check")
+        out.append(ClaimRecord(**{**asdict(r), **{k: getattr(c, k) for k in _PROSE}}))
+    if complete:
+        for chapter in sorted({r.chapter for r in out}):
+            seen = {r.check for r in out if r.chapter == chapter}
+            missing = [k for k in CHAPTER_CHECKS[chapter] if k not in seen]
+            if missing:
+                raise ValueError(f"{where}: chapter {chapter} has no record of check(s) "
+                                 f"{', '.join(missing)}; every declared check is recorded, run "
+                                 "or not run")
+    return out
+
+
+def load_folder(folder: str | Path) -> list[ClaimRecord]:
+    """Every records file of ``folder`` (one build's, or a rerun's), loaded, refused on duplicates
+    across files and checked against the registry (:func:`against_registry`)."""
+    recs = load_records(sorted(Path(folder).glob("*.json")))
+    check_unique(recs, where=str(folder))
+    return against_registry(recs, where=str(folder))
 
 
 def merge(records: Sequence[ClaimRecord]) -> list[ClaimRecord]:

@@ -9,7 +9,9 @@ Run then owns ``check``, ``not_run``, ``glue``, ``table`` and ``finish``.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
+import math
 import time
 import types
 import typing
@@ -22,7 +24,7 @@ from ..runtime import member_seeds, pick_device, records_dir, run_metadata, seed
 from ..scales import resolve_scale
 from . import display
 from .checks import CHECKS
-from .records import ClaimNotReproduced, ClaimRecord, save_records
+from .records import ClaimNotReproduced, ClaimRecord, record_counts, save_records
 
 STANDARD = ("scale", "seed", "device", "strict", "progress")
 MAX_SEED = 2**31
@@ -69,6 +71,8 @@ def _coerce(name: str, value, tp) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{name} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -81,6 +85,12 @@ def _coerce(name: str, value, tp) -> Any:
         args = typing.get_args(tp)
         inner = args[0] if args else str
         return tuple(_coerce(name, v, inner) for v in items)
+    if origin in (Mapping, collections.abc.Mapping, dict):
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{name} must be a mapping (e.g. {{'(100,10,1)-GRU': 'Adam lr 1e-3'}}), "
+                             f"got {value!r}")
+        key_tp, value_tp = typing.get_args(tp) or (str, str)
+        return {_coerce(name, k, key_tp): _coerce(name, v, value_tp) for k, v in value.items()}
     if dataclasses.is_dataclass(tp) and not isinstance(value, tp):
         raise ValueError(f"{name} must be a {tp.__name__}, got {value!r}")
     return value
@@ -136,8 +146,11 @@ class Run:
     """One execution of a chapter (see the module docstring). Build it with ``sbcore.start``."""
 
     def __init__(self, chapter: str, cfg, *, scale: str, seed: int, device: torch.device,
-                 strict: bool, progress: bool, summary: Sequence[str] = ()):
+                 strict: bool, progress: bool, summary: Sequence[str] = (),
+                 overrides: Mapping[str, Any] | None = None):
         self.chapter, self.cfg, self.scale, self.seed = chapter, cfg, scale, seed
+        # the settings that differ from the scale's preset (seed included), saved with the records
+        self.overrides = dict(overrides or {})
         self.device, self.strict, self.progress = device, strict, progress
         n = getattr(cfg, "n_seeds", 1)
         self.seeds = member_seeds(seed, n)
@@ -169,9 +182,13 @@ class Run:
         strict = _parse_bool("strict", params.pop("strict", True))
         progress = _parse_bool("progress", params.pop("progress", True))
         cfg = apply_overrides(presets[scale], params, knobs)
+        preset = _flatten(dataclasses.asdict(presets[scale]))
+        changed = {k: v for k, v in _flatten(dataclasses.asdict(cfg)).items() if preset.get(k) != v}
+        if seed != 0:
+            changed["seed"] = seed
         seed_everything(seed)
         run = cls(chapter, cfg, scale=scale, seed=seed, device=pick_device(device),
-                  strict=strict, progress=progress, summary=summary)
+                  strict=strict, progress=progress, summary=summary, overrides=changed)
         run.show_settings()
         return run
 
@@ -266,7 +283,8 @@ class Run:
         self.glue(f"{prefix}_n_reproduced", sum(r.passed and not r.fact for r in self.records))
         meta = run_metadata(scale=self.scale, seed=self.seed, seeds=self.seeds, device=self.device,
                             config=dataclasses.asdict(self.cfg))
-        meta.update(chapter=self.chapter, seconds=round(time.time() - self.started, 1))
+        meta.update(chapter=self.chapter, seconds=round(time.time() - self.started, 1),
+                    overrides=self.overrides, strict=self.strict, **record_counts(self.records))
         return save_records(self.records, records_dir() / f"{self.chapter}.json", metadata=meta)
 
 

@@ -25,6 +25,8 @@ _HALF = ("50% read off Fig. 7 with no ±: within the rounding 0.005 plus four st
          "accuracy near 0.5 on n_test points, 0.005 + 4 sqrt(0.25 / n_test)")
 _T11 = "Table 11 (standard SGD -> linf AT, eps = 0.3)"
 
+CHAPTER = "08_adversarial_training"  # the chapter that records these checks
+
 CHECKS = [
     # ---- #28: the margins and the max-margin classifier
     Check("at.gamma_s", claim=28, quantity="γ_S, largest l2 margin on S alone ({method})",

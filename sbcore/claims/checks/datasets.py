@@ -2,6 +2,8 @@
 
 from .base import Check
 
+CHAPTER = "01_datasets_and_metrics"  # the chapter that records these checks
+
 CHECKS = [
     Check("datasets.bayes_exact", claim=2, quantity="accuracy of the optimal rule, {block}",
           paper="Bayes accuracy 1", source="Sec. 3.1", kind="all_within", target=1.0, tol=0.0,

@@ -8,6 +8,8 @@ from .base import Check
 _UNSTATED = "the paper does not state the MS-5 sample size these magnitudes depend on"
 _GAINS = "+0.15 (5 members), +0.20 (10 members)"
 
+CHAPTER = "07_ensembles"  # the chapter that records these checks
+
 CHECKS = [
     Check("ens.ms5.single", claim=25, quantity="mean single-member test accuracy", paper="≈ 0.75",
           source="App. E.1", kind="mean_within", target=0.75, tol=0.05, known_deviation=_UNSTATED,

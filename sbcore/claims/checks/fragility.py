@@ -27,6 +27,8 @@ _STAND_IN_ACC = ("under [0, 1] clipping a label-signed UAP can raise a zero pixe
 _STAND_IN_SHARE = ("the small CNN on the Fashion-MNIST stand-in is sensitive to the bottom block too, "
                    "so gradient attacks put part of their energy on Sc")
 
+CHAPTER = "05_fragility"  # the chapter that records these checks
+
 CHECKS = [
     Check("fragility.shift.s_acc", claim=18, quantity="S-randomized accuracy, {model}",
           paper="0.50 (AUC 0.49-0.51)", source="Sec. 4.3, Table 4", kind="mean_within", target=0.5,

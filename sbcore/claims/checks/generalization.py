@@ -27,6 +27,8 @@ GRID_POINTS = 180  # App. D.1: 5 learning rates x 4 batch sizes x 3 weight decay
 _BAND = ("Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every seed in that range "
          "widened by two of the largest ±, [0.934, 0.955]")
 
+CHAPTER = "06_generalization"  # the chapter that records these checks
+
 CHECKS = [
     Check("gen.test_acc", claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
           source="Table 2", kind="between", target=0.934, upper=0.955, rationale=_BAND),

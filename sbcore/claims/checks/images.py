@@ -34,6 +34,8 @@ _SC_GAP = dict(kind="at_most", target=0.01,
                          "randomizing the CIFAR block moves accuracy by less than the two roundings, "
                          "0.01, for every seed")
 
+CHAPTER = "03_extreme_sb_images"  # the chapter that records these checks
+
 CHECKS = [
     Check("images.a.s_acc", claim=11, quantity="S-randomized accuracy, {model}", paper="0.493-0.501",
           source="Table 11", **_S_ACC),

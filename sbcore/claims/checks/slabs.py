@@ -13,6 +13,8 @@ _SC_AUC = dict(kind="at_least", target=0.995,
                rationale="printed 1.00 (± 0.00 in Fig. 3b): at least 0.995, which rounds to 1.00, "
                          "for every seed")
 
+CHAPTER = "02_extreme_sb_slabs"  # the chapter that records these checks
+
 CHECKS = [
     Check("slabs.lms5.s_auc", claim=5, quantity="S-randomized AUC, {model}", paper="0.49-0.51",
           source="Table 4", **_S_AUC),

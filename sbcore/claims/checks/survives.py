@@ -103,6 +103,8 @@ _SMALL_ALPHA = ("in our smoke and book runs the random half of M_α still reads 
                 "coordinate, and the 7-slabs only partly, at α ≤ 0.5; the statement holds from a "
                 "larger α on (the paper shows curves only, on an unstated FCN and grid)")
 
+CHAPTER = "04_sb_survives"  # the chapter that records these checks
+
 CHECKS = [
     Check("survives.t6.s_auc", claim=13, quantity="S-randomized AUC, {act}, {opt} at lr {lr} (paper {cell})",
           paper="0.495-0.502 ± 0.001-0.005", source="Table 6", **_S_CELL),

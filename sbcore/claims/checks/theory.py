@@ -7,6 +7,8 @@ from .base import Check
 
 LEMMA1_CONST = 2 * e  # Lemma 1's c0 (1 + eta/4)^t with c0 = 2 and t eta / 4 <= 1
 
+CHAPTER = "00_theory"  # the chapter that records these checks
+
 CHECKS = [
     # ---- Claim #1: Fig. 1, the stylized picture -------------------------------------------------
     Check("theory.fig1_phi1_randomized", claim=1,
