@@ -3,6 +3,10 @@
 Every (chapter, seed) is a job run on Dask (a local cluster sized to this machine, or an existing
 cluster with --scheduler/--scheduler-file); rerunning the same command resumes: jobs already done
 at this commit and config are skipped. Results land in --out (default _build/reproduce/<scale>).
+One run at a time per --out folder: a second one stops at once, naming the run that holds it.
+
+Exit status: 0 every job done, 1 some job failed, 2 a bad input, 3 the run could not start or go
+on (--out in use by another run, no scheduler answered, the cluster had no worker), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -42,6 +46,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        s = -1.0
+    if not s >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return s
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -57,14 +71,25 @@ def main(argv: list[str] | None = None) -> int:
                      help="base seeds in [0, 2^31), one job per chapter and seed")
     rep.add_argument("--chapters", nargs="+", default=None,
                      help="chapter prefixes such as 02 (default: every chapter)")
-    rep.add_argument("--out", default=None, help="output folder (default: _build/reproduce/<scale>)")
+    rep.add_argument("--out", default=None, help="output folder (default: _build/reproduce/<scale>); "
+                     "one run at a time: a second run on it stops at once, naming the first")
     rep.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     rep.add_argument("--strict", action="store_true", help="a claim that fails fails its job")
     where = rep.add_mutually_exclusive_group()
     where.add_argument("--workers", type=_positive, default=None,
                        help="local cluster size (default: one per GPU, else one per core)")
     where.add_argument("--scheduler", default=None, help="address of an existing Dask scheduler")
-    where.add_argument("--scheduler-file", default=None, help="scheduler file of an existing Dask cluster")
+    where.add_argument("--scheduler-file", default=None,
+                       help="scheduler file of an existing Dask cluster; one that does not exist yet "
+                            "is waited for up to --connect-timeout (a batch script may start the "
+                            "scheduler beside this run), then the run stops naming it")
+    rep.add_argument("--connect-timeout", type=_seconds, default=reproduce.CONNECT_TIMEOUT_S,
+                     metavar="SECONDS", help="how long an existing scheduler gets to answer, and its "
+                                             "--scheduler-file to appear (default %(default)g)")
+    rep.add_argument("--no-worker-timeout", type=_seconds, default=reproduce.NO_WORKER_TIMEOUT_S,
+                     metavar="SECONDS", help="stop when the cluster has had no worker this long; "
+                     "jobs it left running are marked failed and rerun next time (default "
+                     "%(default)g; 0 waits for ever, e.g. for workers queued on a batch system)")
     rep.add_argument("--force", action="store_true", help="rerun jobs that are already done")
     rep.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="an extra notebook parameter for every job, read as YAML; repeatable "
@@ -82,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         outcome = reproduce.run(args.scale, args.seeds, args.chapters, out_dir=args.out,
                                 strict=args.strict, device=args.device, workers=args.workers,
                                 scheduler=args.scheduler, scheduler_file=args.scheduler_file,
-                                force=args.force, pool_mixed=args.pool_mixed, params=args.param)
+                                force=args.force, pool_mixed=args.pool_mixed, params=args.param,
+                                connect_timeout=args.connect_timeout,
+                                no_worker_timeout=args.no_worker_timeout)
     except ValueError as e:
         parser.exit(2, f"{parser.prog} reproduce: error: {e}\n")
+    except reproduce.ReproduceError as e:  # one line, no traceback: what stopped it and where
+        parser.exit(3, f"{parser.prog} reproduce: error: {e}\n")
     except KeyboardInterrupt:
         print("interrupted: finished jobs are kept; run the same command again to resume",
               file=sys.stderr)

@@ -1,6 +1,11 @@
 """One reproduce job: a (chapter, seed, scale) run of a notebook with papermill in its own folder,
 with a manifest (config, commit, versions, device, times, status, failing cell), and the pooled
-scoreboard of finished jobs. :mod:`sbcore.reproduce` plans the jobs and fans them out on Dask."""
+scoreboard of finished jobs. :mod:`sbcore.reproduce` plans the jobs and fans them out on Dask.
+
+One run at a time owns an output folder: :func:`folder_lock` holds ``<out>/.reproduce.lock``
+(``fcntl.flock``, released by the OS when its process ends, however it ends) while a run plans,
+runs and pools its jobs; a second run on that folder stops with :class:`ReproduceError` naming the
+folder and the process holding it, before it reads or removes anything there."""
 
 from __future__ import annotations
 
@@ -11,15 +16,45 @@ import shutil
 import socket
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import claims
 from .runtime import atomic_write_text
 
 _VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
+LOCK_NAME = ".reproduce.lock"  # in the output folder; holds "pid N on HOST since TIME" of its owner
+
+
+class ReproduceError(RuntimeError):
+    """A run that cannot start or go on (its folder is in use, no scheduler answers, the cluster
+    has no worker), said in one line that names the folder, file or address."""
+
+
+@contextmanager
+def folder_lock(out: Path) -> Iterator[None]:
+    """Own the output folder ``out`` for the ``with`` block: an exclusive, non-blocking
+    ``flock`` on ``<out>/.reproduce.lock``. If another process holds it, raise ReproduceError
+    naming ``out`` and that process (pid and host). The lock goes with its process (also a killed
+    one), so it is never stale; the file itself stays and is reused."""
+    import fcntl
+
+    fd = os.open(Path(out) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 300, 0).decode(errors="replace").strip() or "pid not yet written"
+            raise ReproduceError(f"{out} is in use by another reproduce run ({holder}); wait for it "
+                                 "to end, or use another --out") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 @dataclass(frozen=True)
@@ -194,7 +229,8 @@ def _finish(manifest: dict, path: Path, start: float) -> dict:
 
 def read_jobs(out: Path) -> list[dict]:
     """Every job manifest under ``out``, each checked, with ``_folder`` and, for done jobs, their
-    parsed ``_records``. A manifest or records file that does not parse raises ValueError naming it."""
+    parsed ``_records``. A manifest or records file that does not parse, or a manifest whose records
+    path resolves outside its job folder, raises ValueError naming it."""
     jobs = []
     for path in sorted(Path(out).glob("*/seed*/manifest.json")):
         try:
@@ -207,7 +243,11 @@ def read_jobs(out: Path) -> list[dict]:
                              "rerun that job") from e
         m["_folder"] = path.parent
         if m["status"] == "done":
-            m["_records"] = claims.load_records([path.parent / str(m.get("records"))])
+            records = path.parent / str(m.get("records"))
+            if not records.resolve().is_relative_to(path.parent.resolve()):
+                raise ValueError(f"{path}: its records path {m.get('records')!r} points outside its "
+                                 "job folder; delete its folder to rerun that job")
+            m["_records"] = claims.load_records([records])
         jobs.append(m)
     return jobs
 

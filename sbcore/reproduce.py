@@ -8,6 +8,14 @@ notebook, its ``records/`` and ``manifest.json`` (config, commit, versions, devi
 manifest says ``done`` for the same config and commit is skipped, so an interrupted call is resumed
 by running it again. ``scoreboard.md``/``.json`` pool only the done jobs of this call's config and
 commit (``pool_mixed`` pools every done job and says so); verdicts are recomputed from the values.
+
+One run at a time per output folder: a second run on a folder that a live run holds stops at once
+with :class:`ReproduceError` naming the folder and that run's pid, and never touches its jobs (the
+lock, ``<out>/.reproduce.lock``, dies with its process, so a crashed run leaves none behind). An
+existing cluster must answer within ``connect_timeout`` seconds (a ``scheduler_file`` that does not
+exist yet is waited for as long, since a batch script may start the scheduler beside this run), and
+a cluster left without any worker for ``no_worker_timeout`` seconds stops the run; both raise
+ReproduceError in one line, and jobs left ``running`` are marked failed, so a rerun resumes them.
 """
 
 from __future__ import annotations
@@ -21,12 +29,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from .jobs import (Job, _mark_failed, describe_failure, pool_config, preset_rows,  # noqa: F401 (re-exported)
-                   read_jobs, run_job, write_scoreboard)
+from .jobs import (Job, ReproduceError, _mark_failed, describe_failure, folder_lock,  # noqa: F401 (re-exported)
+                   pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
 from .runtime import project_root, source_commit
 from .scales import resolve_scale
 
 SEED_LIMIT = 2**31  # seeds live in [0, 2^31): what every generator the chapters seed accepts
+CONNECT_TIMEOUT_S = 30.0  # for an existing scheduler to answer (and its scheduler file to appear)
+NO_WORKER_TIMEOUT_S = 60.0  # a cluster with no worker this long stops the run (0: wait for ever)
+POLL_S = 1.0  # how often the worker count is checked while jobs run
+
+
 def chapter_paths(chapters: Sequence[str] | None, book_dir: Path) -> list[Path]:
     """Notebooks of the book whose name starts with one of ``chapters`` (None: all). Empty,
     unknown or repeated prefixes (two naming the same notebook) raise ValueError."""
@@ -104,16 +117,61 @@ def local_layout(n_jobs: int, workers: int | None, device: str) -> tuple[int, in
     return n, max(1, cores // n), gpus
 
 
+def connect(scheduler: str | None, scheduler_file: str | None, *, timeout: float = CONNECT_TIMEOUT_S,
+            log: Callable[[str], None] = print) -> "distributed.Client":
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` or the one ``scheduler_file``
+    names. A scheduler file that does not exist (or is half written) is waited for up to
+    ``timeout`` seconds, then the scheduler gets ``timeout`` seconds to answer. Past either
+    deadline, ReproduceError in one line names the file or address; a malformed address raises
+    ValueError."""
+    from distributed import Client
+
+    where = scheduler
+    if scheduler_file:
+        path, deadline = Path(scheduler_file).expanduser(), time.monotonic() + timeout
+        if not path.is_file():
+            log(f"waiting up to {timeout:g} s for the scheduler file {path}")
+        while True:
+            try:
+                scheduler = str(json.loads(path.read_text())["address"])
+                break
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                if time.monotonic() > deadline:
+                    why = "does not exist" if not path.exists() else f"names no scheduler address ({e})"
+                    raise ReproduceError(f"--scheduler-file {path} {why} after {timeout:g} s of waiting "
+                                         "(see --connect-timeout)") from None
+                time.sleep(0.2)
+        where = f"{scheduler} (from {path})"
+    try:
+        return Client(scheduler, timeout=timeout)
+    except ValueError as e:
+        raise ValueError(f"--scheduler {where}: {e}") from None
+    except OSError as e:  # distributed's "Timed out trying to connect", caused by the real reason
+        why = (str(e.__cause__ or e).split(">: ", 1)[-1].splitlines() or [type(e).__name__])[0]
+        raise ReproduceError(f"no Dask scheduler answered at {where} within {timeout:g} s ({why}; "
+                             "see --connect-timeout)") from None
+
+
+def workers_alive(client: "distributed.Client") -> int:
+    """How many workers the scheduler knows now (0 when it cannot be asked)."""
+    try:
+        return len(client.nthreads())
+    except Exception:  # the scheduler went away: no worker can run a job either
+        return 0
+
+
 @contextmanager
 def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | None = None,
-                scheduler_file: str | None = None, device: str = "auto") -> Iterator[tuple]:
-    """(client, job options) for an existing cluster (``scheduler`` address or ``scheduler_file``)
-    or a fresh LocalCluster on 127.0.0.1 (worker processes of one thread each), closed on exit."""
+                scheduler_file: str | None = None, device: str = "auto",
+                connect_timeout: float = CONNECT_TIMEOUT_S,
+                log: Callable[[str], None] = print) -> Iterator[tuple]:
+    """(client, job options) for an existing cluster (``scheduler`` address or ``scheduler_file``,
+    see :func:`connect`) or a fresh LocalCluster on 127.0.0.1 (worker processes of one thread
+    each), closed on exit."""
     from distributed import Client, LocalCluster
 
     if scheduler or scheduler_file:
-        client = Client(scheduler, timeout="30s") if scheduler else \
-            Client(scheduler_file=scheduler_file, timeout="30s")
+        client = connect(scheduler, scheduler_file, timeout=connect_timeout, log=log)
         try:
             yield client, {"threads": None, "gpus": ()}  # the cluster's own setup pins its workers
         finally:
@@ -148,6 +206,7 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
         out_dir: Path | str | None = None, strict: bool = False, device: str = "auto",
         workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
         force: bool = False, pool_mixed: bool = False, params: Sequence[str] = (),
+        connect_timeout: float = CONNECT_TIMEOUT_S, no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
         log: Callable[[str], None] = print) -> Outcome:
     """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
 
@@ -160,7 +219,12 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     and settings is skipped; one done at another commit is rerun; one done with other settings
     (scale, device, strict) raises instead of being overwritten. ``force`` reruns them all.
     ``strict=False`` (the default here) lets a job finish and record "not reproduced". A failed
-    job is reported with its failing cell and does not stop the others."""
+    job is reported with its failing cell and does not stop the others.
+
+    The output folder is locked for the whole call (:func:`folder_lock`): while another live run
+    holds it, ReproduceError. ``connect_timeout``: seconds an existing cluster gets to answer (and
+    its scheduler file to appear); ``no_worker_timeout``: seconds without any worker before the run
+    stops with ReproduceError (0: wait for ever); jobs left running are then marked failed."""
     scale = resolve_scale(scale)
     seeds = check_seeds(seeds)
     params = check_params(params)
@@ -168,76 +232,104 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
         raise ValueError(f"--workers must be >= 1, got {workers}")
     if workers is not None and (scheduler or scheduler_file):
         raise ValueError("--workers sizes a local cluster; an existing cluster (--scheduler) has its own")
+    if not connect_timeout > 0 or not no_worker_timeout >= 0:
+        raise ValueError(f"--connect-timeout must be > 0 and --no-worker-timeout >= 0, got "
+                         f"{connect_timeout:g} and {no_worker_timeout:g}")
     root = project_root(Path(__file__).parent)
     notebooks = chapter_paths(chapters, root / "book")
     out = check_out(Path(out_dir) if out_dir else root / "_build" / "reproduce" / scale)
-    commit = source_commit(root)
-    done_before = {(m["config"].get("chapter"), m["config"].get("seed"),
-                    tuple(m["config"].get("params") or ())): m
-                   for m in read_jobs(out) if m["status"] == "done"}
-    todo, skipped, clash = [], [], []
-    for nb in notebooks:
-        for seed in seeds:
-            job = Job(nb.stem, seed, scale, strict, device, tuple(params))
-            old = done_before.get((job.chapter, seed, job.params))
-            if force or not old:
-                todo.append((job, nb))
-            elif {"params": [], **old["config"]} != json.loads(json.dumps(asdict(job))):
-                # never overwrite finished work of other settings
-                clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
-            elif old["commit"] == commit:
-                skipped.append(job.name)
-            else:
-                todo.append((job, nb))
-    if clash:
-        raise ValueError(f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
-                         "use another --out, or --force to replace them")
-    if skipped:
-        log(f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}")
-    failed: list[str] = []
-    if todo:
-        failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
-                           scheduler_file=scheduler_file, device=device, log=log)
-    write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device,
-                                                 "params": list(params)},
-                     pool_mixed=pool_mixed, log=log)
-    return Outcome(out, [j.name for j, _ in todo], skipped, failed)
+    with folder_lock(out):  # before reading anything there: another run may be writing it
+        commit = source_commit(root)
+        done_before = {(m["config"].get("chapter"), m["config"].get("seed"),
+                        tuple(m["config"].get("params") or ())): m
+                       for m in read_jobs(out) if m["status"] == "done"}
+        todo, skipped, clash = [], [], []
+        for nb in notebooks:
+            for seed in seeds:
+                job = Job(nb.stem, seed, scale, strict, device, tuple(params))
+                old = done_before.get((job.chapter, seed, job.params))
+                if force or not old:
+                    todo.append((job, nb))
+                elif {"params": [], **old["config"]} != json.loads(json.dumps(asdict(job))):
+                    # never overwrite finished work of other settings
+                    clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
+                elif old["commit"] == commit:
+                    skipped.append(job.name)
+                else:
+                    todo.append((job, nb))
+        if clash:
+            raise ValueError(f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
+                             "use another --out, or --force to replace them")
+        if skipped:
+            log(f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}")
+        failed: list[str] = []
+        if todo:
+            failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
+                               scheduler_file=scheduler_file, device=device, log=log,
+                               connect_timeout=connect_timeout, no_worker_timeout=no_worker_timeout)
+        write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device,
+                                                     "params": list(params)},
+                         pool_mixed=pool_mixed, log=log)
+        return Outcome(out, [j.name for j, _ in todo], skipped, failed)
 
 
-def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None], **cluster) -> list[str]:
+def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
+              no_worker_timeout: float = NO_WORKER_TIMEOUT_S, **cluster) -> list[str]:
     """Submit the jobs, print progress as they end; returns the names of the failed ones. On an
-    interrupt, the cluster is closed and every job of this call left "running" is marked failed."""
-    from distributed import as_completed
+    interrupt, or when the cluster has had no worker for ``no_worker_timeout`` seconds (0: never
+    stop; ReproduceError), the cluster is closed and every job of this call left "running" is
+    marked failed."""
+    from distributed import wait
 
     failed: list[str] = []
     n_done = 0
+    stop = {"ename": "Interrupted", "evalue": "the run was stopped"}
     try:
-        with dask_client(len(todo), **cluster) as (client, opts):
+        with dask_client(len(todo), log=log, **cluster) as (client, opts):
             futures = {client.submit(run_job, job, str(out), notebook=str(nb), commit=commit,
                                      pure=False, key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
                                      **opts): job for job, nb in todo}
             log(f"running {len(todo)} job(s) on {len(client.scheduler_info()['workers'])} Dask worker(s)")
-            for fut in as_completed(futures):
-                job = futures[fut]
+            pending, idle_since = list(futures), None
+            while pending:
                 try:
-                    m = fut.result()
-                except Exception as e:  # the worker died (out of memory, killed): the job failed
-                    m = {"status": "failed", "error": {"ename": type(e).__name__, "evalue": str(e)}}
-                    _mark_failed(job.folder(out), m["error"])
-                if m["status"] == "done":
-                    n_done += 1
-                    note = f"done in {m.get('seconds')} s"
-                else:
-                    failed.append(job.name)
-                    note = f"FAILED at {describe_failure(m)} (see {job.folder(out)})"
-                busy = client.processing().values()  # assigned tasks; a worker runs one at a time
-                running = sum(min(len(v), 1) for v in busy)
-                log(f"[{n_done} done, {running} running, {len(failed)} failed of {len(todo)}] "
-                    f"{job.name}: {note}")
+                    wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    pass
+                if workers_alive(client):
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                    if no_worker_timeout:
+                        log(f"the Dask cluster has no worker: stopping in {no_worker_timeout:g} s "
+                            "unless one joins")
+                elif no_worker_timeout and time.monotonic() - idle_since > no_worker_timeout:
+                    stop = {"ename": "NoWorkers",
+                            "evalue": f"the Dask cluster had no worker for {no_worker_timeout:g} s"}
+                    raise ReproduceError(
+                        f"the Dask cluster at {client.scheduler.address} has had no worker for "
+                        f"{no_worker_timeout:g} s; stopped with {len(pending)} job(s) unfinished (any "
+                        "that had started are marked failed): start workers and run the same "
+                        "command again to resume (see --no-worker-timeout)")
+                for fut in [f for f in pending if f.done()]:
+                    pending.remove(fut)
+                    job = futures[fut]
+                    try:
+                        m = fut.result()
+                    except Exception as e:  # the worker died (out of memory, killed): the job failed
+                        m = {"status": "failed", "error": {"ename": type(e).__name__, "evalue": str(e)}}
+                        _mark_failed(job.folder(out), m["error"])
+                    if m["status"] == "done":
+                        n_done += 1
+                        note = f"done in {m.get('seconds')} s"
+                    else:
+                        failed.append(job.name)
+                        note = f"FAILED at {describe_failure(m)} (see {job.folder(out)})"
+                    busy = client.processing().values()  # assigned tasks; a worker runs one at a time
+                    running = sum(min(len(v), 1) for v in busy)
+                    log(f"[{n_done} done, {running} running, {len(failed)} failed of {len(todo)}] "
+                        f"{job.name}: {note}")
     finally:
-        for job, _ in todo:  # interrupted: nothing of this call may stay "running" (never "done")
-            _mark_failed(job.folder(out), {"ename": "Interrupted", "evalue": "the run was stopped"},
-                         only_running=True)
+        for job, _ in todo:  # stopped: nothing of this call may stay "running" (never "done")
+            _mark_failed(job.folder(out), stop, only_running=True)
     return failed
-
-

@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import os
+import re
 import struct
 import tarfile
 import threading
@@ -282,3 +283,13 @@ def test_tampered_file_with_same_size_and_mtime_is_caught(tmp_path, monkeypatch)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same modification time
     with pytest.raises(ChecksumError, match="has sha256"):
         locate("f.bin", sha256=sha, urls=[], download=False)
+
+
+@pytest.mark.parametrize("relpath", ["../escape.bin", "mnist/../../escape.bin", "a/../..", "/tmp/abs.bin",
+                                     "", ".", "mnist/.."])
+def test_locate_refuses_a_path_outside_its_folders(server, relpath):
+    tmp_path, base = server
+    with pytest.raises(ValueError, match=re.escape(f"got {relpath!r}")):  # before any download
+        locate(relpath, sha256="0" * 64, n_bytes=1000, urls=[f"{base}/liar"])
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing written, in or out
+    assert not (tmp_path / "xdg").exists()

@@ -6,6 +6,7 @@ folders are written by hand in the layout ``reproduce`` uses."""
 
 import json
 import os
+import re
 from multiprocessing.pool import ThreadPool
 from pathlib import Path
 
@@ -196,3 +197,23 @@ def test_extra_parameters_reach_the_notebook_and_keep_runs_apart(tmp_path):
     plain = Job(CH, 0, "smoke")
     assert job.folder(tmp_path) != plain.folder(tmp_path)  # two methods never share a folder
     assert reproduce.pool_config({"scale": "smoke"})["params"] == []
+
+
+@pytest.mark.parametrize("records", ["../../elsewhere/records.json", "records/../../seed0/records/x.json",
+                                     "/etc/hostname", "link/r.json"])
+def test_done_manifest_with_records_outside_its_folder_is_refused(capsys, monkeypatch, tmp_path, records):
+    _no_jobs(monkeypatch)
+    _done_job(tmp_path, 0)
+    folder = _done_job(tmp_path, 1)
+    outside = _done_job(tmp_path / "elsewhere", 0) / "records"  # valid records, in another folder
+    (folder / "link").symlink_to(outside, target_is_directory=True)  # a link out resolves outside
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "records": records}))
+    message = f"{folder / 'manifest.json'}: its records path '{records}' points outside its job folder"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        reproduce.read_jobs(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(message)):  # the scoreboard pools none of it
+        reproduce.write_scoreboard(tmp_path, commit="c0", config={}, log=lambda m: None)
+    err = _cli_error(capsys, "--chapters", "01", "--seeds", "0", "--out", str(tmp_path))
+    assert message in err
+    assert not (tmp_path / "scoreboard.md").exists()

@@ -239,11 +239,15 @@ def locate(
         the path of a file whose sha256 matched.
 
     Raises:
+        ValueError: ``relpath`` is absolute or leads out of the data folders (``..``).
         ChecksumError: a file in ``$SBCORE_DATA`` does not match (it is the user's file: we do not
             overwrite it), or a corrupt cached file could not be replaced by a good download.
         DataUnavailable: the file is nowhere on disk and could not be downloaded; the message
             names the file, the folders to put it in and the URLs to fetch it from.
     """
+    norm = os.path.normpath(relpath) if isinstance(relpath, str) else ""
+    if not norm or os.path.isabs(norm) or norm == "." or norm.split(os.sep)[0] == "..":
+        raise ValueError(f"relpath must be a relative path inside the data folders, got {relpath!r}")
     bad: ChecksumError | None = None
     dirs = data_dirs()
     clean_stale_parts((cache_dir() / relpath).parent)  # left by downloads killed long ago
