@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from dataclasses import asdict, replace
@@ -125,6 +126,45 @@ _KEYS = ("dataset", "n_train", "n_test", "seeds", "trained_if", "device", "machi
          "max_epochs", "commit", "started", "rows")
 _SAME = _KEYS[:8]  # what studies must share to be merged (the epoch cap may differ per run)
 _PER_SEED = ("test_acc", "auc", "s_auc", "sc_auc", "train_acc", "trained", "stopped_epoch")
+_SHARES = ("test_acc", "auc", "s_auc", "sc_auc", "train_acc")  # accuracies and AUCs: in [0, 1]
+
+
+def _ok(v, lo: float = 0.0, hi: float = math.inf, *, integer: bool = False) -> bool:
+    """A finite JSON number (an int with ``integer``; never a bool) in [lo, hi]."""
+    kinds = int if integer else (int, float)
+    return isinstance(v, kinds) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+
+
+def _check_head(record: Mapping) -> None:
+    for k in ("n_train", "n_test", "seeds", "max_epochs"):
+        if not _ok(record[k], 1, integer=True):
+            raise ValueError(f"{k} must be an integer >= 1, got {record[k]!r}")
+    if not _ok(record["trained_if"], 0, 1) or record["trained_if"] == 0:
+        raise ValueError(f"trained_if must be a number in (0, 1], got {record['trained_if']!r}")
+    texts = [record[k] for k in ("dataset", "device", "machine", "torch", "started")]
+    if not all(isinstance(v, str) for v in texts + list(np.atleast_1d(record["commit"]))):
+        raise ValueError("dataset, device, machine, torch, commit and started must be text")
+    if not isinstance(record["rows"], list) or not all(isinstance(r, dict) for r in record["rows"]):
+        raise ValueError("rows must be a list of runs (JSON objects)")
+
+
+def _check_values(row: Mapping, key: tuple) -> None:
+    """A model of the study and one of its recipes; accuracies and AUCs in [0, 1], losses
+    finite and >= 0, flags true/false, counts integers."""
+    if key[0] not in STUDY or key[1] not in STUDY[key[0]]:
+        raise ValueError(f"{key} is not a (model, recipe) of the study (recipes.STUDY)")
+    named = [(k, row[k]) for k in _SHARES] + [(f"curves.{k}", v) for k in ("test", "s_rand")
+                                              for v in row["curves"][k]]
+    for name, values in named:
+        bad = [v for v in values if not _ok(v, 0, 1)]
+        if bad:
+            raise ValueError(f"{key}: {name} must hold numbers in [0, 1], got {bad[0]!r}")
+    if not all(_ok(v) for e in row["loss"] for v in e):
+        raise ValueError(f"{key}: loss must hold finite numbers >= 0")
+    if (not all(isinstance(t, bool) for t in row["trained"]) or not _ok(row["seconds"])
+            or not all(_ok(e, 0, row["epochs"], integer=True) for e in row["stopped_epoch"])):
+        raise ValueError(f"{key}: trained must be true/false, seconds >= 0 and stopped_epoch "
+                         f"epochs in [0, {row['epochs']}]")
 
 
 def _check_row(row: Mapping, record: Mapping) -> None:
@@ -137,16 +177,19 @@ def _check_row(row: Mapping, record: Mapping) -> None:
     if any(len(c) != row["epochs"] or any(len(e) != n for e in c) for c in curves):
         raise ValueError(f"{key}'s curves do not hold one value per seed for each of its "
                          f"{row['epochs']} epochs")
-    if row["epochs"] > row["config"]["max_epochs"]:
-        raise ValueError(f"{key} ran {row['epochs']} epochs, past its cap")
+    if not _ok(row["epochs"], 1, integer=True) or row["epochs"] > row["config"]["max_epochs"]:
+        raise ValueError(f"{key} ran {row['epochs']!r} epochs, past its cap or not a count")
+    _check_values(row, key)
     if row["trained"] != [a >= record["trained_if"] for a in row["test_acc"]]:
         raise ValueError(f"{key}'s 'trained' flags disagree with its test accuracy")
 
 
 def check_study(record: Mapping) -> dict:
-    """``record`` checked: its settings are all there, it holds at least one run, no (model,
-    recipe) twice, every row's per-seed lists and per-epoch curves have the right lengths, and its
-    ``trained`` flags agree with its test accuracy. Raises ValueError naming the problem."""
+    """``record`` checked: its settings are all there with the right types, it holds at least one
+    run, no (model, recipe) twice, every row names a model of :data:`STUDY` and one of its
+    recipes, its per-seed lists and per-epoch curves have the right lengths, its accuracies and
+    AUCs are finite and in [0, 1], and its ``trained`` flags agree with its test accuracy.
+    Raises ValueError naming the problem."""
     if not isinstance(record, Mapping):
         raise ValueError("a recipe study is a JSON object")
     missing = [k for k in _KEYS if k not in record]
@@ -154,6 +197,7 @@ def check_study(record: Mapping) -> dict:
         raise ValueError(f"missing {missing}")
     if not record["rows"]:
         raise ValueError("holds no run")
+    _check_head(record)
     seen = set()
     for row in record["rows"]:
         try:
@@ -179,17 +223,31 @@ def load_study(path: str | Path | None = None) -> dict:
         raise ValueError(f"{path}: {err}") from err
 
 
-def merge_studies(records: Sequence[Mapping], *, longest: bool = False) -> dict:
+def merge_studies(records: Sequence[Mapping], *, longest: bool = False,
+                  names: Sequence[str] | None = None) -> dict:
     """One record from studies run apart (e.g. in two processes) with the same data, machine and
     versions (the epoch cap may differ: each row keeps its own in ``config``); rows in the order of
     :data:`STUDY`. Raises ValueError when the settings differ or a (model, recipe) repeats, unless
     ``longest``: then of a repeated (model, recipe) the run with the highest epoch cap is kept (a
-    rerun for longer supersedes the shorter run, whose epochs it repeats on the same data)."""
+    rerun for longer supersedes the shorter run, whose epochs it repeats on the same data).
+    ``names`` (e.g. the files) name the studies in the errors."""
+    if not records:
+        raise ValueError("no study to merge")
+    names = list(names or [f"study {i + 1}" for i in range(len(records))])
     first = records[0]
-    for r in records[1:]:
+    for name, r in zip(names[1:], records[1:]):
         diff = [k for k in _SAME if r[k] != first[k]]
         if diff:
-            raise ValueError(f"studies differ in {diff}; only studies with equal settings merge")
+            raise ValueError(f"studies differ in {diff} ({name} and {names[0]}); only studies "
+                             f"with equal settings merge")
+    seen: dict[tuple, str] = {}
+    for name, key in ((n, (row["model"], row["recipe"])) for n, r in zip(names, records)
+                      for row in r["rows"]):
+        if key in seen and not longest:
+            raise ValueError(f"a (model, recipe) appears in more than one study: {key} in "
+                             f"{seen[key]} and {name} (pass longest=True, --longest, to keep "
+                             f"the longest run of each)")
+        seen[key] = name
     rows = [row for r in records for row in r["rows"]]
     if longest:
         best: dict[tuple, Mapping] = {}
@@ -198,9 +256,6 @@ def merge_studies(records: Sequence[Mapping], *, longest: bool = False) -> dict:
             if key not in best or row["config"]["max_epochs"] > best[key]["config"]["max_epochs"]:
                 best[key] = row
         rows = list(best.values())
-    if len({(row["model"], row["recipe"]) for row in rows}) < len(rows):
-        raise ValueError("a (model, recipe) appears in more than one study (pass longest=True, "
-                         "--longest, to keep the longest run of each)")
     order = {(m, r): i for i, (m, r) in enumerate((m, r) for m, rs in STUDY.items() for r in rs)}
     rows.sort(key=lambda row: order.get((row["model"], row["recipe"]), len(order)))
     return check_study({
@@ -306,9 +361,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.out.exists() and not args.force:
         ap.error(f"{args.out} exists; pass --force to overwrite it (or write elsewhere and merge)")
-    if args.merge:
-        merged = merge_studies([load_study(p) for p in args.merge], longest=args.longest)
-        atomic_write_text(args.out, json.dumps(merged))
+    if args.merge:  # a bad study: one line naming the file and the problem, exit status 2
+        try:
+            merged = merge_studies([load_study(p) for p in args.merge], longest=args.longest,
+                                   names=[str(p) for p in args.merge])
+            atomic_write_text(args.out, json.dumps(merged))
+        except (ValueError, OSError) as err:
+            ap.exit(2, f"{ap.prog} --merge: {err}\n")
         return
     bad = set(args.models) - set(STUDY)
     if bad:

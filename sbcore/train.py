@@ -7,7 +7,11 @@ members in one vectorized pass, an ordinary module as a stack of one. Each membe
 batch order and stops on its own: once its epoch loss is below the threshold its weights are
 frozen at that point (the stack keeps computing it, which is cheaper than reshaping the stack,
 and its frozen weights are restored at the end). Learning rate, momentum and weight decay may
-differ per member, so seeds, ensembles and hyperparameter grids train as one stack.
+differ per member, so seeds, ensembles and hyperparameter grids train as one stack. The data and
+the model are checked once before training (:mod:`sbcore.train_guards`); a member whose epoch
+loss turns NaN or infinite stops the training at the end of that epoch with
+:class:`~sbcore.train_guards.NonFiniteLoss` naming it (read from the epoch losses the loop brings
+to the host anyway: no extra synchronisation).
 
 On a CUDA device the training step (forward, loss, backward, optimizer step) is captured once
 per batch shape in a CUDA graph and replayed: the GPU no longer waits on Python and kernel
@@ -27,6 +31,7 @@ from tqdm import tqdm  # plain text bar: works in a terminal, a notebook and pap
 
 from .models.stacked import Single, as_stack
 from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
+from .train_guards import NonFiniteLoss, check_inputs, check_model, nonfinite  # noqa: F401 (NonFiniteLoss: part of fit's API)
 
 SCHEDULES = ("constant", "step")
 PER_MEMBER = ("lr", "momentum", "weight_decay")
@@ -230,9 +235,10 @@ def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt
                data: Batches, perturb: Perturb | None = None,
                loss: Loss | None = None) -> Callable[[Tensor], None]:
     """The step ``step(idx)`` on batch ``idx`` (M, b): forward, the mean cross-entropy of each
-    member (or ``loss``), its gradients, the optimizer step; adds b * loss into
-    ``data.loss_sum``. Without ``perturb`` and ``loss`` it makes no host synchronisation, so it
-    can be captured in a CUDA graph."""
+    member (or ``loss``, checked to give one value per member before any update), its gradients,
+    the optimizer step; adds b * loss into ``data.loss_sum``. Without
+    ``perturb`` and ``loss`` it makes no host synchronisation, so it can be captured in a CUDA
+    graph."""
     lead, M = stack.lead, data.M
     plain = isinstance(stack, Single)
 
@@ -243,10 +249,13 @@ def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt
         logits = stack(xb)
         if loss is None:
             per_member = member_cross_entropy(logits, yb)
-        elif plain:  # like perturb, a custom loss sees the caller's model and its batch shapes
-            per_member = loss(model, xb[0], yb[0], logits[0]).reshape(1)
-        else:
-            per_member = loss(model, xb, yb, logits).reshape(M)
+        else:  # like perturb, a custom loss sees the caller's model and its batch shapes
+            out = loss(model, xb[0], yb[0], logits[0]) if plain else loss(model, xb, yb, logits)
+            if not isinstance(out, Tensor) or out.numel() != M:  # shapes only: no sync
+                got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise ValueError(f"loss must return one value per member ({M}, as a tensor), "
+                                 f"got {got}")
+            per_member = out.reshape(M)
         # members are independent: the gradient of the sum is each member's own gradient
         grads = torch.autograd.grad(per_member.sum(), params, allow_unused=True)
         opt.step([None if g is None else lead(g) for g in grads])
@@ -331,13 +340,21 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
             (:func:`member_cross_entropy`). The stopping rule reads this loss.
         callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs (and after the
             last); its dict goes to ``History.evals``.
+
+    Raises ValueError naming the argument before any step (:func:`check_inputs`,
+    :func:`check_model`, and a ``loss`` that gives no value per member), and
+    :class:`~sbcore.train_guards.NonFiniteLoss` at the end of an epoch in which a member still
+    training got a NaN or infinite loss (the whole stack stops: the message names each such
+    member).
     """
     stack = as_stack(model)
     M, lead = n_members(stack), getattr(stack, "lead", lambda t: t)
-    data = Batches(x, y, M, cfg.batch_size, seed)
-    params = [p for p in stack.parameters() if p.requires_grad]
+    check_inputs(stack, x, y)
     # a custom loss may synchronise (a norm, a data-dependent branch): no capture, as for perturb
     graph = use_cuda_graph(cfg, x, perturb) and loss is None
+    data = Batches(x, y, M, cfg.batch_size, seed)
+    check_model(stack, data)
+    params = [p for p in stack.parameters() if p.requires_grad]
     opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
                            **{k: cfg.members(k, M) for k in PER_MEMBER})
     step = train_step(stack, model, params, opt, data, perturb, loss)
@@ -359,6 +376,9 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         if cfg.schedule == "step" and epoch % cfg.step_every == 0:  # as StepLR, after the epoch
             opt.set_lr([v * cfg.step_gamma for v in opt.lr_values])
         hist.loss.append(data.epoch_loss())
+        if (err := nonfinite(hist, stop.epochs, epoch)) is not None:
+            bar.close()
+            raise err
         stop.update(epoch, hist.loss[-1])
         bar.set_postfix(loss=f"{max(hist.loss[-1]):.4f}", stopped=f"{len(stop.saved)}/{M}")
         done = stop.done or capped()

@@ -18,7 +18,7 @@ LAYERS = [
     ("experiments", ("experiments", "robustness", "ensemble", "grid", "recipes")),
     ("metrics and attacks", ("metrics", "attacks", "adversarial", "margins", "oracles", "probes",
                              "theory")),
-    ("train", ("train",)),
+    ("train", ("train", "train_guards")),
     ("models", ("models",)),
     ("data", ("data",)),
     ("runtime", ("runtime", "scales")),

@@ -2,6 +2,7 @@
 record is checked, and that the preset follows the recorded evidence."""
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -229,3 +230,60 @@ def test_the_lms5_record_backs_keeping_app_b_there():
     assert {r["model"] for r in lms["rows"]} == {"(100,10,1)-GRU", "(100,10,2)-GRU"}
     assert all(r["recipe"] == PLAIN and all(r["trained"]) for r in lms["rows"])
     assert not ch02.PRESETS["paper"].recipe_name("LMS-5", "(100,10,1)-GRU")
+
+
+def test_a_record_s_values_and_names_are_checked(tmp_path):
+    path = tmp_path / "study.json"
+    row = _row("(32,7,1)-CNN", PLAIN, [1.0, 0.5])
+    bad = {r"test_acc must hold numbers in \[0, 1\], got nan": {**row, "test_acc": [1.0, math.nan],
+                                                               "trained": [True, False]},
+           r"auc must hold numbers in \[0, 1\], got 1.5": {**row, "auc": [1.5, 0.5]},
+           r"s_auc must hold numbers in \[0, 1\], got inf": {**row, "s_auc": [math.inf, 0.5]},
+           r"curves.s_rand must hold numbers": {**row, "curves": {**row["curves"],
+                                                                   "s_rand": [[0.5, -0.1]] * 3}},
+           r"loss must hold finite numbers": {**row, "loss": [[0.6, math.nan]] * 3},
+           r"not a \(model, recipe\) of the study": {**row, "model": "(100)-MLP"},
+           r"\('\(32,7,1\)-CNN', 'Adam lr 1e-3'\) is not a \(model, recipe\)": {
+               **row, "recipe": "Adam lr 1e-3"},
+           r"trained must be true/false": {**row, "stopped_epoch": [0, 7]}}
+    for match, r in bad.items():
+        path.write_text(json.dumps(_record([r])))  # json writes NaN and Infinity as Python does
+        with pytest.raises(ValueError, match=match):
+            load_study(path)
+    for match, record in {"seeds must be an integer >= 1": _record([row], seeds=0),
+                          r"trained_if must be a number in \(0, 1\]": _record([row], trained_if=2),
+                          "rows must be a list": _record({"a": row}),
+                          "must be text": _record([row], commit=[3])}.items():
+        path.write_text(json.dumps(record))
+        with pytest.raises(ValueError, match=match):
+            load_study(path)
+
+
+def test_merge_on_the_command_line_answers_a_bad_study_in_one_line(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_record([_row("(32,7,1)-CNN", PLAIN, [1.0, 0.5])])))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_record([_row("(32,7,2)-CNN", PLAIN, [1.0, 0.5])])))
+    cases = {"missing.json": (None, "missing.json: not a readable recipe study"),
+             "broken.json": ("{", "broken.json: not a readable recipe study"),
+             "nan.json": (json.dumps(_record([{**_row("(32,7,1)-CNN", PLAIN, [1.0, 0.5]),
+                                              "auc": [math.nan, 0.5]}])), "nan.json: "),
+             "model.json": (json.dumps(_record([_row("(1,1)-GRU", PLAIN, [1.0, 0.5])])),
+                            "model.json: ('(1,1)-GRU', 'App. B (SGD lr 0.1)') is not"),
+             "rows.json": (json.dumps(_record(5)), "rows.json: rows must be a list"),
+             "device.json": (json.dumps(_record([_row("(32,7,2)-CNN", PLAIN, [1.0, 0.5])],
+                                                device="cuda")),
+                             "studies differ in ['device'] ("),
+             "again.json": (good.read_text(), "('(32,7,1)-CNN', 'App. B (SGD lr 0.1)') in ")}
+    for name, (text, want) in cases.items():
+        path = tmp_path / name
+        if text is not None:
+            path.write_text(text)
+        out = tmp_path / "merged.json"
+        with pytest.raises(SystemExit) as info:
+            recipes.main(["--merge", str(good), str(path), "--out", str(out)])
+        err = capsys.readouterr().err
+        assert info.value.code == 2 and not out.exists(), name
+        assert err.count("\n") == 1 and want in err and name in err, (name, err)
+    recipes.main(["--merge", str(good), str(other), "--out", str(tmp_path / "m.json")])
+    assert len(load_study(tmp_path / "m.json")["rows"]) == 2

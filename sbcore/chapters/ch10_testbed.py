@@ -158,3 +158,13 @@ def masked(deltas: dict[str, dict[str, float]], noise: dict[str, dict[str, float
     that PGD's gradient steps fail on those models (gradient masking), not that they are robust."""
     up = moved(deltas, noise, {"pgd_acc": 1, "uap_acc": 1})
     return [n for n, cols in up.items() if "pgd_acc" in cols and "uap_acc" not in cols]
+
+
+def failures_text(card) -> str:
+    """The sentence the prose glues about methods whose scoring stopped (diverged, or their code
+    raised): they are left out of the map and of the lists below it."""
+    fails = card.failures()
+    if not fails:
+        return "Every scored method trained to the end"
+    return "Left out of the map below, because their scoring stopped: " + "; ".join(
+        f"{name} ({f})" for name, f in fails.items())

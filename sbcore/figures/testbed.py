@@ -27,8 +27,9 @@ def plot_moves(deltas: Mapping[str, Mapping[str, float]], noise: Mapping[str, Ma
     """
     names = list(deltas)
     keys = [c[0] for c in columns]
-    d = np.array([[deltas[n].get(k, np.nan) for k in keys] for n in names], float)
-    se = np.array([[noise[n].get(k, 0.0) for k in keys] for n in names], float)
+    shape = (len(names), len(keys))  # no method scored beside vanilla: an empty map, not a crash
+    d = np.array([[deltas[n].get(k, np.nan) for k in keys] for n in names], float).reshape(shape)
+    se = np.array([[noise[n].get(k, 0.0) for k in keys] for n in names], float).reshape(shape)
     signed = d * np.array([c[2] for c in columns])[None]
     clear = np.abs(d) > np.maximum(2 * se, floor)
     shown = np.where(clear, signed, signed * 0.25)  # within noise: pale

@@ -5,16 +5,18 @@ SGD (the reference row, same seeds, same data) and returns a :class:`Scorecard` 
 extreme SB on LMS-5 and MS-(5,7), in-distribution harm on noisy LMS-7, ensemble gains on MS-5,
 fragility on LMS-5 and extreme SB on image dominoes. A method is a :class:`Method` (hooks for
 the loss, an input perturbation, the recipe, a whole training function, members per predictor);
-reference methods from the literature are in :mod:`sbcore.testbed.methods`.
+reference methods from the literature are in :mod:`sbcore.testbed.methods`. Each method is scored
+on its own: one that diverges or raises gets a row saying what failed at which stage
+(``Scorecard.failures()``), and the others keep theirs.
 
     >>> from sbcore import testbed
     >>> print(testbed.evaluate(testbed.methods.sam(), scale="smoke"))
 """
 
 from . import methods
-from .evaluation import evaluate
+from .evaluation import MethodFailed, evaluate
 from .protocol import Committee, Method, cross_entropy, load_method
-from .scorecard import COLUMNS, Scorecard
+from .scorecard import COLUMNS, Failure, Scorecard
 
-__all__ = ["COLUMNS", "Committee", "Method", "Scorecard", "cross_entropy", "evaluate",
-           "load_method", "methods"]
+__all__ = ["COLUMNS", "Committee", "Failure", "Method", "MethodFailed", "Scorecard",
+           "cross_entropy", "evaluate", "load_method", "methods"]

@@ -12,33 +12,60 @@ average), and per column:
 * fragility (Sec. 4.3): accuracy of the LMS-5 models under l2 PGD and under the stronger of the
   SVD- and AS-UAP (chapter 05's budget), and that UAP's share of energy on S;
 * images (Sec. 4.2, Table 4): top- (S-) and bottom- (Sc-) randomized AUC on domino pair A.
+
+Each method is scored on its own: one that diverges (a NaN or infinite training loss, or logits)
+or whose code raises ends its row at that stage with a :class:`~.scorecard.Failure` (an exception
+also warns with :class:`MethodFailed`; ``errors="raise"`` re-raises it), and the other methods
+keep theirs. Vanilla, the reference row, must not fail: its exceptions propagate.
 """
 
 from __future__ import annotations
 
+import numbers
 import time
+import traceback
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from ..metrics import coords_mask
 from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
+from ..claims.run import MAX_SEED
 from ..data.synthetic import SyntheticData, randomize
-from ..experiments import load_pair, make_splits, randomized_image_eval
+from ..experiments import image_logits, load_pair, make_splits, randomized_image_eval
 from ..metrics import accuracy, ensemble_logits, member_seed, roc_auc, stack_data
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
 from ..models.zoo import build_image_model
 from ..robustness import attack_models
-from ..runtime import member_seeds
+from ..runtime import member_seeds, pick_device
 from ..scales import resolve_scale
 from .methods import gradient_alignment, vanilla
 from .protocol import Averaged, Committee, Method
-from .scorecard import MethodScore, Scorecard
+from .scorecard import Failure, MethodScore, Scorecard
 
 INIT_STRIDE = 7919  # member k > 0 of seed s starts from seed s + k * INIT_STRIDE
+ERRORS = ("record", "raise")
+MAX_SEEDS = MAX_SEED * 1000  # a chapter's member seeds: member_seeds(seed < 2**31, n < 1000)
+
+
+class MethodFailed(UserWarning):
+    """A method's code raised while the testbed scored it; its row records the failure."""
+
+
+class NonFiniteLogits(FloatingPointError):
+    """A trained predictor's logits are NaN or infinite: the method diverged."""
+
+
+def finite(logits: Tensor, what: str) -> Tensor:
+    """``logits``, checked for NaN and inf (one reduction) before any metric reads them."""
+    if not bool(torch.isfinite(logits).all()):
+        raise NonFiniteLogits(f"the logits of {what} are not finite (NaN or inf)")
+    return logits
 
 
 @dataclass
@@ -86,13 +113,14 @@ def randomized_aucs(preds: Sequence, tests: Sequence[SyntheticData], *,
                     seed: int) -> dict[str, np.ndarray]:
     """Test accuracy and standard / S- / Sc-randomized AUC of predictor m on ``tests[m]`` (its
     randomized sets drawn from ``member_seed(seed, m)``, as in
-    :func:`sbcore.metrics.randomized_eval`)."""
+    :func:`sbcore.metrics.randomized_eval`). Raises :class:`NonFiniteLogits` first."""
     out: dict[str, list] = {"acc": [], "auc": [], "s_auc": [], "sc_auc": []}
     for m, (p, t) in enumerate(zip(preds, tests)):
-        out["acc"].append(accuracy(p(t.x), t.y)[0])
+        what = f"predictor {m} of {len(preds)} on the {t.name} test set"
+        out["acc"].append(accuracy(finite(p(t.x), what), t.y)[0])
         for key, which in (("auc", None), ("s_auc", "S"), ("sc_auc", "Sc")):
             data = t if which is None else randomize(t, which, seed=member_seed(seed, m))
-            out[key].append(roc_auc(p(data.x), t.y)[0])
+            out[key].append(roc_auc(finite(p(data.x), f"{what}, {key}"), t.y)[0])
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -147,6 +175,7 @@ def ensemble_gains(method: Method, data: Data, cfg: Config, seeds: Sequence[int]
                progress=progress, desc=f"{method.name}: {G}x{E} ensembles on MS-5")
     xt, yt = (torch.stack([t.x for t in tests]), torch.stack([t.y for t in tests]))
     lg = predict_logits(stack, xt.repeat(E * K, 1, 1).to(device), per_member=True).cpu()
+    finite(lg, "the MS-5 ensembles' members on their test sets")
     lg = lg.view(E, K, G, *lg.shape[1:]).mean(1).transpose(0, 1)  # (G, E, n, C)
     single = accuracy(lg.flatten(0, 1), yt.repeat_interleave(E, 0)).reshape(G, E).mean(1)
     return {f"gain{k}": accuracy(ensemble_logits(lg, k), yt) - single for k in cfg.ens_sizes}
@@ -166,35 +195,92 @@ def image_aucs(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *,
         method.fit(model, train.x.to(device), train.y.to(device), cfg.image_train, seed=s,
                    progress=progress, desc=f"{method.name}: {cfg.image_model} seed {s}")
         models.append(model.cpu().eval())
+        finite(image_logits(models[-1], test.x), f"the {cfg.image_model} of seed {s} on the "
+                                                 f"domino test set")
     ev = randomized_image_eval(models, test, seed=seeds[0])
     return {"img_top_auc": ev.s_auc, "img_bottom_auc": ev.sc_auc}
 
 
 def score(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *, device="cpu",
-          progress: bool = False) -> MethodScore:
-    """Every column of the scorecard for one method (see the module docstring)."""
-    start, values, diagnostics = time.perf_counter(), {}, {}
-    kw = dict(device=device, progress=progress)
-    for key, sets in (("lms5", data.lms5), ("ms57", data.ms57)):
-        preds = train_predictors(method, cfg.model, sets[0], cfg, seeds, **kw)
-        ev = randomized_aucs(preds, sets[1], seed=seeds[0])
-        values.update({f"{key}_s_auc": ev["s_auc"], f"{key}_sc_auc": ev["sc_auc"],
-                       f"{key}_acc": ev["acc"]})
-        if key == "lms5":
-            values.update(fragility(preds, data, cfg, seed=seeds[0]))
-            if method.members > 1:
-                diagnostics = member_diagnostics(preds, sets[1], seed=seeds[0])
-    noisy = train_predictors(method, cfg.model, data.noisy[0], cfg, seeds, **kw)
-    values["noisy_acc"] = randomized_aucs(noisy, data.noisy[1], seed=seeds[0])["acc"]
-    values.update(ensemble_gains(method, data, cfg, seeds, **kw))
-    values.update(image_aucs(method, data, cfg, seeds, **kw))
-    return MethodScore(method.name, values, paper=method.paper, settings=dict(method.settings),
-                       seconds=time.perf_counter() - start, diagnostics=diagnostics)
+          progress: bool = False, catch: bool = False) -> MethodScore:
+    """Every column of the scorecard for one method (see the module docstring), stage by stage.
+
+    With ``catch``, an exception at a stage ends the row there: ``failure`` says what failed
+    (:meth:`Failure.of`) and the columns of the stages before stay. Without, it propagates with
+    a note naming the method and the stage."""
+    start, stage = time.perf_counter(), "start"
+    row = MethodScore(method.name, {}, paper=method.paper, settings=dict(method.settings))
+    values, kw = row.values, dict(device=device, progress=progress)
+    try:
+        for key, name, sets in (("lms5", "LMS-5", data.lms5), ("ms57", "MS-(5,7)", data.ms57)):
+            stage = f"{name} training"
+            preds = train_predictors(method, cfg.model, sets[0], cfg, seeds, **kw)
+            stage = f"{name} evaluation"
+            ev = randomized_aucs(preds, sets[1], seed=seeds[0])
+            values.update({f"{key}_s_auc": ev["s_auc"], f"{key}_sc_auc": ev["sc_auc"],
+                           f"{key}_acc": ev["acc"]})
+            if key == "lms5":
+                stage = "LMS-5 attacks"
+                values.update(fragility(preds, data, cfg, seed=seeds[0]))
+                if method.members > 1:
+                    stage = "LMS-5 member diagnostics"
+                    row.diagnostics = member_diagnostics(preds, sets[1], seed=seeds[0])
+        stage = "noisy LMS-7 training"
+        noisy = train_predictors(method, cfg.model, data.noisy[0], cfg, seeds, **kw)
+        stage = "noisy LMS-7 evaluation"
+        values["noisy_acc"] = randomized_aucs(noisy, data.noisy[1], seed=seeds[0])["acc"]
+        stage = "MS-5 ensembles"
+        values.update(ensemble_gains(method, data, cfg, seeds, **kw))
+        stage = "domino images"
+        values.update(image_aucs(method, data, cfg, seeds, **kw))
+    except Exception as err:  # a method is arbitrary code; KeyboardInterrupt still stops
+        if not catch:
+            err.add_note(f"while the testbed scored {method.name!r}, at {stage}")
+            raise
+        row.failure = Failure.of(err, stage)
+        if row.failure.kind == "error":
+            warnings.warn(f"testbed: {method.name!r} failed: {row.failure}", MethodFailed,
+                          stacklevel=3)
+    row.seconds = time.perf_counter() - start
+    return row
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"``, ``"cpu"`` or ``"cuda"`` as the chapters pick them
+    (:func:`sbcore.runtime.pick_device`), or a ``torch.device`` of a CPU or an available GPU."""
+    if isinstance(device, torch.device):
+        if device.type == "cpu" or (device.type == "cuda" and torch.cuda.is_available()):
+            return device
+        raise ValueError(f"device must be a CPU or an available CUDA device, got {device}")
+    return pick_device(device)
+
+
+def _is_int(v, below: int) -> bool:
+    return not isinstance(v, bool) and isinstance(v, numbers.Integral) and 0 <= v < below
+
+
+def check_seeds(seed: int, seeds: Sequence[int] | None) -> list[int] | None:
+    """Seeds as the chapters take them (``sbcore.claims.run.Run.create``): ``seed`` an integer
+    in [0, 2**31); ``seeds`` (any iterable) distinct integers, at least one, in [0, 2**31 * 1000)
+    (the member seeds of those base seeds). Returns ``seeds`` as a list of ints."""
+    if not _is_int(seed, MAX_SEED):
+        raise ValueError(f"seed must be an integer in [0, 2**31), got {seed!r}")
+    if seeds is None:
+        return None
+    try:
+        got = list(seeds) if not isinstance(seeds, (str, bytes)) else None
+    except TypeError:
+        got = None
+    if not got or not all(_is_int(s, MAX_SEEDS) for s in got) or len(set(got)) != len(got):
+        raise ValueError(f"seeds must be distinct integers in [0, 2**31 * 1000), at least one, "
+                         f"got {seeds!r}")
+    return [int(s) for s in got]
 
 
 def evaluate(method: Method | Sequence[Method], scale: str | None = "smoke",
              seeds: Sequence[int] | None = None, *, seed: int = 0, config: Config | None = None,
-             device: str | torch.device = "cpu", progress: bool = False) -> Scorecard:
+             device: str | torch.device = "cpu", progress: bool = False,
+             errors: str = "record") -> Scorecard:
     """Score ``method`` (or several) beside vanilla SGD, which is always trained first in the same
     call with the same seeds and data.
 
@@ -204,19 +290,35 @@ def evaluate(method: Method | Sequence[Method], scale: str | None = "smoke",
             (the paper's sample sizes; a GPU is advised); None: $SBCORE_SCALE, else "book".
         seeds: one per repetition (default ``member_seeds(seed, n_seeds)`` of the scale).
         config: a :class:`sbcore.chapters.ch10_testbed.Config` instead of the scale's preset.
-    Returns a :class:`Scorecard` (print it, or ``.table()`` for rows).
+        device: "cpu", "cuda" or "auto" (as the chapters: :func:`sbcore.runtime.pick_device`),
+            or a ``torch.device``.
+        errors: "record": a method that diverges or raises gets a row saying so (an exception
+            also warns, :class:`MethodFailed`; ``Scorecard.raise_errors()`` re-raises it, its
+            frames' locals cleared) and the others are scored; "raise": the first exception
+            propagates as it is (to debug a method).
+    Returns a :class:`Scorecard` (print it, or ``.table()`` for rows). Raises ValueError naming
+    the argument for a bad scale, seed, seeds, config, device, errors or method, before training.
     """
     scale = resolve_scale(scale)
+    if config is not None and not isinstance(config, Config):
+        raise ValueError(f"config must be a ch10_testbed.Config, got {type(config).__name__}")
+    if errors not in ERRORS:
+        raise ValueError(f"errors must be one of {ERRORS}, got {errors!r}")
+    seeds = check_seeds(seed, seeds)
+    device = resolve_device(device)
     cfg = config if config is not None else PRESETS[scale]
-    seeds = list(seeds) if seeds is not None else member_seeds(seed, cfg.n_seeds)
-    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct and at least one, got {seeds}")
-    given = [method] if isinstance(method, Method) else list(method)
+    seeds = seeds if seeds is not None else member_seeds(seed, cfg.n_seeds)
+    given = ([method] if isinstance(method, Method) else
+             list(method) if isinstance(method, (list, tuple)) else [None])
     if not all(isinstance(m, Method) for m in given):
         raise ValueError("method must be a testbed Method or a list of them")
     methods = [vanilla()] + [m for m in given if m.name != "vanilla"]
     if len({m.name for m in methods}) != len(methods):
         raise ValueError(f"methods need distinct names, got {[m.name for m in methods]}")
     data = prepare(cfg, seeds)
-    rows = [score(m, data, cfg, seeds, device=device, progress=progress) for m in methods]
+    rows = [score(m, data, cfg, seeds, device=device, progress=progress,
+                  catch=i > 0 and errors == "record") for i, m in enumerate(methods)]
+    for r in rows:  # a kept traceback keeps its lines, not the data and models of its frames
+        if r.failure is not None and r.failure.error is not None:
+            traceback.clear_frames(r.failure.error.__traceback__)
     return Scorecard(scale, seeds, rows, image_data=data.images[1].source)

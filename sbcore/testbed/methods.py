@@ -21,6 +21,8 @@ ours, fixed before scoring and never tuned on the scorecard.
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 from dataclasses import replace
 from functools import partial
 
@@ -33,6 +35,21 @@ from .protocol import Committee, Method, cross_entropy, member_views
 
 REFERENCE = ("sam", "spectral_decoupling", "diverse")  # the leaderboard's default rows
 EXTRA = ("jtt",)  # scored on request (methods=[..., "jtt"]): its second stage is slow on MS-5
+
+
+def positive(name: str, value: float) -> float:
+    """``value`` as a float, checked to be a finite number > 0 (not a bool, NaN or inf)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def count(name: str, value: int, least: int) -> int:
+    """``value`` as an int, checked to be an integer >= ``least`` (not a bool or a float)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 def vanilla() -> Method:
@@ -79,8 +96,7 @@ def sam_loss(model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int
 def sam(rho: float = 0.05) -> Method:
     """Sharpness-aware minimization with radius ``rho`` (the paper's default 0.05) around the
     chapter's SGD recipe: two forward-backward passes per step."""
-    if not rho > 0:
-        raise ValueError(f"rho must be > 0, got {rho!r}")
+    rho = positive("rho", rho)
     return Method("SAM", loss=partial(sam_loss, rho=rho), settings={"rho": rho},
                   paper="Foret et al. (2021)")
 
@@ -103,8 +119,7 @@ def sd_loss(model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int,
 def spectral_decoupling(lam: float = 0.1) -> Method:
     """Cross-entropy plus (lam / 2) ||logits||^2. The penalty keeps the loss above the stopping
     threshold, so every model trains for the whole epoch budget."""
-    if not lam > 0:
-        raise ValueError(f"lam must be > 0, got {lam!r}")
+    lam = positive("lam", lam)
     return Method("spectral decoupling", loss=partial(sd_loss, lam=lam), settings={"lambda": lam},
                   paper="Pezeshki et al. (2021)")
 
@@ -150,12 +165,8 @@ def diverse(members: int = 2, weight: float = 1.0, n_points: int = 64) -> Method
     """A set of ``members`` models trained together with the input-gradient diversity penalty
     (on ``n_points`` points of each batch), scored as the average of their logits (the paper
     selects one model on held-out OOD data, which the scorecard does not have)."""
-    if isinstance(members, bool) or not isinstance(members, int) or members < 2:
-        raise ValueError(f"members must be an integer >= 2, got {members!r}")
-    if not weight > 0:
-        raise ValueError(f"weight must be > 0, got {weight!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
-        raise ValueError(f"n_points must be an integer >= 1, got {n_points!r}")
+    members, n_points = count("members", members, 2), count("n_points", n_points, 1)
+    weight = positive("weight", weight)
     return Method("diverse ensemble", loss=partial(diversity_loss, weight=weight,
                                                    n_points=n_points), members=members,
                   settings={"members": members, "weight": weight, "n_points": n_points},
@@ -204,9 +215,7 @@ def jtt_train(method: Method, model: nn.Module, x: Tensor, y: Tensor, cfg: Train
 def jtt(epochs: int = 2, factor: int = 20) -> Method:
     """Just Train Twice: ``epochs`` of identification training, then the error set upsampled
     ``factor`` times (our choices; the paper tunes both per dataset)."""
-    for name, v in (("epochs", epochs), ("factor", factor)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    epochs, factor = count("epochs", epochs, 1), count("factor", factor, 1)
     return Method("JTT", train=partial(jtt_train, epochs=epochs, factor=factor),
                   settings={"epochs": epochs, "factor": factor}, paper="Liu et al. (2021)")
 

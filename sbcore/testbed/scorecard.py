@@ -5,6 +5,10 @@ a standard deviation over seeds, vanilla SGD first as the reference row.
 helps, ``-1``: down helps). The randomized AUCs read as in the paper (Sec. 3): an S-randomized
 AUC of 0.5 means the model ignores everything but S, an Sc-randomized AUC of 1.0 means it ignores
 Sc entirely; a model that uses Sc as well moves the first up and the second down.
+
+A method that diverges (a NaN or infinite training loss, or logits) or whose code raises keeps a
+row: :class:`Failure` says what happened at which stage, the columns measured before it stay,
+and the row is left out of :meth:`Scorecard.deltas` and :meth:`Scorecard.noise`.
 """
 
 from __future__ import annotations
@@ -57,11 +61,42 @@ def fmt(values) -> str:
     return "—" if np.isnan(m) else f"{m:.3f} ± {s:.3f}"
 
 
+FAILURES = ("diverged", "error")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a method's row stops: ``kind`` "diverged" (a NaN or infinite training loss or
+    logits: a result) or "error" (its code raised), the ``stage`` (e.g. "MS-(5,7) training"),
+    the exception's one-line ``message`` and the exception itself (``error``, with its
+    traceback: ``raise failure.error`` shows where)."""
+
+    kind: str
+    stage: str
+    message: str
+    error: BaseException | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, err: BaseException, stage: str) -> "Failure":
+        """A :class:`FloatingPointError` (``sbcore.train.NonFiniteLoss``, non-finite logits)
+        diverged; any other exception is an error, its type named in the message."""
+        lines = str(err).strip().splitlines()
+        line = lines[0] if lines else ""
+        if isinstance(err, FloatingPointError):
+            return cls("diverged", stage, line or type(err).__name__, err)
+        return cls("error", stage, f"{type(err).__name__}: {line}" if line else
+                   type(err).__name__, err)
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.stage}: {self.message}"
+
+
 @dataclass
 class MethodScore:
     """One method's row: per column key, its per-seed values ((n_seeds,) arrays);
     ``diagnostics``: what else was measured (for a method with several members per predictor:
-    their input-gradient alignment and each member's randomized AUCs on LMS-5)."""
+    their input-gradient alignment and each member's randomized AUCs on LMS-5);
+    ``failure``: why the row stops early (None: every column was measured)."""
 
     name: str
     values: dict[str, np.ndarray]
@@ -69,6 +104,16 @@ class MethodScore:
     settings: dict = field(default_factory=dict)
     seconds: float = 0.0
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)
+    failure: Failure | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+    @property
+    def status(self) -> str:
+        """``"ok"``, or the failure in one line."""
+        return "ok" if self.failure is None else str(self.failure)
 
     def mean(self, key: str) -> float:
         return mean_sd(self.values.get(key, []))[0]
@@ -90,25 +135,44 @@ class Scorecard:
                 return r
         raise KeyError(f"no method {name!r} in the scorecard; have {[r.name for r in self.rows]}")
 
+    def failures(self) -> dict[str, Failure]:
+        """Method -> its :class:`Failure`, for the rows that stopped early."""
+        return {r.name: r.failure for r in self.rows if r.failure is not None}
+
+    def raise_errors(self) -> None:
+        """Raise the exception of the first row whose code raised (kind "error"), with its
+        traceback; a divergence is a result and raises nothing."""
+        for r in self.rows:
+            if r.failure is not None and r.failure.kind == "error" and r.failure.error:
+                raise r.failure.error
+
+    def scored(self) -> list[MethodScore]:
+        """The rows after vanilla's that did not fail."""
+        return [r for r in self.rows[1:] if r.failure is None]
+
     def table(self, groups: Sequence[str] | None = None) -> list[dict]:
         """One dict per method: its name, every column (of ``groups``, default all) as
-        ``mean ± sd``, then its training time in seconds."""
+        ``mean ± sd``, then its training time in seconds; when a row failed, a last "status"
+        column ("ok", or what failed at which stage)."""
         cols = [c for c in COLUMNS if groups is None or c.group in groups]
         if not cols:
             raise ValueError(f"groups must name some of {sorted({c.group for c in COLUMNS})}")
+        status = bool(self.failures())
         return [{"method": r.name, **{c.label: fmt(r.values.get(c.key, [])) for c in cols},
-                 "seconds": f"{r.seconds:.0f}"} for r in self.rows]
+                 "seconds": f"{r.seconds:.0f}", **({"status": r.status} if status else {})}
+                for r in self.rows]
 
     def deltas(self) -> dict[str, dict[str, float]]:
-        """Method -> column -> mean difference from the vanilla row (rows after the first)."""
+        """Method -> column -> mean difference from the vanilla row (rows after the first that
+        did not fail: see :meth:`failures`)."""
         ref = self.rows[0]
-        return {r.name: {k: r.mean(k) - ref.mean(k) for k in KEYS} for r in self.rows[1:]}
+        return {r.name: {k: r.mean(k) - ref.mean(k) for k in KEYS} for r in self.scored()}
 
     def noise(self) -> dict[str, dict[str, float]]:
         """Method -> column -> standard error of its difference from vanilla over seeds:
-        sqrt(sd_m^2 / n_m + sd_v^2 / n_v)."""
+        sqrt(sd_m^2 / n_m + sd_v^2 / n_v) (the rows of :meth:`deltas`)."""
         ref, out = self.rows[0], {}
-        for r in self.rows[1:]:
+        for r in self.scored():
             out[r.name] = {}
             for k in KEYS:
                 parts = []
@@ -133,7 +197,13 @@ class Scorecard:
                          + "".join(s.rjust(w) for s, w in zip(cells, cols)))
         lines.append("seconds".ljust(width) + "".join(f"{r.seconds:.1f}".rjust(w)
                                                       for r, w in zip(self.rows, cols)))
-        return head + "\n".join(lines) + "\n(↑/↓: the direction that mitigates simplicity bias)"
+        fails = self.failures()
+        if fails:
+            lines.append("status".ljust(width) + "".join(
+                ("ok" if r.failure is None else r.failure.kind.upper()).rjust(w)
+                for r, w in zip(self.rows, cols)))
+        lines.append("(↑/↓: the direction that mitigates simplicity bias)")
+        return head + "\n".join(lines + [f"{name}: {f}" for name, f in fails.items()])
 
 
 def combine(cards: Sequence[Scorecard]) -> Scorecard:
