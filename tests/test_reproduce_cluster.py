@@ -75,8 +75,11 @@ def test_address_where_nothing_listens_is_one_line_naming_it(capfd, tmp_path):
         address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
         start = time.monotonic()
         code, err, _ = _cli(capfd, tmp_path, "--scheduler", address, "--connect-timeout", "1")
-        assert code == 3 and time.monotonic() - start < 10
-        assert f"no Dask scheduler answered at {address} within 1 s" in err and "refused" in err
+        assert code == 3 and time.monotonic() - start < 30
+        # the reason in brackets is distributed's: "refused" on an idle machine, a timeout when
+        # the deadline passes first on a busy one; either way one line naming the address
+        assert f"no Dask scheduler answered at {address} within 1 s" in err
+        assert len(err.strip().splitlines()) == 1, err
         stale = tmp_path / "stale.json"  # the file of a scheduler that has gone
         stale.write_text(json.dumps({"address": address}))
         code, err, _ = _cli(capfd, tmp_path, "--scheduler-file", str(stale), "--connect-timeout", "1")
