@@ -100,7 +100,9 @@ PRESETS = {
                     t8_cells=((2, 1), (10, 3)), t9_scales=(0.1, 10.0), f5_d=10,
                     f5_n_train=20_000, f5_alphas=(0.0, 0.5, 1.0),
                     f5_slab_train=TrainConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, max_epochs=40)),
-    "book": Config(n_train=10_000, n_train_ms=20_000, n_test=5000, n_seeds=3, train=_SGD,
+    # n_train_ms 50,000 as at paper scale: at 20,000 points one seed of the SGD/ReLU cell stayed
+    # at chance on one CPU and trained on another (float-level differences decide it at that size)
+    "book": Config(n_train=10_000, n_train_ms=50_000, n_test=5000, n_seeds=3, train=_SGD,
                    t6_ms_activations=("relu",), t6_ms_optimizers=("sgd",), f5_d=10,
                    f5_n_train=20_000, f5_alphas=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0),
                    f5_slab_train=TrainConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, max_epochs=60)),
@@ -192,9 +194,9 @@ def table9(run) -> list[GridCell]:
 
 
 _REASON = "left out at this scale to fit the time budget (the paper scale runs it)"
-_MS_REASON = ("in trial runs at the book's budget (20,000 points, 40 epochs) our networks memorized "
-              "MS-(5,7) instead of finding the 5-slab with every optimizer and activation but SGD "
-              "with ReLU; the paper scale runs the full grid")
+_MS_REASON = ("in trial runs at 20,000 points and 40 epochs our networks memorized MS-(5,7) "
+              "instead of finding the 5-slab with every optimizer and activation but SGD with "
+              "ReLU; the paper scale runs the full grid")
 
 
 def check_tables(run, tables: dict[str, list[GridCell]]) -> None:
