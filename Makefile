@@ -1,5 +1,6 @@
 # make book     build the HTML book at book scale (sets itself up; the main job)
 # make test     unit tests, the notebooks under nbval at smoke scale, a smoke-scale book build
+# make check    the inner loop (about two minutes): ruff lint, then the fast tests
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters as resumable Dask jobs
 #   (WORKERS=N local jobs at a time; SCHEDULER=tcp://host:8786 an existing cluster; FORCE=1 redo done jobs)
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests; CPU, and CUDA when present;
@@ -25,7 +26,7 @@ CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-firs
 	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
 SHOTS := docs/screenshots
 
-.PHONY: book test reproduce bench data browser screenshots clean results
+.PHONY: book test check reproduce bench data browser screenshots clean results
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +60,12 @@ book: $(STAMP) data
 test: $(STAMP) data browser
 	$(BIN)/python -m pytest tests -q
 	SBCORE_SCALE=smoke SBCORE_RECORDS_DIR=_build/test-records $(BIN)/python -m pytest --nbval-lax book -q -p no:cacheprovider
+
+# Lint over the library, tests, benchmarks and notebooks, then every test that trains no book
+# and runs no notebook (the slow ones and the browser are left to make test).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/test_browser.py -p no:cacheprovider
 
 reproduce: $(STAMP) data
 	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS)) \

@@ -27,12 +27,15 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .jobs import (Job, ReproduceError, _mark_failed, describe_failure, folder_lock,  # noqa: F401 (re-exported)
                    pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
 from .runtime import project_root, source_commit
 from .scales import resolve_scale
+
+if TYPE_CHECKING:  # for annotations only: distributed is imported where it is used
+    import distributed
 
 SEED_LIMIT = 2**31  # seeds live in [0, 2^31): what every generator the chapters seed accepts
 CONNECT_TIMEOUT_S = 30.0  # for an existing scheduler to answer (and its scheduler file to appear)

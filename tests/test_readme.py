@@ -2,6 +2,7 @@
 disagree, and when the README carries numbers typed by hand in that section."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,7 @@ def test_split_needs_the_markers():
 
 # ---------------------------------------------------------------- tampering is refused
 
-def _board(tmp_path, edit=None) -> "Path":
+def _board(tmp_path, edit=None) -> Path:
     """A copy of the recorded scoreboard, marked as a build with the presets' settings (as
     ``make results`` writes it), after ``edit(payload)``."""
     payload = json.loads((ROOT / readme.RECORDED).read_text())
