@@ -3,6 +3,8 @@
 # make check    the inner loop (about two minutes): ruff lint, then the fast tests
 # make reproduce SCALE=paper SEEDS="0 1 2" CHAPTERS="02"   rerun chapters as resumable Dask jobs
 #   (WORKERS=N local jobs at a time; SCHEDULER=tcp://host:8786 an existing cluster; FORCE=1 redo done jobs)
+# make gpu-check   every GPU measurement in one run (~10 min on one GPU), to $(OUT)/gpu-check.jsonl
+#               or _build/gpu-check.jsonl; on a CPU it records the environment and skips the rest
 # make bench    the speed benchmarks of benchmarks/ (not part of the tests; CPU, and CUDA when present;
 #               SB_AUTHORS_REPO=<checkout of harshays/simplicitybiaspitfalls> adds the authors' pipeline)
 # make results  after make book: record its scoreboard and regenerate the README's results table
@@ -26,7 +28,7 @@ CHROMIUM_FLAGS := --headless --no-sandbox --disable-gpu --disable-quic --no-firs
 	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars
 SHOTS := docs/screenshots
 
-.PHONY: book test check reproduce bench data browser screenshots clean results
+.PHONY: book test check gpu-check reproduce bench data browser screenshots clean results
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +72,12 @@ check: $(STAMP)
 reproduce: $(STAMP) data
 	$(BIN)/python -m sbcore reproduce --scale $(SCALE) --seeds $(SEEDS) $(if $(CHAPTERS),--chapters $(CHAPTERS)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(FORCE),--force)
+
+# No .venv needed: a GPU machine brings its own CUDA torch (GPU_PYTHON=python3 by default there).
+GPU_CHECK_OUT ?= $(if $(OUT),$(OUT)/gpu-check.jsonl,_build/gpu-check.jsonl)
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	PYTHONUNBUFFERED=1 $(GPU_PYTHON) benchmarks/gpu_check.py --out $(GPU_CHECK_OUT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -142,3 +142,9 @@ def test_captured_path_bookkeeping_on_cpu(lms, monkeypatch):
     assert h0.n_updates == h1.n_updates == 35
     for p, q in zip(eager.parameters(), graphed.parameters()):
         torch.testing.assert_close(p, q, atol=1e-6, rtol=1e-6)
+
+
+def test_cuda_graphs_are_off_until_verified_on_a_gpu():
+    """The captured step has never run on a GPU here: eager is the default (make gpu-check
+    measures the captured one against it)."""
+    assert TrainConfig().cuda_graph is False

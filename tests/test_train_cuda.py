@@ -37,6 +37,6 @@ def test_plain_module_with_batchnorm_is_captured():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(50, 32), torch.nn.BatchNorm1d(32), torch.nn.ReLU(),
                                 torch.nn.Linear(32, 2)).cuda()
-    hist = fit(model, data.x.cuda(), data.y.cuda(), TrainConfig(max_epochs=8, stop_loss=None),
-               progress=False)
+    hist = fit(model, data.x.cuda(), data.y.cuda(),
+               TrainConfig(max_epochs=8, stop_loss=None, cuda_graph=True), progress=False)
     assert hist.loss[-1][0] < hist.loss[0][0]
