@@ -138,7 +138,13 @@ def test_start_validates_parameters_before_anything_trains(monkeypatch):
                             ({"strict": "maybe"}, "strict must be a boolean"),
                             ({"scale": "huge"}, "scale must be one of"),
                             ({"models": ("(100,1)-MLP",)}, "model must look like"),
-                            ({"device": "tpu"}, "device must be one of")]:
+                            ({"device": "tpu"}, "device must be one of"),
+                            ({"lr": float("inf")}, "lr must be a finite number, got inf"),
+                            ({"weight_decay": float("nan")}, "weight_decay must be a finite"),
+                            ({"n_seeds": 100_000}, r"n_seeds must be .* at most 32\), got 100000"),
+                            ({"n_train": 10**9}, r"n_train must be .* at most 10,000,000"),
+                            ({"ms_recipes": ["Adam lr 1e-3"]}, "ms_recipes must be a mapping"),
+                            ({"ms_recipes": {"(100,10,1)-GRU": 3}}, "ms_recipes must be a string")]:
         with pytest.raises(ValueError, match=message):
             sbcore.start("02", **{"scale": "smoke", **params})
 
