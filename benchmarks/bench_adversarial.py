@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from sbcore.adversarial import PGDConfig, adversarial_perturb
+from sbcore.experiments.adversarial import PGDConfig, adversarial_perturb
 from sbcore.data.synthetic import make_adv_ms
 from sbcore.models.stacked import StackedFCN
 from sbcore.train import TrainConfig, fit

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from sbcore.data import from_name
-from sbcore.experiments import train_stack
+from sbcore.experiments.stacks import train_stack
 from sbcore.train import TrainConfig
 
 from machine import alternate, median

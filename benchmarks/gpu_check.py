@@ -100,7 +100,7 @@ def graph_records(device: str = "cuda", n_train: int | None = None) -> dict:
     from dataclasses import replace
 
     from sbcore.chapters.ch02_extreme_sb_slabs import PRESETS
-    from sbcore.experiments import make_splits, train_stack
+    from sbcore.experiments.stacks import make_splits, train_stack
     from sbcore.runtime import member_seeds
 
     cfg, seeds = PRESETS["smoke"], member_seeds(0, 2)
@@ -165,7 +165,7 @@ def paper_ms57(log: Log, device: str = "cuda", n_train: int | None = None,
     from dataclasses import replace
 
     from sbcore.chapters.ch02_extreme_sb_slabs import PRESETS
-    from sbcore.experiments import make_splits, train_stack
+    from sbcore.experiments.stacks import make_splits, train_stack
     from sbcore.runtime import member_seeds
 
     cfg, seeds = PRESETS["paper"], member_seeds(0, PRESETS["paper"].n_seeds)

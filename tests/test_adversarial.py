@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sbcore.adversarial import (PGDConfig, adversarial_perturb, image_eval, robust_accuracy,
+from sbcore.experiments.adversarial import (PGDConfig, adversarial_perturb, image_eval, robust_accuracy,
                                 sweep_members, train_eps_sweep)
 from sbcore.attacks import pgd, pgd_stacked
 from sbcore.chapters import ch08_adversarial_training as ch
@@ -178,7 +178,7 @@ def test_chapter_presets_validate_and_reject_bad_values():
 
 
 def test_image_adversarial_training_goes_through_the_shared_trainer():
-    from sbcore.experiments import train_image_model
+    from sbcore.experiments.images import train_image_model
     calls = []
     hook = adversarial_perturb(0.3, PGDConfig(n_steps=1, norm="linf"), clip=(0.0, 1.0))
 

@@ -1,6 +1,6 @@
 """Chapter 05 (sbcore.chapters.ch05_fragility) and the library pieces it calls: margins of the
 averaging classifier, flipping budgets, OOD scores, contradicting complex features, the attack suite
-on a stack (sbcore.robustness), records through a Run, and config validation."""
+on a stack (sbcore.experiments.fragility), records through a Run, and config validation."""
 
 import dataclasses
 import math
@@ -11,15 +11,16 @@ import torch
 from torch import nn
 
 import sbcore
-from sbcore import margins, robustness
+from sbcore import margins
 from sbcore.chapters import ch05_fragility as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.data import make_lms
 from sbcore.data.synthetic import SyntheticData, contradict
-from sbcore.experiments import flip_budget_sweep, make_splits, train_stack
+from sbcore.experiments import fragility
+from sbcore.experiments.fragility import ATTACKS, AttackRun, flip_budget_sweep
+from sbcore.experiments.stacks import make_splits, train_stack
 from sbcore.metrics import max_logit, max_softmax, ood_auroc
 from sbcore.oracles import Averaging, SlabVote
-from sbcore.robustness import ATTACKS, AttackRun
 from sbcore.train import TrainConfig
 
 
@@ -207,10 +208,10 @@ def test_ood_and_contradiction_on_a_model_reading_only_s():
             s = (x @ data.rotation.T) @ w  # the unrotated S coordinate
             return torch.stack([-s, s], -1)
 
-    ood = robustness.ood_aucs([OnS(), OnS()], [data, data], seed=0)
+    ood = fragility.ood_aucs([OnS(), OnS()], [data, data], seed=0)
     assert set(ood) == {"max-softmax", "max-logit"}
     assert all(abs(v - 0.5) < 0.05 for a in ood.values() for v in a)  # Sc-randomization is unseen
-    c = robustness.contradiction([OnS()], [data], seed=0)
+    c = fragility.contradiction([OnS()], [data], seed=0)
     assert c["follow_s"].tolist() == [1.0]
     assert c["clean_conf"][0] == pytest.approx(c["contra_conf"][0])
 

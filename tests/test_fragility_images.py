@@ -1,4 +1,4 @@
-"""The image half of chapter 05: the attack suite (sbcore.robustness) on domino images with
+"""The image half of chapter 05: the attack suite (sbcore.experiments.fragility) on domino images with
 clipping, the domino budget, the chapter's image records, and figures.fragility.plot_uap_images, on
 a tiny hand-built model."""
 
@@ -15,7 +15,7 @@ from sbcore.chapters import ch05_fragility as ch  # noqa: E402
 from sbcore.claims import ClaimNotReproduced  # noqa: E402
 from sbcore.data.dominoes import ImageDominoes, block_mask  # noqa: E402
 from sbcore.figures.fragility import plot_uap_images  # noqa: E402
-from sbcore.robustness import ATTACKS, attack_models, mean_block_distance  # noqa: E402
+from sbcore.experiments.fragility import ATTACKS, attack_models, mean_block_distance  # noqa: E402
 
 
 class TopOnly(nn.Module):

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import sbcore
-from sbcore import grid as sgd
 from sbcore.chapters import ch06_generalization as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.claims.checks.generalization import TABLE2, TABLE10
 from sbcore.claims.run import apply_overrides
-from sbcore.experiments import train_stack
+from sbcore.experiments import generalization as sgd
+from sbcore.experiments.stacks import train_stack
 from sbcore.metrics import accuracy, logits_on, stack_data
 from sbcore.train import TrainConfig, fit
 

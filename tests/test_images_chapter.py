@@ -1,6 +1,6 @@
 """Chapter 03 (sbcore.chapters.ch03_extreme_sb_images) and the shared image pieces of
-sbcore.experiments on tiny hand-built dominoes: randomized metrics, training, records, presets and
-their validation."""
+sbcore.experiments.images on tiny hand-built dominoes: randomized metrics, training, records,
+presets and their validation."""
 
 import dataclasses
 
@@ -14,7 +14,7 @@ from sbcore.chapters import ch03_extreme_sb_images as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.claims.checks.images import chance_tol
 from sbcore.data.dominoes import ImageDominoes
-from sbcore.experiments import MNIST_CIFAR_RECIPE, randomized_image_eval, train_image_model
+from sbcore.experiments.images import MNIST_CIFAR_RECIPE, randomized_image_eval, train_image_model
 from sbcore.figures.images import plot_dominoes
 
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 from sbcore.chapters import ch02_extreme_sb_slabs as ch02
-from sbcore.models.specs import TABLE4_MODELS
-from sbcore import recipes
+from sbcore.experiments import recipes
+from sbcore.experiments.recipes import (APP_B, CANDIDATES, PLAIN, STUDY, TRAINED, check_study,
+                                        chosen, describe, findings, load_study, merge_studies,
+                                        recipe_study, setting, summary_rows, trained_summary)
 from sbcore.figures.randomized import plot_recipe_study
-from sbcore.recipes import (APP_B, CANDIDATES, PLAIN, STUDY, TRAINED, check_study, chosen,
-                            describe, findings, load_study, merge_studies, recipe_study, setting,
-                            summary_rows, trained_summary)
+from sbcore.models.specs import TABLE4_MODELS
 from sbcore.runtime import project_root
 from sbcore.train import TrainConfig
 

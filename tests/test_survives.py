@@ -9,13 +9,14 @@ import pytest
 import torch
 
 import sbcore
-from sbcore import experiments
 from sbcore.chapters import ch04_sb_survives as ch
 from sbcore.claims.checks import CHECKS
 from sbcore.claims.checks.survives import (KEY_FIELDS, auc_null_sd, parse_printed, printed_cell,
                                            printed_cells, s_auc_bar)
 from sbcore.data.synthetic import make_lms, make_ms_k, with_linear_at
-from sbcore.experiments import fcn_grid, make_splits, mix_members
+from sbcore.experiments import stacks
+from sbcore.experiments.stacks import make_splits
+from sbcore.experiments.survives import fcn_grid, mix_members
 from sbcore.metrics import ks_distance
 from sbcore.models.stacked import StackedFCN
 from sbcore.train import TrainConfig
@@ -191,7 +192,7 @@ class _Started(Exception):
 def test_the_paper_scale_starts_training(monkeypatch):
     def first_fit(*args, **kwargs):
         raise _Started
-    monkeypatch.setattr(experiments, "fit", first_fit)
+    monkeypatch.setattr(stacks, "fit", first_fit)
     run = sbcore.start("04_sb_survives", scale="paper", seed=1, progress=False)
     assert run.scale == "paper" and len(run.seeds) == 5
     with pytest.raises(_Started):

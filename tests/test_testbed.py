@@ -270,7 +270,7 @@ def test_jtt_retrains_on_the_first_models_errors(lms, monkeypatch):
 
 
 def test_member_diagnostics_of_identical_and_different_members():
-    from sbcore.experiments import make_splits
+    from sbcore.experiments.stacks import make_splits
     from sbcore.testbed.evaluation import member_diagnostics
     _, tests = make_splits("LMS-5", 10, 200, [0])
     one = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])

@@ -1,5 +1,5 @@
-"""Theorem 1's simulation (sbcore.theory), Fig. 1's stylized data (sbcore.data.stylized) and the
-chapter 00 module, against hand-computed values and autograd."""
+"""Theorem 1's simulation (sbcore.experiments.theory), Fig. 1's stylized data
+(sbcore.data.stylized) and the chapter 00 module, against hand-computed values and autograd."""
 
 import ast
 import math
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from sbcore import theory
+from sbcore.experiments import theory
 from sbcore.chapters import ch00_theory as ch
 from sbcore.data import stylized
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sbcore import theory
+from sbcore.experiments import theory
 from sbcore.data import stylized
 from sbcore.metrics import accuracy, logits_on, randomized_eval, score, stack_data
 from sbcore.models.inference import predict_logits

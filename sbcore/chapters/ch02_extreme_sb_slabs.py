@@ -14,10 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..claims.display import mean_std
-from ..experiments import StackResult, make_splits, train_stack
+from ..experiments.stacks import StackResult, make_splits, train_stack
 from ..metrics import coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance
 from ..models.specs import TABLE4_MODELS, ModelSpec
-from ..recipes import CANDIDATES, STUDY, describe
+from ..experiments.recipes import CANDIDATES, STUDY, describe
 from ..scales import positive_int, require
 from ..train import TrainConfig
 
@@ -39,10 +39,10 @@ class Config:
     SGD recipe (App. B) with the paper's stopping rule; ``models``/``models_ms``: the Table 4
     architectures run on LMS-5 / MS-(5,7); ``wide_*``: Fig. 3b's runs (|Sc| = d - 1, same sample
     sizes); ``no_s_*``: claim #10's runs without S, with App. D.1's recipe for slab-only data;
-    ``ms_recipes``: model -> the name of a recipe of :data:`sbcore.recipes.CANDIDATES` whose
-    optimizer, learning rate and momentum replace ``train``'s for that model on MS-(5,7) (weight
-    decay, batch size, epoch cap and stopping rule stay ``train``'s), chosen from the recorded
-    recipe study; the ``lr`` and ``momentum`` knobs do not reach these models.
+    ``ms_recipes``: model -> the name of a recipe of :data:`sbcore.experiments.recipes.CANDIDATES`
+    whose optimizer, learning rate and momentum replace ``train``'s for that model on MS-(5,7)
+    (weight decay, batch size, epoch cap and stopping rule stay ``train``'s), chosen from the
+    recorded recipe study; the ``lr`` and ``momentum`` knobs do not reach these models.
     """
 
     n_train: int

@@ -3,9 +3,10 @@ the image halves of #7 and #18 (Sec. 4.2-4.3, Tables 4 and 5, Fig. 3a).
 
 A domino stacks a simple image (S, top) over a complex one (Sc, bottom), both predictive of the
 label (:mod:`sbcore.data.dominoes`). CNNs trained with the paper's MNIST-CIFAR recipe
-(:data:`sbcore.experiments.MNIST_CIFAR_RECIPE`) are evaluated on the standard, S-randomized and
-Sc-randomized test sets. Each seed trains one ordinary ``nn.Module`` on the same data (the data
-are fixed by the pairing seed, as in the paper; seeds vary the initialization and batch order).
+(:data:`sbcore.experiments.images.MNIST_CIFAR_RECIPE`) are evaluated on the standard,
+S-randomized and Sc-randomized test sets. Each seed trains one ordinary ``nn.Module`` on the same
+data (the data are fixed by the pairing seed, as in the paper; seeds vary the initialization and
+batch order).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import numpy as np
 from ..claims.checks.images import chance_tol
 from ..claims.display import mean_std
 from ..data.dominoes import MNIST_CIFAR_PAIRS, SOURCES, ImageDominoes
-from ..experiments import (MNIST_CIFAR_RECIPE, image_logits, load_pair, randomized_image_eval,
-                           train_image_models)
+from ..experiments.images import (MNIST_CIFAR_RECIPE, image_logits, load_pair,
+                                  randomized_image_eval, train_image_models)
 from ..metrics import RandomizedEval, accuracy, ks_distance
 from ..models.zoo import IMAGE_MODELS
 from ..probes import linear_probe_accuracy

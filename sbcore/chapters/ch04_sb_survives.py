@@ -17,7 +17,8 @@ import numpy as np
 
 from ..claims.checks.survives import KEY_FIELDS, printed_cell, printed_cells, s_auc_bar
 from ..claims.display import mean_std
-from ..experiments import GridCell, fcn_grid, make_splits, nonrandom_init, train_stack
+from ..experiments.stacks import make_splits, train_stack
+from ..experiments.survives import GridCell, fcn_grid, nonrandom_init
 from ..metrics import eval_seed
 from ..models.specs import ModelSpec
 from ..models.stacked import ACTIVATIONS, INITS
@@ -231,7 +232,8 @@ def check_tables(run, tables: dict[str, list[GridCell]]) -> None:
 # ------------------------------------------------------------------ Fig. 5 (#17)
 
 def fig5(run) -> dict:
-    """App. C.7 at this scale's settings: see :func:`sbcore.experiments.nonrandom_init`."""
+    """App. C.7 at this scale's settings: see
+    :func:`sbcore.experiments.survives.nonrandom_init`."""
     cfg = run.cfg
     return nonrandom_init(cfg.f5_model, cfg.f5_alphas, d=cfg.f5_d, n_slab_train=cfg.f5_n_train,
                           n_train=cfg.n_train, n_test=cfg.n_test, slab_cfg=cfg.f5_slab_train,

@@ -1,10 +1,11 @@
 """Chapter 05, fragility (claims #18-#22, Fig. 4): OOD scores under Sc-randomization, l2 margins
 of the averaging classifier against networks (:mod:`sbcore.margins`), PGD and UAPs of the one
 attack suite on synthetic and domino data, UAP transfer, and confidence when every complex feature
-contradicts S (:mod:`sbcore.robustness`).
+contradicts S (:mod:`sbcore.experiments.fragility`).
 
 Budgets are fixed from the data geometry before any run (the paper states none): see ``EPS_PGD``,
-``EPS_UAP`` and the chapter's text; on dominoes, :func:`sbcore.robustness.attack_dominoes`.
+``EPS_UAP`` and the chapter's text; on dominoes,
+:func:`sbcore.experiments.fragility.attack_dominoes`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import numpy as np
 from ..metrics import coords_mask
 from ..claims.checks.images import chance_tol
 from ..data.dominoes import SOURCES, ImageDominoes
-from ..experiments import (MNIST_CIFAR_RECIPE, flip_budget_sweep, load_pair, make_splits,
-                           train_image_models, train_stack)
+from ..experiments import fragility
+from ..experiments.fragility import (ATTACKS, UAPS, AttackRun, attack_dominoes,  # noqa: F401
+                                     attack_models, flip_budget_sweep, members,
+                                     shift_and_contradiction, transfer_matrix, uap_in_z)
+from ..experiments.images import MNIST_CIFAR_RECIPE, load_pair, train_image_models
+from ..experiments.stacks import make_splits, train_stack
 from ..models.specs import ModelSpec
 from ..models.zoo import IMAGE_MODELS
-from .. import robustness
-from ..robustness import (ATTACKS, UAPS, AttackRun, attack_dominoes, attack_models,  # noqa: F401
-                          members, shift_and_contradiction, transfer_matrix, uap_in_z)
 from ..scales import positive_int, require
 from ..train import TrainConfig
 
@@ -139,8 +141,9 @@ def train_all(cfg: Config, seeds: Sequence[int], *, device="cpu", progress: bool
 
 def budget_sweep(cfg: Config, seeds: Sequence[int], *, device="cpu",
                  progress: bool = True) -> dict[str, np.ndarray]:
-    """Claim #19's sweep over ``cfg.margin_dims`` (:func:`sbcore.experiments.flip_budget_sweep`):
-    {"f*": (M, n_dims), margin_model: (M, n_dims)}, median minimal flipping budgets."""
+    """Claim #19's sweep over ``cfg.margin_dims``
+    (:func:`sbcore.experiments.fragility.flip_budget_sweep`): {"f*": (M, n_dims), margin_model:
+    (M, n_dims)}, median minimal flipping budgets."""
     return flip_budget_sweep(cfg.margin_model, cfg.margin_dims, n_train=cfg.n_train,
                              n_test=cfg.n_test, n_points=cfg.n_attack, seeds=seeds, cfg=cfg.train,
                              device=device, progress=progress, n_steps=cfg.pgd_steps)
@@ -175,7 +178,8 @@ def transfer_all(runs: dict, results: dict, splits: dict, cfg: Config) -> dict:
 def attack_images(cfg: Config, seeds: Sequence[int], *, seed: int, device="cpu",
                   progress: bool = True) -> tuple[AttackRun, ImageDominoes]:
     """Train ``cfg.image_model`` once per seed on domino pair A and attack each model
-    (:func:`sbcore.robustness.attack_dominoes`). Returns the run and the training set."""
+    (:func:`sbcore.experiments.fragility.attack_dominoes`). Returns the run and the training
+    set."""
     train, test = load_pair(cfg.image_source, "A", n_train=cfg.image_n_train,
                             n_test=cfg.image_n_test, seed=seed)
     models = [m.cpu() for m in train_image_models(cfg.image_model, train.x, train.y,
@@ -188,8 +192,8 @@ def attack_images(cfg: Config, seeds: Sequence[int], *, seed: int, device="cpu",
 
 
 def attack_rows(runs: Sequence[AttackRun], paper_share: str | None = None) -> list[dict]:
-    """:func:`sbcore.robustness.attack_rows` with the paper's share of each dataset."""
-    return robustness.attack_rows(runs, paper_share or PAPER_SHARE)
+    """:func:`sbcore.experiments.fragility.attack_rows` with the paper's share of each dataset."""
+    return fragility.attack_rows(runs, paper_share or PAPER_SHARE)
 
 
 def check_shift(run, results: dict, ood: dict) -> None:

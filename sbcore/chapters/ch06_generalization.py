@@ -14,12 +14,12 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import grid as sgd
 from ..claims.checks.generalization import GRID_POINTS, TABLE2, TABLE10
 from ..claims.display import mean_std
-from ..experiments import (StackResult, accuracy_callback, make_splits,  # noqa: F401
-                           make_splits3, train_stack)
-from ..grid import HP, GridRun, SGDGrid, best_run  # noqa: F401 (the notebook's)
+from ..experiments import generalization as sgd
+from ..experiments.generalization import HP, GridRun, SGDGrid, best_run  # noqa: F401 (notebook)
+from ..experiments.stacks import (StackResult, accuracy_callback, make_splits,  # noqa: F401
+                                  make_splits3, train_stack)
 from ..metrics import stack_data
 from ..models.specs import ModelSpec
 from ..scales import positive_int, require
@@ -107,8 +107,8 @@ PRESETS = {
 
 def run_grid(model: str, trains, vals, tests, cfg: Config, *, seeds: Sequence[int],
              device="cpu", progress: bool = True) -> list[GridRun]:
-    """:func:`sbcore.grid.run_grid` over this chapter's grid, on its shared recipe: one stack per
-    batch size, every other grid point and every seed a member of it."""
+    """:func:`sbcore.experiments.generalization.run_grid` over this chapter's grid, on its shared
+    recipe: one stack per batch size, every other grid point and every seed a member of it."""
     return sgd.run_grid(model, trains, vals, tests, cfg.grid, cfg.train, seeds=seeds,
                         device=device, progress=progress)
 

@@ -1,7 +1,7 @@
 """Chapter 07, ensembles and simplicity bias: what the chapter trains and checks (#25-#27).
 
-The ensembles themselves (stacks of G groups of M members, logit averaging) are library code,
-:mod:`sbcore.ensemble`.
+The ensembles themselves (stacks of G groups of M members, logit averaging) live in
+:mod:`sbcore.experiments.ensembles`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .. import ensemble
+from ..experiments import ensembles
 from ..claims.display import mean_std
-from ..ensemble import EnsembleRun, coordinate_reliance, randomized_ensemble_eval  # noqa: F401
+from ..experiments.ensembles import (EnsembleRun, coordinate_reliance,  # noqa: F401
+                                     randomized_ensemble_eval)
 from ..models.specs import ModelSpec
 from ..scales import positive_int, require
 from ..train import TrainConfig
@@ -93,10 +94,12 @@ PRESETS = {
 
 def train_ensembles(dataset: str, n_train: int, cfg: Config, train: TrainConfig, *, seed: int = 0,
                     device="cpu", progress: bool = True, **data_kw) -> EnsembleRun:
-    """:func:`sbcore.ensemble.train_ensembles` with this chapter's groups, members, model and d."""
-    return ensemble.train_ensembles(dataset, n_train, train, n_groups=cfg.n_groups,
-                                    n_members=cfg.n_members, n_test=cfg.n_test, model=cfg.model,
-                                    d=cfg.d, seed=seed, device=device, progress=progress, **data_kw)
+    """:func:`sbcore.experiments.ensembles.train_ensembles` with this chapter's groups, members,
+    model and d."""
+    return ensembles.train_ensembles(dataset, n_train, train, n_groups=cfg.n_groups,
+                                     n_members=cfg.n_members, n_test=cfg.n_test, model=cfg.model,
+                                     d=cfg.d, seed=seed, device=device, progress=progress,
+                                     **data_kw)
 
 
 def size_curve(run: EnsembleRun, sizes: Sequence[int]) -> np.ndarray:

@@ -13,12 +13,13 @@ from typing import Sequence
 
 import numpy as np
 
-from ..adversarial import (PGDConfig, SweepResult, adversarial_perturb, image_eval,
-                           train_eps_sweep)
 from ..claims.display import mean_std
 from ..data.dominoes import SOURCES
 from ..data.synthetic import SyntheticData
-from ..experiments import MNIST_CIFAR_RECIPE, load_pair, make_splits, train_image_model
+from ..experiments.adversarial import (PGDConfig, SweepResult, adversarial_perturb, image_eval,
+                                       train_eps_sweep)
+from ..experiments.images import MNIST_CIFAR_RECIPE, load_pair, train_image_model
+from ..experiments.stacks import make_splits
 from ..margins import adv_ms_margins  # noqa: F401 (the notebook's)
 from ..models.zoo import IMAGE_MODELS
 from ..scales import positive_int, require

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.dominoes import SOURCES
-from ..experiments import MNIST_CIFAR_RECIPE
+from ..experiments.images import MNIST_CIFAR_RECIPE
 from ..models.specs import ModelSpec
 from ..models.zoo import IMAGE_MODELS
 from ..scales import positive_int, require

@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..theory import TheoremRun, reference_rates
+from ..experiments.theory import TheoremRun, reference_rates
 from .style import NEG, POS, VARIANT_COLOURS
 
 PIECEWISE = "#ff7f0e"  # the paper draws the larger-margin boundary in orange

@@ -36,12 +36,13 @@ from ..metrics import coords_mask
 from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
 from ..claims.run import MAX_SEED
 from ..data.synthetic import SyntheticData, randomize
-from ..experiments import image_logits, load_pair, make_splits, randomized_image_eval
+from ..experiments.fragility import attack_models
+from ..experiments.images import image_logits, load_pair, randomized_image_eval
+from ..experiments.stacks import make_splits
 from ..metrics import accuracy, ensemble_logits, member_seed, roc_auc, stack_data
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
 from ..models.zoo import build_image_model
-from ..robustness import attack_models
 from ..runtime import member_seeds, pick_device
 from ..scales import resolve_scale
 from .methods import gradient_alignment, vanilla

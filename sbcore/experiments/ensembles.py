@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .data.synthetic import SyntheticData, from_name, randomize
-from .metrics import accuracy, coordinate_randomized_accuracy, ensemble_logits, member_seed, roc_auc
-from .models.inference import predict_logits
-from .models.specs import ModelSpec
-from .runtime import member_seeds
-from .train import History, TrainConfig, fit
+from ..data.synthetic import SyntheticData, from_name, randomize
+from ..metrics import accuracy, coordinate_randomized_accuracy, ensemble_logits, member_seed, roc_auc
+from ..models.inference import predict_logits
+from ..models.specs import ModelSpec
+from ..runtime import member_seeds
+from ..train import History, TrainConfig, fit
 
 
 @dataclass

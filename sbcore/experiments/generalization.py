@@ -6,7 +6,7 @@ The batch size cannot differ inside a stack (one batch index per step), so the g
 point of its batch size times every seed (:func:`sbcore.train.grid_config`: per-member
 hyperparameters, seeds varying fastest), member ``p * S + s`` on seed ``s``'s dataset and
 initialized from that seed. Members stop on their own, and each point is trained, evaluated and
-reported as one :func:`sbcore.experiments.train_stack` run per point would be (the same
+reported as one :func:`sbcore.experiments.stacks.train_stack` run per point would be (the same
 initialization, data, recipe, stopping and evaluation); only the members' batch orders differ,
 drawn from one generator for the whole stack. With full-batch steps the two agree to float
 tolerance (tests/test_generalization.py checks it).
@@ -21,11 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .experiments import StackResult
-from .metrics import accuracy, logits_on, randomized_eval, stack_data
-from .models.specs import ModelSpec
-from .scales import require
-from .train import History, TrainConfig, fit, grid_config
+from ..metrics import accuracy, logits_on, randomized_eval, stack_data
+from ..models.specs import ModelSpec
+from ..scales import require
+from ..train import History, TrainConfig, fit, grid_config
+from .stacks import StackResult
 
 HP = {"lr": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
       "momentum": "momentum"}  # a grid point's hyperparameters, and their names in prose
@@ -102,7 +102,7 @@ def run_grid(model: str, trains, vals, tests, grid: SGDGrid, base: TrainConfig, 
     """Train ``model`` at every point of ``grid`` for every seed (seed s on ``trains[s]``), the
     grid point's hyperparameters on top of ``base`` (budget and stopping rule), as one stack per
     batch size; then evaluate each point's members on ``vals`` (App. D.1 selects by validation
-    accuracy) and ``tests`` as :func:`sbcore.experiments.train_stack` does. Returns one
+    accuracy) and ``tests`` as :func:`sbcore.experiments.stacks.train_stack` does. Returns one
     :class:`GridRun` per point, in the order of ``grid.combinations()``."""
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if not len(trains) == len(vals) == len(tests) == len(seeds):

@@ -8,7 +8,7 @@ each model under each candidate recipe (one stack of seeds per pair, each seed i
 follows the training loss and the test and S-randomized test accuracy every epoch, and ends with
 the train accuracy and the three AUCs.
 
-    python -m sbcore.recipes --n-train 50000 --n-test 5000 --seeds 5 --max-epochs 40 --out s.json
+    python -m sbcore.experiments.recipes --n-train 50000 --n-test 5000 --seeds 5 --max-epochs 40 --out s.json
 
 runs the whole study into ``s.json``. ``--models`` / ``--recipes`` pick part of it (to run parts
 in parallel processes, each with ``OMP_NUM_THREADS=1``, each to its own file), and
@@ -30,11 +30,11 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from .experiments import accuracy_callback, make_splits, train_stack
-from .metrics import eval_seed
-from .models.specs import ModelSpec
-from .runtime import atomic_write_text, pick_device, project_root, source_commit
-from .train import TrainConfig
+from ..metrics import eval_seed
+from ..models.specs import ModelSpec
+from ..runtime import atomic_write_text, pick_device, project_root, source_commit
+from ..train import TrainConfig
+from .stacks import accuracy_callback, make_splits, train_stack
 
 #: The candidates: App. B's recipe, and the departures that GPU runs (issue 13) and our first CPU
 #: runs pointed to: a lower learning rate for the CNNs, whose test accuracy oscillates at lr 0.1,

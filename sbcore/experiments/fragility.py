@@ -2,7 +2,8 @@
 :mod:`sbcore.attacks` against each of M models, with accuracy after each attack and the share of
 the perturbation's energy on S (paper Sec. 4.3, Fig. 4; claims #20, #21); and the other fragility
 measurements of Sec. 4.3 on ordinary models: confidence-based OOD scores under Sc-randomization
-(claim #18) and confidence when every complex feature contradicts S (claim #22).
+(claim #18) and confidence when every complex feature contradicts S (claim #22); and claim #19's
+sweep of the minimal flipping budget over d (:func:`flip_budget_sweep`).
 
 Shares are measured on the perturbation the model actually receives, ``x_adv - x`` (after clipping
 for images; for unclipped synthetic data that is the label-signed UAP itself, whose energy
@@ -20,11 +21,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .attacks import Clip, apply_uap, as_uap, pgd, svd_uap
-from .data.dominoes import ImageDominoes, block_mask
-from .data.synthetic import SyntheticData, contradict, randomize
-from .metrics import budget_share, max_logit, max_softmax, mean_std, member_seed, ood_auroc
-from .models.stacked import Member
+from ..attacks import Clip, apply_uap, as_uap, pgd, svd_uap
+from ..data.dominoes import ImageDominoes, block_mask
+from ..data.synthetic import SyntheticData, contradict, randomize
+from ..margins import averaging_flip_budget, flip_budget
+from ..metrics import budget_share, max_logit, max_softmax, mean_std, member_seed, ood_auroc
+from ..models.stacked import Member
+from ..train import TrainConfig
+from .stacks import make_splits, train_stack
 
 ATTACKS = ("PGD", "SVD-UAP", "AS-UAP")
 UAPS = ATTACKS[1:]
@@ -174,13 +178,14 @@ def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *
 
 
 def members(result) -> list:
-    """The members of a trained stack (a :class:`sbcore.experiments.StackResult`)."""
+    """The members of a trained stack (a :class:`sbcore.experiments.stacks.StackResult`)."""
     return [Member(result.model, m) for m in range(result.model.n_models)]  # (B, d) -> (B, 2)
 
 
 def shift_and_contradiction(results: dict, splits: dict, *, seed: int) -> tuple[dict, dict]:
     """(dataset, model) -> OOD-score AUCs under Sc-randomization (claim #18), and -> confidence
-    with every Sc coordinate contradicting S (claim #22); see :mod:`sbcore.robustness`."""
+    with every Sc coordinate contradicting S (claim #22); see
+    :mod:`sbcore.experiments.fragility`."""
     keys = [(ds, r) for ds, rs in results.items() for r in rs]
     ood = {(ds, r.model_name): ood_aucs(members(r), splits[ds][1], seed=seed) for ds, r in keys}
     contra = {(ds, r.model_name): contradiction(members(r), splits[ds][1], seed=seed)
@@ -203,3 +208,23 @@ def attack_rows(runs: Sequence[AttackRun], paper_share: str | Mapping[str, str])
              "share before clipping": mean_std(r.raw_share[a]) if a != "PGD" else "—",
              "share (paper)": "—" if a == "PGD" else (paper_share if isinstance(paper_share, str) else paper_share.get(r.data, "—"))}
             for r in runs for a in ATTACKS]
+
+
+def flip_budget_sweep(model: str, dims: Sequence[int], *, n_train: int, n_test: int,
+                      n_points: int, seeds: Sequence[int], cfg: TrainConfig,
+                      device: torch.device | str = "cpu", progress: bool = True,
+                      n_steps: int = 20) -> dict[str, np.ndarray]:
+    """Claim #19's sweep: for each d of ``dims``, train ``model`` on LMS-5 (one member per seed)
+    and take the median minimal l2 flipping budget over ``n_points`` test points of the network
+    (PGD by bisection, :func:`sbcore.margins.flip_budget`) and of the averaging classifier f*
+    (exact). Returns {"f*": (M, len(dims)), model: (M, len(dims))}."""
+    avg, net = [], []
+    for d in dims:
+        trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
+        stack = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
+                            progress=progress).model.cpu()
+        pts = [t.subset(slice(0, n_points)) for t in tests]
+        avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
+        net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
+                    for m, p in enumerate(pts)])
+    return {"f*": np.array(avg).T, model: np.array(net).T}

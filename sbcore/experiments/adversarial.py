@@ -17,14 +17,14 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .attacks import NORMS, Clip, pgd, pgd_stacked
-from .data.dominoes import ImageDominoes
-from .data.dominoes import randomize as randomize_dominoes
-from .data.synthetic import SyntheticData
-from .metrics import accuracy, member_seed, randomized_eval, stack_data
-from .models.inference import predict_logits
-from .models.stacked import StackedFCN
-from .train import History, Perturb, TrainConfig, fit
+from ..attacks import NORMS, Clip, pgd, pgd_stacked
+from ..data.dominoes import ImageDominoes
+from ..data.dominoes import randomize as randomize_dominoes
+from ..data.synthetic import SyntheticData
+from ..metrics import accuracy, member_seed, randomized_eval, stack_data
+from ..models.inference import predict_logits
+from ..models.stacked import StackedFCN
+from ..train import History, Perturb, TrainConfig, fit
 
 
 @dataclass(frozen=True)
