@@ -106,7 +106,7 @@ def test_save_load_merge_reevaluates_and_refuses_bad_files(run, tmp_path):
 
 
 def test_scoreboard_rows_and_headlines(run):
-    recs = [run.check("gen.test_acc", [0.945, 0.947], data="noisy LMS-7", model="(100,1)-FCN")]
+    recs = [run.check("generalization.test_acc", [0.945, 0.947], data="noisy LMS-7", model="(100,1)-FCN")]
     rows = claims.claim_rows(recs)
     assert len(rows) == 31 and rows[22]["verdict"] == "reproduced"
     assert rows[0]["verdict"] == "not covered yet" and "0.946" in rows[22]["ours"]
@@ -114,7 +114,7 @@ def test_scoreboard_rows_and_headlines(run):
     assert [h["claim"] for h in heads] == ["(i)", "(ii)", "(iii)", "(iv)"]
     assert heads[2]["verdict"] == "partly checked" and "#24" in heads[2]["reason"]
     assert rows[30]["verdict"] == "partly checked"  # #31 is the four claims rolled up
-    failing = run.check("gen.test_acc", [0.80], data="noisy LMS-7", model="(200,1)-FCN")
+    failing = run.check("generalization.test_acc", [0.80], data="noisy LMS-7", model="(200,1)-FCN")
     rows = claims.claim_rows(recs + [failing])
     assert claims.headline_rows(rows)[2]["verdict"] == "not reproduced in part"
     assert rows[30]["verdict"] == "not reproduced in part"
@@ -257,3 +257,12 @@ def test_chapter_02_at_smoke_scale_passes_for_seed_1(tmp_path, monkeypatch):
     pm.execute_notebook(str(book / "02_extreme_sb_slabs.ipynb"), str(tmp_path / "out.ipynb"),
                         parameters={"scale": "smoke", "seed": 1}, cwd=str(book),
                         progress_bar=False)
+
+
+def test_a_check_key_starts_with_the_name_of_the_module_that_declares_it():
+    """slabs.* in checks/slabs.py, ensembles.* in checks/ensembles.py, ...: a reader finds a
+    record's check from its key alone."""
+    from sbcore.claims.checks import TOPIC
+    assert set(TOPIC) == set(CHECKS)
+    wrong = {k: m for k, m in TOPIC.items() if k.split(".")[0] != m}
+    assert not wrong, f"check keys whose first word is not their module: {wrong}"

@@ -112,10 +112,10 @@ def test_ms5_records_gate_on_the_direction_and_raise_when_it_fails():
     assert np.allclose(ms5.gain(2), [0.25, 0.25])
     ch.ms5_records(run, ms5)
     rec = {(r.check, r.meta.get("k")): r for r in run.records}
-    assert rec[("ens.ms5.gain_sign", 2)].passed and rec[("ens.ms5.gain_snr", 2)].values == [1e9]
+    assert rec[("ensembles.ms5.gain_sign", 2)].passed and rec[("ensembles.ms5.gain_snr", 2)].values == [1e9]
     # the paper's 5 and 10 are not formed: recorded as not run, never as reproduced
-    assert rec[("ens.ms5.gain", 5)].not_run and rec[("ens.ms5.gain", 10)].not_run
-    assert rec[("ens.ms5.single", None)].meta["known_deviation"]
+    assert rec[("ensembles.ms5.gain", 5)].not_run and rec[("ensembles.ms5.gain", 10)].not_run
+    assert rec[("ensembles.ms5.single", None)].meta["known_deviation"]
     strict = sbcore.start("07_ensembles", scale="smoke", strict=True, progress=False,
                           n_members=2, sizes=(1, 2))
     losing = _ms5_like(_LOSES)  # members 0.5 each, ensembles right nowhere

@@ -140,8 +140,8 @@ def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
     assert ch.table2_rows(best)[0]["test (paper)"] == "—"
     ch.table2_records(run, best)
     checked = {r.check for r in run.records if not r.not_run}
-    assert checked == {"gen.test_acc", "gen.s_acc", "gen.sc_gap"}
-    grid = [r for r in run.records if r.check == "gen.grid"]
+    assert checked == {"generalization.test_acc", "generalization.s_acc", "generalization.sc_gap"}
+    grid = [r for r in run.records if r.check == "generalization.grid"]
     # one record per architecture: the trained one ran 1 of 180 points, the six FCNs were not trained
     assert len(grid) == 7 and all(r.not_run for r in grid)
     assert "runs 1 of the 180 grid points" in grid[0].meta["not_run"]
@@ -158,7 +158,7 @@ def test_full_grid_is_a_fact_not_a_reproduction():
 def test_grid_records_state_how_many_paper_points_each_scale_runs(scale, n_points):
     run = sbcore.start("06_generalization", scale=scale, progress=False, strict=False)
     ch.table2_records(run, [])
-    grid = [r for r in run.records if r.check == "gen.grid" and r.meta["model"] in run.cfg.models]
+    grid = [r for r in run.records if r.check == "generalization.grid" and r.meta["model"] in run.cfg.models]
     assert grid and len(grid) == len(run.cfg.models)
     if n_points == 180:
         assert all(r.values == [180.0] and not r.not_run for r in grid)

@@ -157,19 +157,19 @@ def table2_records(run, best: Sequence[GridRun]) -> None:
     for b in best:
         r = b.result
         fmt = dict(data=data, model=r.model_name, hp=b.hp)
-        run.check("gen.test_acc", r.eval.acc, **fmt)
-        run.check("gen.s_acc", r.eval.s_acc, tol=s_acc_tol(cfg.n_test, len(run.seeds)), **fmt)
-        run.check("gen.sc_gap", np.abs(r.eval.sc_acc - r.eval.acc), **fmt)
+        run.check("generalization.test_acc", r.eval.acc, **fmt)
+        run.check("generalization.s_acc", r.eval.s_acc, tol=s_acc_tol(cfg.n_test, len(run.seeds)), **fmt)
+        run.check("generalization.sc_gap", np.abs(r.eval.sc_acc - r.eval.acc), **fmt)
     n_run = cfg.grid.n_in(SGDGrid())
     for m in dict.fromkeys((*cfg.models, *FCNS)):
         if m not in cfg.models:
-            run.not_run("gen.grid", "architecture not among this scale's models", data=data,
+            run.not_run("generalization.grid", "architecture not among this scale's models", data=data,
                         model=m)
         elif n_run < GRID_POINTS:
-            run.not_run("gen.grid", f"runs {n_run} of the {GRID_POINTS} grid points: "
+            run.not_run("generalization.grid", f"runs {n_run} of the {GRID_POINTS} grid points: "
                         f"{cfg.grid.describe()}", data=data, model=m)
         else:
-            run.check("gen.grid", [n_run], data=data, model=m)
+            run.check("generalization.grid", [n_run], data=data, model=m)
 
 
 def ms7_control(run) -> list[StackResult]:
@@ -198,9 +198,9 @@ def ms7_records(run, results: Sequence[StackResult]) -> None:
     done = {r.model_name: r for r in results}
     for m in dict.fromkeys((*run.cfg.ms7_models, *FCNS)):
         if m in done:
-            run.check("gen.ms7_acc", done[m].eval.acc, data=data, model=m)
+            run.check("generalization.ms7_acc", done[m].eval.acc, data=data, model=m)
         else:
-            run.not_run("gen.ms7_acc", "no MS-7 control for this architecture", data=data, model=m)
+            run.not_run("generalization.ms7_acc", "no MS-7 control for this architecture", data=data, model=m)
 
 
 def train_curves(trains, tests, cfg: Config, weight_decay: float, *, seeds: Sequence[int],
@@ -221,8 +221,8 @@ def wd_records(run, history, weight_decay: float) -> None:
     last, cfg = history.evals[-1], run.cfg
     data = f"noisy LMS-7 (p={cfg.noise:g})"
     for split in ("train", "test"):
-        run.check("gen.wd", last[split], data=data, split=split, weight_decay=weight_decay,
+        run.check("generalization.wd", last[split], data=data, split=split, weight_decay=weight_decay,
                   model=cfg.curve_model, updates=last["n_updates"])
         for m in (m for m in FCNS if m != cfg.curve_model):
-            run.not_run("gen.wd", f"the curves train the {cfg.curve_model} only", data=data,
+            run.not_run("generalization.wd", f"the curves train the {cfg.curve_model} only", data=data,
                         split=split, weight_decay=weight_decay, model=m)

@@ -144,14 +144,14 @@ def ms5_records(run, ms5: EnsembleRun) -> None:
     points) carry their declared known deviation (the paper does not state the sample size)."""
     sizes, data = run.cfg.sizes, f"MS-5, n = {ms5.n_train}"
     k_max = max(sizes)
-    run.check("ens.ms5.single", ms5.member_acc().mean(1), data=data, known=True)
-    run.check("ens.ms5.gain_sign", ms5.gain(k_max), data=data, k=k_max)
-    run.check("ens.ms5.gain_snr", [gain_snr(ms5.gain(k_max))], data=data, k=k_max)
+    run.check("ensembles.ms5.single", ms5.member_acc().mean(1), data=data, known=True)
+    run.check("ensembles.ms5.gain_sign", ms5.gain(k_max), data=data, k=k_max)
+    run.check("ensembles.ms5.gain_snr", [gain_snr(ms5.gain(k_max))], data=data, k=k_max)
     for k in PAPER_SIZES[25]:
         if k in sizes:
-            run.check("ens.ms5.gain", ms5.gain(k), data=data, known=True, k=k, target=PAPER_GAIN[k])
+            run.check("ensembles.ms5.gain", ms5.gain(k), data=data, known=True, k=k, target=PAPER_GAIN[k])
         else:
-            run.not_run("ens.ms5.gain", _no_size(k, sizes), data=data, k=k)
+            run.not_run("ensembles.ms5.gain", _no_size(k, sizes), data=data, k=k)
 
 
 def noisy_records(run, noisy: EnsembleRun) -> None:
@@ -161,12 +161,12 @@ def noisy_records(run, noisy: EnsembleRun) -> None:
     data = f"noisy LMS-7 (p={run.cfg.noisy_noise:g}), n = {noisy.n_train}"
     for k in sorted(set(sizes) | set(PAPER_SIZES[26])):
         if k in sizes and k > 1:
-            run.check("ens.noisy.gap", np.abs(noisy.gain(k)), data=data, k=k,
+            run.check("ensembles.noisy.gap", np.abs(noisy.gain(k)), data=data, k=k,
                       target=accuracy_tol(n_test, 2))
-            run.check("ens.noisy.acc", noisy.ensemble_acc(k), data=data, k=k,
+            run.check("ensembles.noisy.acc", noisy.ensemble_acc(k), data=data, k=k,
                       tol=accuracy_tol(n_test))
         elif k not in sizes:
-            for key in ("ens.noisy.gap", "ens.noisy.acc"):
+            for key in ("ensembles.noisy.gap", "ensembles.noisy.acc"):
                 run.not_run(key, _no_size(k, sizes), data=data, k=k)
 
 
@@ -176,6 +176,6 @@ def lms5_records(run, lms5: EnsembleRun) -> dict[str, np.ndarray]:
     k = max(run.cfg.sizes)
     ev = randomized_ensemble_eval(lms5, k, seed=run.seed)
     data = f"LMS-5, n = {lms5.n_train}"
-    run.check("ens.lms5.s_auc", ev["s_auc"], data=data, k=k)
-    run.check("ens.lms5.sc_auc", ev["sc_auc"], data=data, k=k)
+    run.check("ensembles.lms5.s_auc", ev["s_auc"], data=data, k=k)
+    run.check("ensembles.lms5.sc_auc", ev["sc_auc"], data=data, k=k)
     return ev

@@ -135,7 +135,7 @@ METHODS = {"support": "half the distance between the class supports",
 
 def margin_records(run, gammas, n_train: int) -> None:
     """#28's margins against the printed 0.30 and 0.62 (known deviation: no derivation given)."""
-    for key, which in (("at.gamma_s", "S"), ("at.gamma_data", "all")):
+    for key, which in (("adversarial.gamma_s", "S"), ("adversarial.gamma_data", "all")):
         for method, text in METHODS.items():
             run.check(key, gammas[which][method], data=f"AdvMS-(5,7), n = {n_train:,}",
                       known=True, method=text)
@@ -160,22 +160,22 @@ def sweep_records(run, sweeps: Sequence[SweepResult], n_test: int) -> None:
         kw = dict(data=f"AdvMS-(5,7), {len(r.eps)} budgets", known=known, model=r.label)
         at_data = np.isclose(r.eps, GAMMA_DATA)
         if at_data.any():
-            run.check("at.gamma_data_robust", r.robust[at_data], eps=GAMMA_DATA, **kw)
+            run.check("adversarial.gamma_data_robust", r.robust[at_data], eps=GAMMA_DATA, **kw)
         if r.width not in PAPER_BARS:
             continue
         ok, fail = PAPER_BARS[r.width]
         lo, hi = r.where(hi=ok), r.where(lo=fail)
         if lo.any():
-            run.check("at.below.acc", r.acc[lo], bar=ok, **kw)
-            run.check("at.below.robust", r.robust[lo], bar=ok, **kw)
-            run.check("at.below.s_rand", r.s_acc[lo], bar=ok, tol=half, **kw)
-            run.check("at.below.sc_gap", np.abs(r.sc_acc - r.acc)[lo], bar=ok, **kw)
+            run.check("adversarial.below.acc", r.acc[lo], bar=ok, **kw)
+            run.check("adversarial.below.robust", r.robust[lo], bar=ok, **kw)
+            run.check("adversarial.below.s_rand", r.s_acc[lo], bar=ok, tol=half, **kw)
+            run.check("adversarial.below.sc_gap", np.abs(r.sc_acc - r.acc)[lo], bar=ok, **kw)
         if hi.any():
-            run.check("at.above.acc", r.acc[hi], bar=fail, target=chance, **kw)
-            run.check("at.above.robust", r.robust[hi], bar=fail, target=chance, **kw)
+            run.check("adversarial.above.acc", r.acc[hi], bar=fail, target=chance, **kw)
+            run.check("adversarial.above.robust", r.robust[hi], bar=fail, target=chance, **kw)
     for w in sorted(set(PAPER_BARS) - {r.width for r in sweeps}):
         kw = dict(data="AdvMS-(5,7)", model=f"({w},2)-FCN", bar=PAPER_BARS[w][0], eps=GAMMA_DATA)
-        for key in ("at.below.acc", "at.below.s_rand", "at.gamma_data_robust"):
+        for key in ("adversarial.below.acc", "adversarial.below.s_rand", "adversarial.gamma_data_robust"):
             run.not_run(key, f"the ({w},2)-FCN is trained at paper scale only", **kw)
 
 
@@ -228,15 +228,15 @@ def table11_records(run, results: dict, source: str, n_test: int) -> None:
         for stage, evs in stages.items():
             v = {k: np.array([e[k] for e in evs]) for k in evs[0]}
             kw = dict(data=source, known=known, model=name, stage=stage)
-            run.check("at.t11.acc", v["acc"], **kw)
-            run.check("at.t11.robust_before" if stage == STAGES[0] else "at.t11.robust_after",
+            run.check("adversarial.t11.acc", v["acc"], **kw)
+            run.check("adversarial.t11.robust_before" if stage == STAGES[0] else "adversarial.t11.robust_after",
                       v["robust"], **kw)
-            run.check("at.t11.s_rand", v["s_acc"], tol=tol, **kw)
-            run.check("at.t11.sc_gap", np.abs(v["sc_acc"] - v["acc"]), **kw)
+            run.check("adversarial.t11.s_rand", v["s_acc"], tol=tol, **kw)
+            run.check("adversarial.t11.sc_gap", np.abs(v["sc_acc"] - v["acc"]), **kw)
     for name in (m for m in T11_MODELS if m not in results):
         why = f"{name} on MNIST-CIFAR runs at paper scale only (a GPU is advised)"
-        run.not_run("at.t11.robust_after", why, data="MNIST-CIFAR:A", model=name, stage=STAGES[1])
-        run.not_run("at.t11.s_rand", why, data="MNIST-CIFAR:A", model=name, stage=STAGES[1])
+        run.not_run("adversarial.t11.robust_after", why, data="MNIST-CIFAR:A", model=name, stage=STAGES[1])
+        run.not_run("adversarial.t11.s_rand", why, data="MNIST-CIFAR:A", model=name, stage=STAGES[1])
 
 
 def summary(results: dict, name: str, stage: str) -> dict[str, str]:

@@ -29,61 +29,61 @@ CHAPTER = "08_adversarial_training"  # the chapter that records these checks
 
 CHECKS = [
     # ---- #28: the margins and the max-margin classifier
-    Check("at.gamma_s", claim=28, quantity="γ_S, largest l2 margin on S alone ({method})",
+    Check("adversarial.gamma_s", claim=28, quantity="γ_S, largest l2 margin on S alone ({method})",
           paper="0.30", source="App. E.2.1, Fig. 7", kind="all_within", target=0.30, tol=0.005,
           known_deviation=_MARGIN,
           rationale="printed to two decimals: within its rounding, 0.30 ± 0.005"),
-    Check("at.gamma_data", claim=28, quantity="γ_data, largest l2 margin on all coordinates "
+    Check("adversarial.gamma_data", claim=28, quantity="γ_data, largest l2 margin on all coordinates "
           "({method})", paper="≈ 0.62", source="App. E.2.1, Fig. 7", kind="all_within",
           target=0.62, tol=0.01, known_deviation=_MARGIN,
           rationale="'≈ 0.62' to two decimals: within two roundings, 0.62 ± 0.01"),
-    Check("at.gamma_data_robust", claim=28, quantity="{model} trained at ε = γ_data = {eps:g}: "
+    Check("adversarial.gamma_data_robust", claim=28, quantity="{model} trained at ε = γ_data = {eps:g}: "
           "ε-robust test accuracy", paper="below 100% (no width)", source="App. E.2.1, Fig. 7",
           kind="at_most", target=0.995, known_deviation=_SHORT,
           rationale="'nothing reaches 100% γ_data-robust accuracy': every seed below what rounds "
                     "to 1.00 at two decimals, at most 0.995"),
     # ---- #29: below gamma_S the model is robust through S only; above it AT fails
-    Check("at.below.acc", claim=29, quantity="{model}, ε ≤ {bar:g}: standard test accuracy",
+    Check("adversarial.below.acc", claim=29, quantity="{model}, ε ≤ {bar:g}: standard test accuracy",
           paper="100%", source="App. E.2.1, Fig. 7", kind="at_least", target=0.98,
           known_deviation=_SHORT, rationale=_FIG_ONE),
-    Check("at.below.robust", claim=29, quantity="{model}, ε ≤ {bar:g}: ε-robust test accuracy",
+    Check("adversarial.below.robust", claim=29, quantity="{model}, ε ≤ {bar:g}: ε-robust test accuracy",
           paper="100%", source="App. E.2.1, Fig. 7", kind="at_least", target=0.98,
           known_deviation=_SHORT, rationale=_FIG_ONE),
-    Check("at.below.s_rand", claim=29, quantity="{model}, ε ≤ {bar:g}: S-randomized accuracy",
+    Check("adversarial.below.s_rand", claim=29, quantity="{model}, ε ≤ {bar:g}: S-randomized accuracy",
           paper="50%", source="App. E.2.1, Fig. 7", kind="all_within", target=0.5, tol=None,
           known_deviation=_SHORT, rationale=_HALF),
-    Check("at.below.sc_gap", claim=29, quantity="{model}, ε ≤ {bar:g}: |Sc-randomized − "
+    Check("adversarial.below.sc_gap", claim=29, quantity="{model}, ε ≤ {bar:g}: |Sc-randomized − "
           "standard| accuracy", paper="0 (Sc-rand = standard)", source="App. E.2.1, Fig. 7",
           kind="at_most", target=0.02, known_deviation=_SHORT,
           rationale="the two curves coincide in Fig. 7 (no ±): every (eps, seed) within two "
                     "points of read-off slack"),
-    Check("at.above.acc", claim=29, quantity="{model}, ε ≥ {bar:g}: standard test accuracy",
+    Check("adversarial.above.acc", claim=29, quantity="{model}, ε ≥ {bar:g}: standard test accuracy",
           paper="≤ 50% (trivial)", source="App. E.2.1, Fig. 7", kind="at_most", target=None,
           known_deviation=_SHORT, rationale=_CHANCE),
-    Check("at.above.robust", claim=29, quantity="{model}, ε ≥ {bar:g}: ε-robust test accuracy",
+    Check("adversarial.above.robust", claim=29, quantity="{model}, ε ≥ {bar:g}: ε-robust test accuracy",
           paper="≤ 50% (trivial)", source="App. E.2.1, Fig. 7", kind="at_most", target=None,
           known_deviation=_SHORT, rationale=_CHANCE),
     # ---- #30: Table 11, linf AT on MNIST-CIFAR
-    Check("at.t11.acc", claim=30, quantity="{model}, {stage}: test accuracy",
+    Check("adversarial.t11.acc", claim=30, quantity="{model}, {stage}: test accuracy",
           paper="0.999-1.000 → 0.999", source=_T11, kind="at_least", target=0.995,
           known_deviation=_STAND_IN,
           rationale="lowest printed 0.999 ± 0.001: at least four sd below it, 0.995, every seed"),
-    Check("at.t11.robust_before", claim=30, quantity="{model}, standard SGD: ε-robust accuracy",
+    Check("adversarial.t11.robust_before", claim=30, quantity="{model}, standard SGD: ε-robust accuracy",
           paper="0.000-0.001", source=_T11, kind="at_most", target=0.01,
           known_deviation=_STAND_IN,
           rationale="printed 0.000 ± 0.000 to 0.001 ± 0.000: at most 0.01, every seed"),
-    Check("at.t11.robust_after", claim=30, quantity="{model}, linf AT: ε-robust accuracy",
+    Check("adversarial.t11.robust_after", claim=30, quantity="{model}, linf AT: ε-robust accuracy",
           paper="0.981-0.991", source=_T11, kind="at_least", target=0.975,
           known_deviation=_STAND_IN,
           rationale="lowest printed 0.981 ± 0.003: at least two sd below it, 0.975, every seed"),
-    Check("at.t11.s_rand", claim=30,
+    Check("adversarial.t11.s_rand", claim=30,
           quantity="{model}, {stage}: S-randomized (top, MNIST block) accuracy",
           paper="0.493-0.501 (printed as 'CIFAR10-randomized')", source=_T11,
           kind="all_within", target=0.5, tol=None, known_deviation=_STAND_IN,
           rationale="the printed column read as MNIST-randomized (a labelling slip; see the "
                     "errata): 0.493-0.501 with sd ≤ 0.005 around 0.5, so every seed within "
                     "0.01 plus four standard errors of a coin on n_test points"),
-    Check("at.t11.sc_gap", claim=30, quantity="{model}, {stage}: |Sc-randomized (bottom, CIFAR "
+    Check("adversarial.t11.sc_gap", claim=30, quantity="{model}, {stage}: |Sc-randomized (bottom, CIFAR "
           "block) − standard| accuracy", paper="0 (models rely only on MNIST)", source="App. E.2.2, Table 11",
           kind="at_most", target=0.02, known_deviation=_STAND_IN,
           rationale="'the models still rely only on the MNIST block' (the authors' notebook 05: "

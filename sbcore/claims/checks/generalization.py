@@ -30,26 +30,26 @@ _BAND = ("Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every 
 CHAPTER = "06_generalization"  # the chapter that records these checks
 
 CHECKS = [
-    Check("gen.test_acc", claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
+    Check("generalization.test_acc", claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
           source="Table 2", kind="between", target=0.934, upper=0.955, rationale=_BAND),
-    Check("gen.s_acc", claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
+    Check("generalization.s_acc", claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
           source="Table 2", kind="mean_within", target=0.5, tol=None,
           rationale="printed 0.497-0.498 ± 0.001, i.e. chance: the mean over seeds within 0.5 ± "
                     "(0.003, the printed distance from 0.5, plus four standard errors of a mean of "
                     "chance accuracies, 4 · 0.5 / sqrt(n_test · n_seeds))"),
-    Check("gen.sc_gap", claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
+    Check("generalization.sc_gap", claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
           paper="0.941-0.946 vs 0.940-0.949", source="Table 2", kind="at_most", target=0.01,
           rationale="the printed pairs differ by at most 0.003 with ± up to 0.003 each: every seed "
                     "at most 0.01"),
-    Check("gen.grid", claim=23, quantity="grid points run of App. D.1's 180, {model}",
+    Check("generalization.grid", claim=23, quantity="grid points run of App. D.1's 180, {model}",
           paper="best of 180 grid points", source="App. D.1, Table 10", kind="at_least",
           target=float(GRID_POINTS), fact=True,
           rationale="a count of the configuration, not a measurement: the paper selects each model "
                     "from all 180 points, so a scale that runs fewer records the rest as not run"),
-    Check("gen.ms7_acc", claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
+    Check("generalization.ms7_acc", claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
           source="App. D.1", kind="at_least", target=0.99,
           rationale="'about 100%' with no ± printed: at least 0.99 for every seed"),
-    Check("gen.wd", claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
+    Check("generalization.wd", claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
           paper="≈ 95% train and test", source="App. D.1", kind="between", target=0.934,
           upper=0.955, rationale="'stays at 95%' with no ± printed: Table 2's test band, "
                                  "[0.934, 0.955], for every seed"),
