@@ -2,7 +2,10 @@
 
 Every (chapter, seed) is a job run on Dask (a local cluster sized to this machine, or an existing
 cluster with --scheduler/--scheduler-file); rerunning the same command resumes: jobs already done
-at this commit and config are skipped. Results land in --out (default _build/reproduce/<scale>).
+at this commit and config are skipped, and a job that did not finish continues from its last
+checkpoint (--force starts every job afresh). While jobs run, a line per running job says at most
+every 30 s which fit it trains, how far it got, and the time left. Results land in --out
+(default _build/reproduce/<scale>).
 One run at a time per --out folder: a second one stops at once, naming the run that holds it.
 
 Exit status: 0 every job done, 1 some job failed, 2 a bad input, 3 the run could not start or go
@@ -90,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
                      metavar="SECONDS", help="stop when the cluster has had no worker this long; "
                      "jobs it left running are marked failed and rerun next time (default "
                      "%(default)g; 0 waits for ever, e.g. for workers queued on a batch system)")
-    rep.add_argument("--force", action="store_true", help="rerun jobs that are already done")
+    rep.add_argument("--force", action="store_true",
+                     help="rerun jobs that are already done, and every job from scratch (its "
+                          "checkpoints removed)")
+    rep.add_argument("--checkpoint-every", type=_seconds, default=None, metavar="SECONDS",
+                     help="seconds of training between a fit's checkpoints, from which a job that "
+                          "did not finish resumes (default 30, stretched so that saving takes at "
+                          "most 2%% of the training time; 0: every epoch)")
     rep.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                      help="an extra notebook parameter for every job, read as YAML; repeatable "
                           "(e.g. --param method=mypackage.mymodule:my_method for chapter 10)")
@@ -109,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                                 scheduler=args.scheduler, scheduler_file=args.scheduler_file,
                                 force=args.force, pool_mixed=args.pool_mixed, params=args.param,
                                 connect_timeout=args.connect_timeout,
-                                no_worker_timeout=args.no_worker_timeout)
+                                no_worker_timeout=args.no_worker_timeout,
+                                checkpoint_every=args.checkpoint_every)
     except ValueError as e:
         parser.exit(2, f"{parser.prog} reproduce: error: {e}\n")
     except reproduce.ReproduceError as e:  # one line, no traceback: what stopped it and where

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from . import claims
+from .checkpoints import ENV_DIR, ENV_SECONDS, PROGRESS_NAME
 from .runtime import atomic_write_text
 
 _VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
 LOCK_NAME = ".reproduce.lock"  # in the output folder; holds "pid N on HOST since TIME" of its owner
+CHECKPOINTS, OWNER = "checkpoints", "job.json"  # a job's checkpoints, and whose they are (config, commit)
 
 
 class ReproduceError(RuntimeError):
@@ -160,21 +162,46 @@ def describe_failure(manifest: dict) -> str:
     return f"{where}{err.get('ename', '?')}: {lines[0][:300] if lines else ''}"
 
 
+def clear_job_folder(folder: Path, owner: dict, *, fresh: bool = False) -> Path:
+    """Empty a job's folder for a (re)run, but for an earlier try's checkpoints of the same job
+    config and commit (``owner``, kept in ``checkpoints/job.json``) unless ``fresh``: a rerun never
+    mixes with anything else an earlier try left. Returns the checkpoints folder."""
+    ckpts = folder / CHECKPOINTS
+    try:
+        keep = not fresh and json.loads((ckpts / OWNER).read_text()) == owner
+    except (OSError, ValueError):
+        keep = False
+    for p in [p for p in folder.iterdir() if p != ckpts] if keep else [folder]:
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    (ckpts / PROGRESS_NAME).unlink(missing_ok=True)  # an earlier try's: stale
+    atomic_write_text(ckpts / OWNER, json.dumps(owner))
+    return ckpts
+
+
 def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | None = None,
-            gpus: Sequence[str] = ()) -> dict:
+            gpus: Sequence[str] = (), fresh: bool = False,
+            checkpoint_every: float | None = None) -> dict:
     """Run one job (on a Dask worker) and return its final manifest.
 
     The notebook runs through papermill into ``<chapter>.running.ipynb`` and is renamed to
     ``<chapter>.ipynb`` only once it finished and its records parse; otherwise it becomes
     ``<chapter>.failed.ipynb`` and the manifest says ``failed`` with the failing cell. So a half-run
     notebook never looks completed. ``threads``: torch/OpenMP threads for the kernel; ``gpus``: the
-    GPU ids of a local cluster, one per worker (pinned with ``CUDA_VISIBLE_DEVICES``)."""
+    GPU ids of a local cluster, one per worker (pinned with ``CUDA_VISIBLE_DEVICES``).
+
+    Its fits checkpoint to ``checkpoints/`` (every ``checkpoint_every`` s of training; None: the
+    default), so a rerun of an unfinished job (same config and commit) fast-forwards through the
+    finished fits and resumes the stopped one; ``fresh`` removes them first, a done job's go."""
     import papermill as pm
 
     folder = job.folder(Path(out))
-    shutil.rmtree(folder, ignore_errors=True)  # a rerun never mixes with what an earlier try left
+    ckpts = clear_job_folder(folder, {"config": json.loads(json.dumps(asdict(job))),
+                                      "commit": commit}, fresh=fresh)
     (folder / "records").mkdir(parents=True)
-    env = {"SBCORE_RECORDS_DIR": str(folder / "records"), "SBCORE_SCALE": job.scale}
+    env = {"SBCORE_RECORDS_DIR": str(folder / "records"), "SBCORE_SCALE": job.scale,
+           ENV_DIR: str(ckpts)}
+    if checkpoint_every is not None:
+        env[ENV_SECONDS] = f"{checkpoint_every:g}"
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     gpu = _worker_gpu(gpus)
@@ -205,6 +232,7 @@ def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | No
             raise RuntimeError(f"the notebook finished without writing {records}")
         recs = claims.load_records([records])
         os.replace(running, folder / f"{job.chapter}.ipynb")
+        shutil.rmtree(ckpts, ignore_errors=True)
         manifest.update(status="done", notebook=f"{job.chapter}.ipynb",
                         records=f"records/{job.chapter}.json")
         manifest["device"]["used"] = recs[0].meta["run"].get("device") if recs else None

@@ -6,8 +6,10 @@ notebook, its ``records/`` and ``manifest.json`` (config, commit, versions, devi
 ``running``/``done``/``failed`` and the failing cell). Jobs run on ``dask.distributed``: a
 ``LocalCluster`` on 127.0.0.1 sized to the machine, or an existing cluster by address. A job whose
 manifest says ``done`` for the same config and commit is skipped, so an interrupted call is resumed
-by running it again. ``scoreboard.md``/``.json`` pool only the done jobs of this call's config and
-commit (``pool_mixed`` pools every done job and says so); verdicts are recomputed from the values.
+by running it again; an unfinished job continues from its fits' checkpoints (:mod:`sbcore.checkpoints`).
+Each running job gets a line, at most every 30 s: which fit, how far, the time left.
+``scoreboard.md``/``.json`` pool only the done jobs of this call's config and commit
+(``pool_mixed`` pools every done job and says so); verdicts are recomputed from the values.
 
 One run at a time per output folder: a second run on a folder that a live run holds stops at once
 with :class:`ReproduceError` naming the folder and that run's pid, and never touches its jobs (the
@@ -29,8 +31,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from .jobs import (Job, ReproduceError, _mark_failed, describe_failure, folder_lock,  # noqa: F401 (re-exported)
-                   pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
+from .checkpoints import PROGRESS_NAME, Watch
+from .jobs import (CHECKPOINTS, Job, ReproduceError, _mark_failed, describe_failure,  # noqa: F401 (re-exported)
+                   folder_lock, pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
 from .runtime import project_root, source_commit
 from .scales import resolve_scale
 
@@ -40,7 +43,8 @@ if TYPE_CHECKING:  # for annotations only: distributed is imported where it is u
 SEED_LIMIT = 2**31  # seeds live in [0, 2^31): what every generator the chapters seed accepts
 CONNECT_TIMEOUT_S = 30.0  # for an existing scheduler to answer (and its scheduler file to appear)
 NO_WORKER_TIMEOUT_S = 60.0  # a cluster with no worker this long stops the run (0: wait for ever)
-POLL_S = 1.0  # how often the worker count is checked while jobs run
+POLL_S = 1.0  # how often the worker count (and the jobs' progress files) are checked
+PROGRESS_EVERY_S = 30.0  # a running job's progress line at most this often
 
 
 def chapter_paths(chapters: Sequence[str] | None, book_dir: Path) -> list[Path]:
@@ -210,7 +214,7 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
         workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
         force: bool = False, pool_mixed: bool = False, params: Sequence[str] = (),
         connect_timeout: float = CONNECT_TIMEOUT_S, no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
-        log: Callable[[str], None] = print) -> Outcome:
+        checkpoint_every: float | None = None, log: Callable[[str], None] = print) -> Outcome:
     """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
 
     ``params``: extra notebook parameters as ``"name=value"`` strings, passed to every job (e.g.
@@ -220,7 +224,9 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     Every input is checked and every existing manifest and records file under the output folder
     is parsed before any job starts (ValueError naming what is wrong). A job done at this commit
     and settings is skipped; one done at another commit is rerun; one done with other settings
-    (scale, device, strict) raises instead of being overwritten. ``force`` reruns them all.
+    (scale, device, strict) raises instead of being overwritten. ``force`` reruns them all from
+    scratch; else an unfinished job resumes from its checkpoints, taken every ``checkpoint_every``
+    s of training (None: the default of :mod:`sbcore.checkpoints`; 0: every epoch).
     ``strict=False`` (the default here) lets a job finish and record "not reproduced". A failed
     job is reported with its failing cell and does not stop the others.
 
@@ -235,6 +241,8 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
         raise ValueError(f"--workers must be >= 1, got {workers}")
     if workers is not None and (scheduler or scheduler_file):
         raise ValueError("--workers sizes a local cluster; an existing cluster (--scheduler) has its own")
+    if checkpoint_every is not None and not checkpoint_every >= 0:
+        raise ValueError(f"--checkpoint-every must be >= 0 seconds, got {checkpoint_every:g}")
     if not connect_timeout > 0 or not no_worker_timeout >= 0:
         raise ValueError(f"--connect-timeout must be > 0 and --no-worker-timeout >= 0, got "
                          f"{connect_timeout:g} and {no_worker_timeout:g}")
@@ -269,7 +277,8 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
         if todo:
             failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
                                scheduler_file=scheduler_file, device=device, log=log,
-                               connect_timeout=connect_timeout, no_worker_timeout=no_worker_timeout)
+                               connect_timeout=connect_timeout, no_worker_timeout=no_worker_timeout,
+                               fresh=force, checkpoint_every=checkpoint_every)
         write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device,
                                                      "params": list(params)},
                          pool_mixed=pool_mixed, log=log)
@@ -277,8 +286,10 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
 
 
 def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
-              no_worker_timeout: float = NO_WORKER_TIMEOUT_S, **cluster) -> list[str]:
-    """Submit the jobs, print progress as they end; returns the names of the failed ones. On an
+              no_worker_timeout: float = NO_WORKER_TIMEOUT_S, fresh: bool = False,
+              checkpoint_every: float | None = None, **cluster) -> list[str]:
+    """Submit the jobs, print progress as they end (and :func:`progress_lines` while they run);
+    returns the names of the failed ones. ``fresh``: their checkpoints removed first. On an
     interrupt, or when the cluster has had no worker for ``no_worker_timeout`` seconds (0: never
     stop; ReproduceError), the cluster is closed and every job of this call left "running" is
     marked failed."""
@@ -286,11 +297,12 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
 
     failed: list[str] = []
     n_done = 0
+    watch = Watch(PROGRESS_EVERY_S, since=time.time() - 1)  # files of earlier runs are not news
     stop = {"ename": "Interrupted", "evalue": "the run was stopped"}
     try:
         with dask_client(len(todo), log=log, **cluster) as (client, opts):
             futures = {client.submit(run_job, job, str(out), notebook=str(nb), commit=commit,
-                                     pure=False, key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
+                                     fresh=fresh, checkpoint_every=checkpoint_every, pure=False, key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
                                      **opts): job for job, nb in todo}
             log(f"running {len(todo)} job(s) on {len(client.scheduler_info()['workers'])} Dask worker(s)")
             pending, idle_since = list(futures), None
@@ -314,6 +326,8 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
                         f"{no_worker_timeout:g} s; stopped with {len(pending)} job(s) unfinished (any "
                         "that had started are marked failed): start workers and run the same "
                         "command again to resume (see --no-worker-timeout)")
+                for line in progress_lines(watch, [futures[f] for f in pending], out):
+                    log(line)
                 for fut in [f for f in pending if f.done()]:
                     pending.remove(fut)
                     job = futures[fut]
@@ -336,3 +350,9 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
         for job, _ in todo:  # stopped: nothing of this call may stay "running" (never "done")
             _mark_failed(job.folder(out), stop, only_running=True)
     return failed
+
+
+def progress_lines(watch: Watch, jobs: Sequence[Job], out: Path) -> list[str]:
+    """The progress lines due for ``jobs`` (those that changed, at most one per job every
+    ``watch.every`` s), read from the progress files their fits write in ``checkpoints/``."""
+    return watch.lines({job.name: job.folder(out) / CHECKPOINTS / PROGRESS_NAME for job in jobs})

@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm  # plain text bar: works in a terminal, a notebook and papermill logs
 
+from . import checkpoints
 from .models.stacked import Single, as_stack
 from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
 from .train_guards import NonFiniteLoss, check_inputs, check_model, nonfinite  # noqa: F401 (NonFiniteLoss: part of fit's API)
@@ -324,7 +325,8 @@ def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool
 def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
         seed: int = 0, perturb: Perturb | None = None, loss: Loss | None = None,
         callback: Callable[[nn.Module, int], dict] | None = None, eval_every: int = 0,
-        progress: bool = True, desc: str = "train") -> History:
+        progress: bool = True, desc: str = "train",
+        checkpoint: "checkpoints.Checkpoint | str | bool | None" = None) -> History:
     """Train ``model`` in place on (x, y) and return its :class:`History`.
 
     Args:
@@ -342,6 +344,9 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
             (:func:`member_cross_entropy`). The stopping rule reads this loss.
         callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs (and after the
             last); its dict goes to ``History.evals``.
+        checkpoint: a :class:`sbcore.checkpoints.Checkpoint` (or a path: saved every epoch) to
+            continue a stopped fit from, bit for bit, or to fast-forward through a finished one;
+            None: automatic under ``$SBCORE_CHECKPOINT_DIR`` when set; False: none.
 
     Raises ValueError naming the argument before any step (:func:`check_inputs`,
     :func:`check_model`, and a ``loss`` that gives no value per member), and
@@ -356,6 +361,8 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
     graph = use_cuda_graph(cfg, x, perturb) and loss is None
     data = Batches(x, y, M, cfg.batch_size, seed)
     check_model(stack, data)
+    ckpt = checkpoints.start(checkpoint, model, x, y, cfg, seed=seed, desc=desc, callback=callback,
+                             eval_every=eval_every, perturb=perturb, loss=loss)
     params = [p for p in stack.parameters() if p.requires_grad]
     opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
                            **{k: cfg.members(k, M) for k in PER_MEMBER})
@@ -364,9 +371,13 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
     stop = EarlyStop(params, lead, M, cfg.stop_loss)
     hist = History(config=asdict(cfg), stopped_epoch=stop.epochs)
     capped = lambda: bool(cfg.max_updates) and hist.n_updates >= cfg.max_updates  # noqa: E731
+    first = 1 if ckpt is None else ckpt.resume(opt, stop, data.gen, hist)
+    if first is None:  # this fit had ended: its final weights, History and RNG are restored
+        model.eval()
+        return hist
     start = time.perf_counter()
-    bar = tqdm(range(1, cfg.max_epochs + 1), desc=desc, disable=not progress, leave=False,
-               mininterval=1.0)
+    bar = tqdm(range(first, cfg.max_epochs + 1), desc=desc, disable=not progress, leave=False,
+               mininterval=1.0, initial=first - 1, total=cfg.max_epochs)
     for epoch in bar:
         stack.train()
         data.shuffle()
@@ -386,10 +397,14 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         done = stop.done or capped()
         if callback is not None and eval_every and (epoch % eval_every == 0 or done):
             hist.evals.append({"epoch": epoch, "n_updates": hist.n_updates, **callback(model, epoch)})
+        if ckpt is not None:
+            ckpt.after_epoch(last=done or epoch == cfg.max_epochs)
         if done:
             break
     bar.close()
     stop.restore()
     model.eval()
-    hist.seconds = time.perf_counter() - start
+    hist.seconds += time.perf_counter() - start
+    if ckpt is not None:
+        ckpt.finish()
     return hist
