@@ -105,4 +105,4 @@ clean:
 	rm -rf _build
 
 results: $(STAMP)
-	$(BIN)/python -m sbcore.readme --records _build/records --update
+	$(BIN)/python -m sbcore.reproduce.readme --records _build/records --update

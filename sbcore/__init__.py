@@ -7,8 +7,8 @@ each importing only from those below it (``tests/test_layers.py`` enforces it): 
 chapter's Run) and ``figures`` -> ``experiments`` (the train-and-measure runners: stacks, images,
 survives, fragility, generalization, ensembles, adversarial, theory, recipes) -> ``metrics``,
 ``attacks``, ``margins``, ``oracles``, ``probes`` -> ``train`` -> ``models`` -> ``data`` ->
-``runtime``, ``scales``. ``reproduce`` reruns chapters as jobs. ``sbcore.start(...)`` starts a
-chapter.
+``runtime``, ``scales``. ``reproduce`` (schedule, jobs, readme) reruns chapters as jobs.
+``sbcore.start(...)`` starts a chapter.
 """
 
 __version__ = "0.1.0"

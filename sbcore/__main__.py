@@ -1,4 +1,6 @@
-"""Command line: ``python -m sbcore reproduce --scale S --seeds 0 1 2 --chapters 02``.
+"""Command line: ``python -m sbcore reproduce --scale S --seeds 0 1 2 --chapters 02``, and
+``python -m sbcore recipes --out study.json ...`` (chapter 02's recipe study, the same options as
+``python -m sbcore.experiments.recipes``; ``python -m sbcore recipes --help`` lists them).
 
 Every (chapter, seed) is a job run on Dask (a local cluster sized to this machine, or an existing
 cluster with --scheduler/--scheduler-file); rerunning the same command resumes: jobs already done
@@ -105,6 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                           "(e.g. --param method=mypackage.mymodule:my_method for chapter 10)")
     rep.add_argument("--pool-mixed", action="store_true",
                      help="pool done jobs of other commits or configs into the scoreboard too")
+    sub.add_parser("recipes", add_help=False,
+                   help="which training recipe trains which Table-4 model (chapter 02's study); "
+                        "its arguments go to python -m sbcore.experiments.recipes")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["recipes"]:  # every argument after it is the study's, handed on unparsed
+        from .experiments import recipes  # here: the experiments load only for the study
+        recipes.main(argv[1:], prog=f"{parser.prog} recipes")
+        return 0
     args = parser.parse_args(argv)
     # SIGINT and SIGTERM stop as cleanly as Ctrl-C, also where a shell started us with SIGINT
     # ignored (a background job of a script); only the main thread may set handlers.

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "sbcore"
 LAYERS = [
-    ("entry points", ("__main__", "reproduce", "jobs", "readme", "testbed")),
+    ("entry points", ("__main__", "reproduce", "testbed")),
     ("chapters", ("chapters",)),
     ("claims and figures", ("claims", "figures")),
     ("experiments", ("experiments",)),

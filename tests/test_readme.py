@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sbcore import readme
+from sbcore.reproduce import readme
 from sbcore.runtime import project_root
 
 ROOT = project_root()
@@ -19,7 +19,7 @@ def test_readme_results_table_matches_the_recorded_scoreboard():
     _, body, _ = readme._split((ROOT / "README.md").read_text())
     assert body.strip() == readme.render(recorded).strip(), (
         "README.md's results table disagrees with the recorded scoreboard; run "
-        "`python -m sbcore.readme --update`")
+        "`python -m sbcore.reproduce.readme --update`")
 
 
 def test_render_recomputes_verdicts_from_values(tmp_path):

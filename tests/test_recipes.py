@@ -3,6 +3,8 @@ record is checked, and that the preset follows the recorded evidence."""
 
 import json
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
@@ -221,6 +223,23 @@ def test_the_command_line_refuses_to_overwrite_and_runs_what_it_is_asked(tmp_pat
     assert [(r["model"], r["recipe"], r["epochs"]) for r in study["rows"]] == [
         ("(32,7,1)-CNN", "SGD lr 0.03", 1)]
     assert study["commit"] and check_study(study)["n_train"] == 300
+
+
+def test_the_study_is_a_subcommand_of_the_one_command_line():
+    """``python -m sbcore recipes ...`` hands its arguments to the study's command line."""
+    def sbcore(*args):
+        return subprocess.run([sys.executable, "-m", "sbcore", *args], cwd=project_root(),
+                              capture_output=True, text=True, timeout=120)
+
+    done = sbcore("recipes", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m sbcore recipes")
+    for option in ("--dataset", "--n-train", "--n-test", "--seeds", "--max-epochs", "--models",
+                   "--recipes", "--device", "--out", "--force", "--merge", "--longest"):
+        assert option in done.stdout, option
+    assert "recipes" in sbcore("--help").stdout
+    refused = sbcore("recipes", "--n-train", "10")  # the study's own check: --out is required
+    assert refused.returncode == 2 and "--out" in refused.stderr
 
 
 def test_the_lms5_record_backs_keeping_app_b_there():

@@ -8,6 +8,7 @@ import papermill as pm
 import pytest
 
 from sbcore import reproduce
+from sbcore.reproduce import schedule
 from sbcore.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,7 @@ def test_reproduce_runs_two_smoke_jobs_on_two_workers_and_resumes(tmp_path, monk
     assert manifest["device"]["worker"].startswith("tcp://127.0.0.1:")
     assert manifest["started"] <= manifest["ended"]
     # the same call again skips both jobs (no cluster is even started)
-    monkeypatch.setattr(reproduce, "dask_client", None)
+    monkeypatch.setattr(schedule, "dask_client", None)
     out = reproduce.run("smoke", [0, 1], ["01"], out_dir=tmp_path, log=lambda m: None)
     assert out.ran == [] and len(out.skipped) == 2
     assert json.loads((job / "manifest.json").read_text())["started"] == manifest["started"]

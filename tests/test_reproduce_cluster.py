@@ -14,7 +14,7 @@ import pytest
 
 from sbcore import reproduce
 from sbcore.__main__ import main
-from sbcore.reproduce import Job
+from sbcore.reproduce import Job, schedule
 
 CH = "01_datasets_and_metrics"
 _RELEASE = threading.Event()  # lets the stand-in job below end once its test is over
@@ -101,7 +101,7 @@ def test_cluster_without_workers_stops_in_one_line(capfd, tmp_path):
 
 
 def test_last_worker_dying_midjob_stops_and_marks_the_job_failed(tmp_path, monkeypatch):
-    monkeypatch.setattr(reproduce, "run_job", _hanging_job)
+    monkeypatch.setattr(schedule, "run_job", _hanging_job)
     out, job = tmp_path / "out", Job(CH, 0, "smoke")
     lines: list[str] = []
     try:
@@ -116,9 +116,9 @@ def test_last_worker_dying_midjob_stops_and_marks_the_job_failed(tmp_path, monke
             threading.Thread(target=kill_the_worker, daemon=True).start()
             start = time.monotonic()
             with pytest.raises(reproduce.ReproduceError, match="has had no worker for 1 s; stopped with 1 job"):
-                reproduce._run_jobs([(job, Path("unused.ipynb"))], out, commit="c0", log=lines.append,
-                                    workers=None, scheduler=cluster.scheduler_address, scheduler_file=None,
-                                    device="cpu", no_worker_timeout=1)
+                schedule._run_jobs([(job, Path("unused.ipynb"))], out, commit="c0", log=lines.append,
+                                   workers=None, scheduler=cluster.scheduler_address, scheduler_file=None,
+                                   device="cpu", no_worker_timeout=1)
             assert time.monotonic() - start < 15
     finally:
         _RELEASE.set()

@@ -14,6 +14,7 @@ import pytest
 
 from sbcore import claims, reproduce
 from sbcore.__main__ import main
+from sbcore.reproduce import schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 CH = "01_datasets_and_metrics"
@@ -41,7 +42,7 @@ def _done_job(out: Path, seed: int, *, commit: str | None = None, records=None, 
 def _no_jobs(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("no job may run")
-    monkeypatch.setattr(reproduce, "_run_jobs", refuse)
+    monkeypatch.setattr(schedule, "_run_jobs", refuse)
 
 
 def _cli_error(capsys, *args) -> str:
@@ -152,7 +153,7 @@ def test_seeds_run_one_after_another_are_pooled_with_every_run_listed(monkeypatc
 
 def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(monkeypatch, tmp_path):
     ran = []
-    monkeypatch.setattr(reproduce, "_run_jobs", lambda todo, out, **k: ran.append(
+    monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **k: ran.append(
         sorted(j.name for j, _ in todo)) or [])
     _done_job(tmp_path, 0)
     _done_job(tmp_path, 1, commit="0123456789ab")
@@ -185,7 +186,7 @@ def test_concurrent_writers_never_leave_a_broken_or_mixed_file(tmp_path):
 
 
 def test_extra_parameters_reach_the_notebook_and_keep_runs_apart(tmp_path):
-    from sbcore.jobs import Job
+    from sbcore.reproduce.jobs import Job
     assert reproduce.check_params(["method=pkg.mod:fn", "n_train=4000"]) == ["method=pkg.mod:fn",
                                                                           "n_train=4000"]
     for bad in (["method"], ["1x=2"], ["seed=3"], ["a=1", "a=2"]):

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from sbcore import reproduce
-from sbcore.reproduce import Job
+from sbcore.reproduce import Job, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,9 +47,9 @@ def test_failed_job_names_its_cell_and_does_not_stop_the_other(tmp_path):
     out = tmp_path / "out"
     lines: list[str] = []
     environ = dict(os.environ)
-    failed = reproduce._run_jobs([(Job("90_ok", 0, "smoke"), ok), (Job("91_bad", 3, "smoke"), bad)],
-                                 out, commit="c0", log=lines.append, workers=2, scheduler=None,
-                                 scheduler_file=None, device="cpu")
+    failed = schedule._run_jobs([(Job("90_ok", 0, "smoke"), ok), (Job("91_bad", 3, "smoke"), bad)],
+                                out, commit="c0", log=lines.append, workers=2, scheduler=None,
+                                scheduler_file=None, device="cpu")
     assert dict(os.environ) == environ
     assert failed == ["91_bad seed 3"]
     report = next(line for line in lines if "91_bad seed 3" in line)
@@ -134,8 +134,8 @@ def test_existing_cluster_by_address_and_by_scheduler_file(tmp_path):
         for i, where in enumerate([{"scheduler": cluster.scheduler_address, "scheduler_file": None},
                                    {"scheduler": None, "scheduler_file": str(sched_file)}]):
             lines: list[str] = []
-            failed = reproduce._run_jobs([(Job("90_ok", i, "smoke"), ok)], tmp_path / "out", commit="c0",
-                                         log=lines.append, workers=None, device="cpu", **where)
+            failed = schedule._run_jobs([(Job("90_ok", i, "smoke"), ok)], tmp_path / "out", commit="c0",
+                                        log=lines.append, workers=None, device="cpu", **where)
             assert failed == [] and "on 1 Dask worker(s)" in lines[0]
             m = json.loads((tmp_path / "out" / "90_ok" / f"seed{i}" / "manifest.json").read_text())
             assert m["status"] == "done" and m["device"]["threads"] is None  # the cluster's own setup

@@ -14,6 +14,7 @@ import pytest
 
 from sbcore import claims, reproduce
 from sbcore.__main__ import main
+from sbcore.reproduce import schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 CH = "01_datasets_and_metrics"
@@ -56,7 +57,7 @@ def test_second_run_on_a_busy_folder_refuses_and_leaves_the_first_intact(tmp_pat
         _write_job(out, 0, "done")
         return []
 
-    monkeypatch.setattr(reproduce, "_run_jobs", slow_jobs)
+    monkeypatch.setattr(schedule, "_run_jobs", slow_jobs)
     first: dict = {}
     thread = threading.Thread(target=lambda: first.update(
         outcome=reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)))
@@ -82,10 +83,10 @@ def test_second_run_on_a_busy_folder_refuses_and_leaves_the_first_intact(tmp_pat
 
 
 def test_a_killed_run_leaves_no_stale_lock(tmp_path, monkeypatch):
-    monkeypatch.setattr(reproduce, "_run_jobs", lambda todo, out, **kw: [])
+    monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **kw: [])
     _write_job(tmp_path, 0, "done")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sbcore.jobs import folder_lock\n"
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sbcore.reproduce.jobs import folder_lock\n"
          "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(120)\n",
          str(tmp_path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE, text=True)

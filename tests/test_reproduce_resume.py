@@ -9,8 +9,8 @@ import nbformat
 import pytest
 
 from sbcore import reproduce
-from sbcore.jobs import CHECKPOINTS, OWNER, clear_job_folder
-from sbcore.reproduce import Job
+from sbcore.reproduce import Job, schedule
+from sbcore.reproduce.jobs import CHECKPOINTS, OWNER, clear_job_folder
 
 
 def _notebook(path: Path, source: str) -> Path:  # as in test_reproduce_jobs
@@ -77,7 +77,7 @@ def _read(folder: Path, name: str) -> dict:
 @pytest.mark.slow
 def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run(tmp_path,
                                                                                   monkeypatch):
-    monkeypatch.setattr(reproduce, "PROGRESS_EVERY_S", 0.0)  # every change, not every 30 s
+    monkeypatch.setattr(schedule, "PROGRESS_EVERY_S", 0.0)  # every change, not every 30 s
     nb = _notebook(tmp_path / "94_resume.ipynb", _TRAIN)
     job = Job("94_resume", 0, "smoke")
     out = tmp_path / "out"
@@ -85,7 +85,7 @@ def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run
     call = dict(commit="c0", workers=1, scheduler=None, scheduler_file=None, device="cpu",
                 checkpoint_every=0)
     lines: list[str] = []
-    assert reproduce._run_jobs([(job, nb)], out, log=lines.append, **call) == [job.name]
+    assert schedule._run_jobs([(job, nb)], out, log=lines.append, **call) == [job.name]
     folder = job.folder(out)
     assert (out / "killed-once").exists()
     m = json.loads((folder / "manifest.json").read_text())
@@ -96,7 +96,7 @@ def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run
     assert any(line.startswith(f"  {job.name}: fit 2 (long fit) epoch 7/40") for line in lines), lines
 
     lines.clear()
-    assert reproduce._run_jobs([(job, nb)], out, log=lines.append, **call) == []  # the same call
+    assert schedule._run_jobs([(job, nb)], out, log=lines.append, **call) == []  # the same call
     assert json.loads((folder / "manifest.json").read_text())["status"] == "done"
     calls = _read(folder, "calls.json")
     assert calls["warm_up_steps"] == 0  # fit 1 fast-forwarded: not one training step
@@ -153,7 +153,7 @@ def test_force_starts_afresh_and_the_checkpoint_interval_reaches_the_jobs(monkey
                                                                           capsys):
     from sbcore.__main__ import main
     seen = []
-    monkeypatch.setattr(reproduce, "_run_jobs", lambda todo, out, **k: seen.append(
+    monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **k: seen.append(
         (k["fresh"], k["checkpoint_every"])) or [])
     reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)
     reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, force=True, checkpoint_every=5,
@@ -172,7 +172,7 @@ def test_force_starts_afresh_and_the_checkpoint_interval_reaches_the_jobs(monkey
 def test_run_job_points_the_kernel_at_the_job_checkpoints(tmp_path, monkeypatch):
     """The kernel's environment (read from the kernel manager run_job builds), without a kernel."""
     import papermill as pm
-    from sbcore import jobs
+    from sbcore.reproduce import jobs
 
     def fake_execute(notebook, output, **kw):
         raise RuntimeError("no kernel here")

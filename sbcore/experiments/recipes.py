@@ -10,9 +10,10 @@ the train accuracy and the three AUCs.
 
     python -m sbcore.experiments.recipes --n-train 50000 --n-test 5000 --seeds 5 --max-epochs 40 --out s.json
 
-runs the whole study into ``s.json``. ``--models`` / ``--recipes`` pick part of it (to run parts
-in parallel processes, each with ``OMP_NUM_THREADS=1``, each to its own file), and
-``--merge a.json b.json --out c.json`` joins the parts. Chapter 02 shows
+(or ``python -m sbcore recipes ...``, the same options) runs the whole study into ``s.json``.
+``--models`` / ``--recipes`` pick part of it (to run parts in parallel processes, each with
+``OMP_NUM_THREADS=1``, each to its own file), and ``--merge a.json b.json --out c.json`` joins
+the parts. Chapter 02 shows
 ``docs/results/ms57-recipes.json``, which says at which size and on which machine it was run.
 """
 
@@ -341,8 +342,10 @@ def trained_summary(study: Mapping) -> str:
 
 # ---------------------------------------------------------------- command line
 
-def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
+    """The study's command line (``python -m sbcore.experiments.recipes``, also
+    ``python -m sbcore recipes``, which passes its ``prog``)."""
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="MS-(5,7)")
     ap.add_argument("--n-train", type=int, default=50_000)
     ap.add_argument("--n-test", type=int, default=5_000)

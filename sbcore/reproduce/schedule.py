@@ -31,11 +31,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from .checkpoints import PROGRESS_NAME, Watch
-from .jobs import (CHECKPOINTS, Job, ReproduceError, _mark_failed, describe_failure,  # noqa: F401 (re-exported)
-                   folder_lock, pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
-from .runtime import project_root, source_commit
-from .scales import resolve_scale
+from ..checkpoints import PROGRESS_NAME, Watch
+from .jobs import (CHECKPOINTS, Job, ReproduceError, _mark_failed, describe_failure, folder_lock,
+                   pool_config, read_jobs, run_job, write_scoreboard)
+from ..runtime import project_root, source_commit
+from ..scales import resolve_scale
 
 if TYPE_CHECKING:  # for annotations only: distributed is imported where it is used
     import distributed

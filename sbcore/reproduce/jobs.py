@@ -1,6 +1,7 @@
 """One reproduce job: a (chapter, seed, scale) run of a notebook with papermill in its own folder,
 with a manifest (config, commit, versions, device, times, status, failing cell), and the pooled
-scoreboard of finished jobs. :mod:`sbcore.reproduce` plans the jobs and fans them out on Dask.
+scoreboard of finished jobs. :mod:`sbcore.reproduce.schedule` plans the jobs and fans them out on
+Dask.
 
 One run at a time owns an output folder: :func:`folder_lock` holds ``<out>/.reproduce.lock``
 (``fcntl.flock``, released by the OS when its process ends, however it ends) while a run plans,
@@ -22,9 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import claims
-from .checkpoints import ENV_DIR, ENV_SECONDS, PROGRESS_NAME
-from .runtime import atomic_write_text
+from .. import claims
+from ..checkpoints import ENV_DIR, ENV_SECONDS, PROGRESS_NAME
+from ..runtime import atomic_write_text
 
 _VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
 LOCK_NAME = ".reproduce.lock"  # in the output folder; holds "pid N on HOST since TIME" of its owner
@@ -338,8 +339,8 @@ def write_scoreboard(out: Path, *, commit: str, config: dict, pool_mixed: bool =
 def preset_rows() -> list[dict]:
     """Every chapter's knobs side by side at the three scales (differences only; nested recipes
     flattened as ``train.lr``)."""
-    from .chapters import chapter_names, module
-    from .claims.run import _flatten
+    from ..chapters import chapter_names, module
+    from ..claims.run import _flatten
 
     rows = []
     for chapter in chapter_names():
