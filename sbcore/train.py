@@ -14,10 +14,10 @@ loss turns NaN or infinite stops the training at the end of that epoch with
 to the host anyway: no extra synchronisation).
 
 With ``TrainConfig(cuda_graph=True)``, on a CUDA device the training step (forward, loss,
-backward, optimizer step) is captured once per batch shape in a CUDA graph and replayed: the GPU
-no longer waits on Python and kernel launches (it is never used on the CPU). It is off by
-default until a GPU run (``make gpu-check``) has shown that the captured step gives the records
-of the eager one.
+backward, optimizer step) is captured once per batch shape in a CUDA graph and replayed
+(:mod:`sbcore.cuda_graphs`; never on the CPU): the GPU no longer waits on Python and kernel
+launches. It is off by default until a GPU run (``make gpu-check``) has shown that the captured
+step gives the records of the eager one.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from tqdm import tqdm  # plain text bar: works in a terminal, a notebook and papermill logs
 
 from . import checkpoints
+from .cuda_graphs import CapturedStep
 from .models.stacked import Single, as_stack
 from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
 from .train_guards import NonFiniteLoss, check_inputs, check_model, nonfinite  # noqa: F401 (NonFiniteLoss: part of fit's API)
@@ -265,56 +266,6 @@ def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt
         data.loss_sum += per_member.detach() * idx.shape[1]
 
     return step
-
-
-class CapturedStep:
-    """``step(idx)`` replayed from CUDA graphs, one per batch width (the last batch may be short).
-
-    The first ``warmup`` calls of a width run eagerly on a side stream (torch.cuda.graph's
-    recipe: lazy initialisation, e.g. of cuBLAS handles and workspaces, must not happen during
-    capture; capturing on the warm-up stream keeps those per-stream resources valid); the next
-    call captures the step reading a static index buffer, and every later call copies its
-    indices there and replays.
-    All graphs share one memory pool (they never run at the same time).
-    """
-
-    def __init__(self, step: Callable[[Tensor], None], device: torch.device, warmup: int = 3):
-        self.step, self.warmup = step, warmup
-        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, Tensor]] = {}
-        self.calls: dict[int, int] = {}
-        self.pool = None
-        self.side = torch.cuda.Stream(device=device)
-
-    def __call__(self, idx: Tensor) -> None:
-        width = idx.shape[1]
-        if width in self.graphs:
-            graph, static = self.graphs[width]
-            static.copy_(idx)
-            graph.replay()
-            return
-        main = torch.cuda.current_stream()
-        if self.calls.get(width, 0) < self.warmup:
-            self.calls[width] = self.calls.get(width, 0) + 1
-            self.side.wait_stream(main)
-            with torch.cuda.stream(self.side):
-                self.step(idx)
-            main.wait_stream(self.side)
-            return
-        static = idx.clone()
-        try:
-            graph = self.capture(static)
-        except RuntimeError as err:
-            raise RuntimeError("capturing the training step in a CUDA graph failed (a host sync "
-                               "in the model?); train with TrainConfig(cuda_graph=False)") from err
-        self.graphs[width] = (graph, static)
-        graph.replay()  # capture records the step without running it
-
-    def capture(self, static: Tensor) -> torch.cuda.CUDAGraph:
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, pool=self.pool, stream=self.side):
-            self.step(static)
-        self.pool = graph.pool()
-        return graph
 
 
 def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool:

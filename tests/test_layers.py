@@ -17,7 +17,7 @@ LAYERS = [
     ("claims and figures", ("claims", "figures")),
     ("experiments", ("experiments",)),
     ("metrics and attacks", ("metrics", "attacks", "margins", "oracles", "probes")),
-    ("train", ("train", "train_guards", "checkpoints")),
+    ("train", ("train", "train_guards", "checkpoints", "cuda_graphs")),
     ("models", ("models",)),
     ("data", ("data",)),
     ("runtime", ("runtime", "scales")),
