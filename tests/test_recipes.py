@@ -11,9 +11,10 @@ import pytest
 
 from sbcore.chapters import ch02_extreme_sb_slabs as ch02
 from sbcore.experiments import recipes
-from sbcore.experiments.recipes import (APP_B, CANDIDATES, PLAIN, STUDY, TRAINED, check_study,
-                                        chosen, describe, findings, load_study, merge_studies,
-                                        recipe_study, setting, summary_rows, trained_summary)
+from sbcore.experiments.recipe_records import (PLAIN, STUDY, TRAINED, check_study, chosen, findings,
+                                               load_study, merge_studies, setting, summary_rows,
+                                               trained_summary)
+from sbcore.experiments.recipes import APP_B, CANDIDATES, describe, recipe_study
 from sbcore.figures.randomized import plot_recipe_study
 from sbcore.models.specs import TABLE4_MODELS
 from sbcore.runtime import project_root

@@ -17,7 +17,8 @@ from ..claims.display import mean_std
 from ..experiments.stacks import StackResult, make_splits, train_stack
 from ..metrics import coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance
 from ..models.specs import TABLE4_MODELS, ModelSpec
-from ..experiments.recipes import CANDIDATES, STUDY, describe
+from ..experiments.recipe_records import STUDY
+from ..experiments.recipes import CANDIDATES, describe
 from ..scales import positive_int, require
 from ..train import TrainConfig
 

@@ -8,7 +8,9 @@
 - ``ensembles``: stacked ensembles, their gains, disagreement and randomized metrics (App. E.1).
 - ``adversarial``: adversarial training through fit's perturb hook and its evaluation (App. E.2).
 - ``theory``: Theorem 1 simulated on LSN data (App. F).
-- ``recipes``: which recipe trains which Table-4 model (``python -m sbcore.experiments.recipes``).
+- ``recipes``: the study of which recipe trains which Table-4 model, run by
+  ``python -m sbcore recipes``; ``recipe_records``: its models and recipes, and its record read,
+  checked, merged and summarised for chapter 02.
 
 Import from the submodule (``from sbcore.experiments.stacks import train_stack``); this package
 re-exports nothing.

@@ -84,7 +84,7 @@ def plot_randomized_bars(rows: Sequence[Mapping], *, metric: str = "auc",
 def plot_recipe_study(record: Mapping) -> Figure:
     """Test accuracy (black) and S-randomized test accuracy (orange) over epochs, one thin line
     per seed, one row per model and one panel per recipe tried on it (``record``: a study as
-    :func:`sbcore.experiments.recipes.load_study` returns it). A seed that learned the 5-slab
+    :func:`sbcore.experiments.recipe_records.load_study` returns it). A seed that learned the 5-slab
     climbs to 1 in black while its orange line stays at chance; one that learned nothing stays at
     0.5 in both."""
     models = list(dict.fromkeys(r["model"] for r in record["rows"]))
