@@ -151,3 +151,16 @@ def test_make_results_refuses_a_rerun_folder_and_keeps_the_recorded_file(tmp_pat
         readme.record(tmp_path / "records", out)
     assert out.read_text() == "kept"
     assert readme.main(["--records", str(tmp_path / "records"), "--save", str(out)]) == 2
+
+
+def test_reruns_never_write_where_the_book_build_and_make_results_read(monkeypatch):
+    """Without $SBCORE_RECORDS_DIR (a papermill, Jupyter or script rerun) records go to
+    _build/reruns/records; only `make book` points the chapters at _build/records, which `make
+    results` reads."""
+    from sbcore import runtime
+    monkeypatch.delenv("SBCORE_RECORDS_DIR", raising=False)
+    assert runtime.records_dir() == ROOT / runtime.RERUN_RECORDS != ROOT / runtime.BOOK_RECORDS
+    make = (ROOT / "Makefile").read_text()
+    book = make[make.index("\nbook:"):make.index("\ntest:")]
+    assert "SBCORE_RECORDS_DIR=$(abspath _build/records)" in book
+    assert "--records _build/records" in make[make.index("\nresults:"):]
