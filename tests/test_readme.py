@@ -164,3 +164,23 @@ def test_reruns_never_write_where_the_book_build_and_make_results_read(monkeypat
     book = make[make.index("\nbook:"):make.index("\ntest:")]
     assert "SBCORE_RECORDS_DIR=$(abspath _build/records)" in book
     assert "--records _build/records" in make[make.index("\nresults:"):]
+
+
+def test_make_results_refuses_two_files_of_one_chapter(tmp_path, monkeypatch):
+    """A copy of a chapter's records file would pool one run twice as extra seeds."""
+    import shutil
+
+    import sbcore
+    monkeypatch.setenv("SBCORE_RECORDS_DIR", str(tmp_path / "records"))
+    run = sbcore.start("01", scale="smoke", progress=False, strict=False)
+    run.check("datasets.bayes_exact", [1.0], data="1-D blocks", block="linear")
+    path = run.finish()
+    shutil.copy(path, path.with_name("copy.json"))
+    with pytest.raises(ValueError, match="duplicate record"):
+        readme.record(tmp_path / "records", tmp_path / "board.json")
+
+
+def test_a_build_outside_git_is_not_a_commit(tmp_path):
+    with pytest.raises(ValueError, match="outside git"):
+        readme.render(_board(tmp_path, lambda p: [m.update(commit="unknown")
+                                                 for m in p["runs"].values()]))

@@ -46,10 +46,10 @@ def complete_build(runs: dict[str, dict], *, where: str) -> None:
             raise ValueError(f"{where}: chapter {chapter} ran with overridden settings "
                              f"{m['overrides']}; the results table takes the presets only")
     commits = sorted({str(m.get("commit")) for m in runs.values()})
-    dirty = [c for c in commits if "+dirty" in c]
+    dirty = [c for c in commits if "+dirty" in c or c in ("unknown", "None")]
     if dirty:
-        raise ValueError(f"{where}: built from uncommitted changes ({', '.join(dirty)}); the "
-                         "results table takes a build of a commit")
+        raise ValueError(f"{where}: built from uncommitted changes or outside git "
+                         f"({', '.join(dirty)}); the results table takes a build of a commit")
     if len(commits) != 1:
         raise ValueError(f"{where}: the chapters ran at {len(commits)} commits ({', '.join(commits)});"
                          " the results table takes one build of one commit")
@@ -62,12 +62,13 @@ def record(records_dir: Path, out: Path) -> Path:
     if not files:
         raise ValueError(f"no record files in {records_dir}: build the book first (make book)")
     recs = claims.load_records(files)
+    claims.check_unique(recs, where=str(records_dir))  # two files of one chapter: refused
     runs: dict[str, dict] = {}
     for r in recs:
         m = r.meta["run"]
         runs[m.get("chapter", r.chapter)] = {k: m[k] for k in RUN_KEYS if k in m}
     complete_build(runs, where=str(records_dir))
-    recs = claims.against_registry(claims.merge(recs), where=str(records_dir))
+    recs = claims.against_registry(recs, where=str(records_dir))  # one build: nothing to pool
     payload = {"runs": runs, "records": [r.to_json() for r in recs]}
     for r in payload["records"]:
         r["meta"].pop("run", None)
