@@ -110,7 +110,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("recipes", add_help=False,
                    help="which training recipe trains which Table-4 model (chapter 02's study); "
                         "its arguments go to python -m sbcore.experiments.recipes")
+    sub.add_parser("longrun", add_help=False,
+                   help="a recorded long run outside the book (e.g. wide-app-b: claim #9 with App. "
+                        "B's recipe); its arguments go to python -m sbcore.experiments.longruns")
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["longrun"]:
+        from .experiments import longruns
+        longruns.main(argv[1:], prog=f"{parser.prog} longrun")
+        return 0
     if argv[:1] == ["recipes"]:  # every argument after it is the study's, handed on unparsed
         from .experiments import recipes  # here: the experiments load only for the study
         recipes.main(argv[1:], prog=f"{parser.prog} recipes")

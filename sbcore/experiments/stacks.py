@@ -53,11 +53,11 @@ def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
                 tests: Sequence[SyntheticData], cfg: TrainConfig, *, seeds: Sequence[int],
                 device: torch.device | str = "cpu", progress: bool = True,
                 eval_seed: int = 0, callback=None, eval_every: int = 0,
-                desc: str | None = None) -> StackResult:
+                desc: str | None = None, checkpoint=None) -> StackResult:
     """Train one member per seed (member m on ``trains[m]``) in one vectorized pass and evaluate
     standard, S-randomized and Sc-randomized accuracy and AUC on ``tests``. ``callback`` and
     ``eval_every`` go to :func:`fit` (e.g. :func:`accuracy_callback`); ``desc`` labels the
-    progress bar."""
+    progress bar; ``checkpoint`` goes to :func:`fit` (a stopped training resumes from it)."""
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if len(trains) != len(seeds) or len(tests) != len(seeds):
         raise ValueError(f"trains and tests must hold one dataset per seed ({len(seeds)})")
@@ -65,7 +65,7 @@ def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
     stack = spec.build(trains[0].n_features, seeds=seeds).to(device)
     hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], callback=callback,
                eval_every=eval_every, progress=progress,
-               desc=desc or f"{spec.label} on {trains[0].name}")
+               desc=desc or f"{spec.label} on {trains[0].name}", checkpoint=checkpoint)
     train_acc = accuracy(logits_on(stack, trains), y).tolist()
     ev = randomized_eval(stack, tests, seed=eval_seed)
     return StackResult(trains[0].name, spec.label, stack, hist, ev, train_acc)
