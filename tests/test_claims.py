@@ -46,25 +46,25 @@ def test_criteria_hand_computed():
 
 
 def test_check_records_mean_std_and_strict(run):
-    r = run.check("slabs.lms5.s_auc", [0.4, 0.6], data="LMS-5", model="(100,1)-FCN")
+    r = run.check("slabs.lms5.s_auc", [0.4, 0.6], learned=[1.0], data="LMS-5", model="(100,1)-FCN")
     assert r.quantity == "S-randomized AUC, (100,1)-FCN" and r.source == "Table 4"
     assert r.mean == pytest.approx(0.5) and r.std == pytest.approx(0.141421, abs=1e-6)
     assert r.ours == "0.500 ± 0.141 (n=2)" and r.verdict == "reproduced"
     assert "mean over seeds" in r.criterion
     run.strict = True
     with pytest.raises(claims.ClaimNotReproduced, match="#5"):
-        run.check("slabs.lms5.s_auc", [0.7], data="LMS-5", model="x")
+        run.check("slabs.lms5.s_auc", [0.7], learned=[1.0], data="LMS-5", model="x")
     with pytest.raises(KeyError, match="no check"):
         run.check("slabs.nope", [1.0], data="LMS-5")
     with pytest.raises(ValueError, match="target"):  # the registry fixes this bar, not the chapter
-        run.check("slabs.lms5.s_auc", [0.5], data="LMS-5", model="x", target=0.6)
+        run.check("slabs.lms5.s_auc", [0.5], learned=[1.0], data="LMS-5", model="x", target=0.6)
     with pytest.raises(ValueError, match="no known deviation"):
-        run.check("slabs.lms5.s_auc", [0.7], data="LMS-5", model="x", known=True)
+        run.check("slabs.lms5.s_auc", [0.7], learned=[1.0], data="LMS-5", model="x", known=True)
 
 
 def test_known_deviation_does_not_raise_but_stays_not_reproduced(run):
     run.strict = True
-    r = run.check("slabs.wide.sc_auc", [0.5], data="MS-(5,7), |Sc| = 249", known=True,
+    r = run.check("slabs.wide.sc_auc", [0.5], learned=[1.0], data="MS-(5,7), |Sc| = 249", known=True,
                   model="(2000,1)-FCN", n_sc=249)
     assert not r.passed and r.verdict.startswith("not reproduced (known")
     assert claims.claim_rows([r])[8]["verdict"].startswith("not reproduced")
@@ -74,22 +74,22 @@ def test_facts_are_shown_but_never_count_as_reproduced(run):
     r = run.check("fragility.margin.slope_avg", [0.5], data="LMS-5")
     assert r.passed and r.verdict == "fact of the construction"
     assert claims.claim_rows([r])[18]["verdict"] == "fact of the construction"
-    net = run.check("fragility.margin.slope_net", [0.05], data="LMS-5", model="m")
+    net = run.check("fragility.margin.slope_net", [0.05], learned=[1.0], data="LMS-5", model="m")
     assert claims.claim_rows([r, net])[18]["verdict"] == "reproduced"
 
 
 def test_not_run_records_make_a_claim_partly_checked(run):
     skipped = run.not_run("slabs.ms57.s_auc", "too slow", data="MS-(5,7)", model="(32,7,1)-CNN")
-    ok = run.check("slabs.ms57.s_auc", [0.5], data="MS-(5,7)", model="(100,1)-FCN")
+    ok = run.check("slabs.ms57.s_auc", [0.5], learned=[1.0], data="MS-(5,7)", model="(100,1)-FCN")
     assert skipped.verdict.startswith("not run") and skipped.ours == "—" and not skipped.passed
     assert claims.claim_rows([ok, skipped])[5]["verdict"].startswith("partly checked")
     assert claims.claim_rows([skipped])[5]["verdict"] == "not run at this scale"
 
 
 def test_save_load_merge_reevaluates_and_refuses_bad_files(run, tmp_path):
-    a = run.check("slabs.lms5.s_auc", [0.50, 0.51], data="LMS-5", model="m")
+    a = run.check("slabs.lms5.s_auc", [0.50, 0.51], learned=[1.0], data="LMS-5", model="m")
     p1 = claims.save_records([a], tmp_path / "a.json", metadata={"seed": 0})
-    b = run.check("slabs.lms5.s_auc", [0.52], data="LMS-5", model="m")
+    b = run.check("slabs.lms5.s_auc", [0.52], learned=[1.0], data="LMS-5", model="m")
     p2 = claims.save_records([b], tmp_path / "b.json", metadata={"seed": 1})
     merged = claims.merge(claims.load_records([p1, p2]))
     assert len(merged) == 1 and merged[0].values == [0.50, 0.51, 0.52] and merged[0].passed
@@ -214,7 +214,7 @@ def test_setup_cell_rerun_in_a_live_kernel_and_papermill_names(tmp_path, monkeyp
 def test_the_scoreboard_page_refuses_records_the_registry_contradicts(run, tmp_path):
     """What the scoreboard, intro and reproduce pages load (``load_folder``): a widened
     tolerance, a record removed, a record marked "not run", or a check the chapter left out."""
-    run.check("slabs.lms5.s_auc", [0.60], data="LMS-5", model="(100,1)-FCN")
+    run.check("slabs.lms5.s_auc", [0.60], learned=[1.0], data="LMS-5", model="(100,1)-FCN")
     from string import Formatter
     for key in CHAPTER_CHECKS["02_extreme_sb_slabs"]:
         if key != "slabs.lms5.s_auc":

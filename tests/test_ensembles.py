@@ -94,22 +94,24 @@ def test_gain_ratio_and_accuracy_bar_by_hand():
     assert ch.accuracy_tol(5000, 2) == pytest.approx(0.01 + 4 * math.sqrt(0.1875 / 5000))
 
 
-# G=2 groups of M=2 members on 4 points (y = 1), every member right on 2 of them.
-_GAINS = [[[0, 1], [0, 3], [1, 0], [1, 0]],  # member 0: right on points 0, 1
-          [[0, 1], [1, 0], [0, 3], [1, 0]]]  # member 1: right on 0, 2 -> mean right on 0, 1, 2
-_LOSES = [[[0, 1], [0, 1], [1, 0], [1, 0]],  # member 0: weakly right on 0, 1
-          [[5, 0], [5, 0], [0, 0.1], [0, 0.1]]]  # member 1: confidently wrong where 0 is right
+# G=2 groups of M=2 members on 8 points (y = 1), every member right on 6 of them (0.75: trained,
+# above the gain checks' learned precondition 0.6): the last four points every member gets right.
+_RIGHT = [[0, 1]] * 4
+_GAINS = [[[0, 1], [0, 3], [1, 0], [1, 0], *_RIGHT],  # member 0: right on points 0, 1
+          [[0, 1], [1, 0], [0, 3], [1, 0], *_RIGHT]]  # member 1: right on 0, 2 -> mean on 0-2
+_LOSES = [[[0, 1], [0, 1], [1, 0], [1, 0], *_RIGHT],  # member 0: weakly right on 0, 1
+          [[5, 0], [5, 0], [0, 0.1], [0, 0.1], *_RIGHT]]  # member 1: confidently wrong there
 
 
 def _ms5_like(group):
-    return _run([group, group], [[1, 1, 1, 1]] * 2)
+    return _run([group, group], [[1] * 8] * 2)
 
 
 def test_ms5_records_gate_on_the_direction_and_raise_when_it_fails():
     run = sbcore.start("07_ensembles", scale="smoke", strict=False, progress=False, n_members=2,
                        sizes=(1, 2))
-    ms5 = _ms5_like(_GAINS)  # members 0.5 each, ensembles 0.75: gain +0.25 in both groups
-    assert np.allclose(ms5.gain(2), [0.25, 0.25])
+    ms5 = _ms5_like(_GAINS)  # members 0.75 each, ensembles 0.875: gain +0.125 in both groups
+    assert np.allclose(ms5.gain(2), [0.125, 0.125])
     ch.ms5_records(run, ms5)
     rec = {(r.check, r.meta.get("k")): r for r in run.records}
     assert rec[("ensembles.ms5.gain_sign", 2)].passed and rec[("ensembles.ms5.gain_snr", 2)].values == [1e9]
@@ -118,8 +120,8 @@ def test_ms5_records_gate_on_the_direction_and_raise_when_it_fails():
     assert rec[("ensembles.ms5.single", None)].meta["known_deviation"]
     strict = sbcore.start("07_ensembles", scale="smoke", strict=True, progress=False,
                           n_members=2, sizes=(1, 2))
-    losing = _ms5_like(_LOSES)  # members 0.5 each, ensembles right nowhere
-    assert np.allclose(losing.gain(2), [-0.5, -0.5])
+    losing = _ms5_like(_LOSES)  # members 0.75 each, ensembles right on the last four only
+    assert np.allclose(losing.gain(2), [-0.25, -0.25])
     with pytest.raises(ClaimNotReproduced, match="#25"):
         ch.ms5_records(strict, losing)
 

@@ -179,6 +179,16 @@ def theorem_check_values(run: theory.TheoremRun) -> dict[str, np.ndarray]:
             "theory.x2_randomized": (run.acc - run.x2_acc)[-1, :, p4]}
 
 
+def theorem_learned(run: theory.TheoremRun) -> dict[str, np.ndarray]:
+    """Per seed, the lowest test accuracy over the dimensions under each check's initialization:
+    the learned precondition of the claim #4 checks (a network that did not learn LSN says nothing
+    about Theorem 1's weights)."""
+    p4, p2 = run.log_powers.index(4), run.log_powers.index(2)
+    low = run.acc.min(0)  # (S, P)
+    return {key: low[:, p2 if key.endswith("_log2") else p4]
+            for key in theorem_check_values(run)}
+
+
 def slope_rows(run: theory.TheoremRun) -> list[dict]:
     """Fitted log-log slopes (mean +- sd over seeds) beside the slopes of the theorem's rates."""
     ref = theory.reference_rates(np.asarray(run.dims), run.k)

@@ -158,11 +158,16 @@ def table4_rows(results: Sequence[StackResult]) -> list[dict]:
              "epochs": r.history.n_epochs} for r in results]
 
 
+def learned_auc(r: StackResult) -> dict:
+    """The learned precondition of a reliance check on ``r``: its members' standard test AUC."""
+    return dict(learned=r.eval.auc, learned_metric="test AUC")
+
+
 def check_table4(run, results: Sequence[StackResult]) -> None:
     """Claims #5 and #6 per model, #18 (synthetic) per model; the Table 4 architectures this
     scale does not train are recorded as "not run"."""
     for r in results:
-        k, fmt = _key(r.dataset), dict(data=r.dataset, model=r.model_name)
+        k, fmt = _key(r.dataset), dict(data=r.dataset, model=r.model_name, **learned_auc(r))
         run.check(f"slabs.{k}.s_auc", r.eval.s_auc, **fmt)
         run.check(f"slabs.{k}.sc_auc", r.eval.sc_auc, **fmt)
         run.check("slabs.shift.s_drop", r.eval.auc - r.eval.s_auc, **fmt)
@@ -183,7 +188,7 @@ def check_logits(run, results: Sequence[StackResult]) -> None:
     for r in results:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
-        run.check("slabs.logits_ks", ks, data=r.dataset, model=r.model_name)
+        run.check("slabs.logits_ks", ks, data=r.dataset, model=r.model_name, **learned_auc(r))
 
 
 def boundary_maps(result: StackResult, tests, *, n_grid: int = 61, seed: int = 0):
@@ -230,8 +235,9 @@ def check_wide(run, results: Sequence[StackResult]) -> None:
         n_sc = n_complex(r)
         done.add((r.dataset, n_sc))
         known = r.dataset.startswith("MS") and n_sc == 249  # the memorization seen in our runs
-        fmt = dict(data=f"{r.dataset}, |Sc| = {n_sc}", model=r.model_name, n_sc=n_sc)
-        run.check("slabs.wide.s_auc", r.eval.s_auc, **fmt)
+        fmt = dict(data=f"{r.dataset}, |Sc| = {n_sc}", model=r.model_name, n_sc=n_sc,
+                   **learned_auc(r))
+        run.check("slabs.wide.s_auc", r.eval.s_auc, known=known, **fmt)
         run.check("slabs.wide.sc_auc", r.eval.sc_auc, known=known, **fmt)
     for ds in DATASETS:
         for n_sc in (49, 249):

@@ -172,11 +172,16 @@ def stand_in(source: str) -> bool:
     return not source.startswith("MNIST-CIFAR")
 
 
+def learned_auc(r: ImageResult) -> dict:
+    """The learned precondition of a reliance check on ``r``: its standard test AUC per seed."""
+    return dict(learned=r.eval.auc, learned_metric="test AUC")
+
+
 def check_tables(run, results: Sequence[ImageResult]) -> None:
     """Claims #11 (pair A, Table 4) and #12 (pairs B, C, Table 5), per architecture; the paper's
     CNNs and pairs this scale does not train are recorded as not run."""
     for r in results:
-        ev, kw = r.eval, dict(data=r.source, model=r.model_name)
+        ev, kw = r.eval, dict(data=r.source, model=r.model_name, **learned_auc(r))
         if r.pair == "A":
             run.check("images.a.s_acc", ev.s_acc, tol=chance_tol(r.n_test, len(ev.acc)), **kw)
             run.check("images.a.s_auc", ev.s_auc, known=stand_in(r.source), **kw)
@@ -211,14 +216,14 @@ def check_logits(run, results: Sequence[ImageResult]) -> None:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
         run.check("images.logits_ks", ks, data=r.source, model=r.model_name,
-                  known=stand_in(r.source))
+                  known=stand_in(r.source), **learned_auc(r))
 
 
 def check_shift(run, results: Sequence[ImageResult]) -> None:
     """Claim #18, image half, per architecture and pair: the AUC lost to S- and to
     Sc-randomization."""
     for r in results:
-        kw = dict(data=r.source, model=r.model_name)
+        kw = dict(data=r.source, model=r.model_name, **learned_auc(r))
         run.check("images.shift.s_drop", r.eval.auc - r.eval.s_auc, known=stand_in(r.source), **kw)
         run.check("images.shift.sc_drop", r.eval.auc - r.eval.sc_auc, **kw)
 

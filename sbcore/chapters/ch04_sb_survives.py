@@ -213,7 +213,8 @@ def check_tables(run, tables: dict[str, list[GridCell]]) -> None:
             target, tol = s_auc_bar(cell, n_pos, run.cfg.n_test - n_pos, len(run.seeds))
             for q in qs:
                 bar = dict(target=target, tol=tol) if q == "s_auc" else {}
-                run.check(f"survives.{t}.{q}", getattr(c, q), **bar, **fmt)
+                pre = {} if q == "auc" else dict(learned=c.auc, learned_metric="test AUC")
+                run.check(f"survives.{t}.{q}", getattr(c, q), **bar, **pre, **fmt)
         main = run.cfg.adaptive_lrs[0]
         done = {tuple(c.labels[f] for f in KEY_FIELDS[t]) for c in cells
                 if c.labels.get("lr", main) in (main, run.cfg.train.lr)}
@@ -245,21 +246,27 @@ def check_fig5(run, f: dict) -> None:
     """Claim #17: the set-up (M_slab solves MS-7, the replaced 7-slab is unused), then (a), (b), (c)."""
     al, b, a = f["alphas"], f["before"], f["after"]
     kw = dict(data=f"MS-7 → LMS-7, d = {run.cfg.f5_d}", model=run.cfg.f5_model)
+    slab = dict(learned=f["slab_acc"], learned_metric="M_slab's MS-7 test accuracy")
     run.check("survives.f5.slab_acc", f["slab_acc"], **kw)
-    run.check("survives.f5.unused_drop", f["unused_drop"], **kw)
+    run.check("survives.f5.unused_drop", f["unused_drop"], **slab, **kw)
     acc = f["ms7_acc"]
     run.check("survives.f5.ms7_rise", acc[-1] - acc[0], **kw)
-    run.check("survives.f5.ms7_monotone", np.max(acc[:-1] - acc[1:], axis=0), **kw)
+    run.check("survives.f5.ms7_monotone", np.max(acc[:-1] - acc[1:], axis=0), **slab, **kw)
     pos = al > 0
-    run.check("survives.f5.before_s_drop", np.abs(b["auc"] - b["s_auc"])[pos].max(0), known=True, **kw)
-    run.check("survives.f5.before_sc_auc", np.abs(b["sc_auc"] - 0.5)[pos].max(0), known=True, **kw)
+    run.check("survives.f5.before_s_drop", np.abs(b["auc"] - b["s_auc"])[pos].max(0), known=True,
+              **slab, **kw)
+    run.check("survives.f5.before_sc_auc", np.abs(b["sc_auc"] - 0.5)[pos].max(0), known=True,
+              **slab, **kw)
     for i, alpha in enumerate(al):
+        after = dict(learned=a["auc"][i], learned_metric="LMS-7 test AUC after training")
         if alpha <= 0.5:
-            run.check("survives.f5.after_s_auc", a["s_auc"][i], alpha=f"{alpha:g}", **kw)
-            run.check("survives.f5.after_sc_auc", a["sc_auc"][i], alpha=f"{alpha:g}", **kw)
+            run.check("survives.f5.after_s_auc", a["s_auc"][i], alpha=f"{alpha:g}", **after, **kw)
+            run.check("survives.f5.after_sc_auc", a["sc_auc"][i], alpha=f"{alpha:g}", **after, **kw)
         if alpha >= 0.5:
-            run.check("survives.f5.after_sc_reliance", f["ratio"][i], alpha=f"{alpha:g}", **kw)
-    run.check("survives.f5.alpha1_s_drop", a["auc"][-1] - a["s_auc"][-1], **kw)
+            run.check("survives.f5.after_sc_reliance", f["ratio"][i], alpha=f"{alpha:g}", **after,
+                      **kw)
+    run.check("survives.f5.alpha1_s_drop", a["auc"][-1] - a["s_auc"][-1], **kw,
+              learned=a["auc"][-1], learned_metric="LMS-7 test AUC after training")
 
 
 def fig5_numbers(f: dict) -> dict[str, str]:

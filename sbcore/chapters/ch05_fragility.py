@@ -11,6 +11,7 @@ Budgets are fixed from the data geometry before any run (the paper states none):
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -140,13 +141,14 @@ def train_all(cfg: Config, seeds: Sequence[int], *, device="cpu", progress: bool
 
 
 def budget_sweep(cfg: Config, seeds: Sequence[int], *, device="cpu",
-                 progress: bool = True) -> dict[str, np.ndarray]:
+                 progress: bool = True) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Claim #19's sweep over ``cfg.margin_dims``
-    (:func:`sbcore.experiments.fragility.flip_budget_sweep`): {"f*": (M, n_dims), margin_model:
-    (M, n_dims)}, median minimal flipping budgets."""
-    return flip_budget_sweep(cfg.margin_model, cfg.margin_dims, n_train=cfg.n_train,
+    (:func:`sbcore.experiments.fragility.flip_budget_sweep`): ({"f*": (M, n_dims), margin_model:
+    (M, n_dims)}, median minimal flipping budgets; the networks' test accuracy (M, n_dims))."""
+    sweep = flip_budget_sweep(cfg.margin_model, cfg.margin_dims, n_train=cfg.n_train,
                              n_test=cfg.n_test, n_points=cfg.n_attack, seeds=seeds, cfg=cfg.train,
                              device=device, progress=progress, n_steps=cfg.pgd_steps)
+    return sweep, sweep.pop("acc")
 
 
 def attack_all(results: dict, splits: dict, cfg: Config, *, seed: int) -> dict[str, list]:
@@ -201,7 +203,7 @@ def check_shift(run, results: dict, ood: dict) -> None:
     costs nothing, and the OOD scores of ``ood`` ((dataset, model) -> {score: AUCs}) are blind."""
     for ds, rs in results.items():
         for r in rs:
-            kw = dict(data=ds, model=r.model_name)
+            kw = dict(data=ds, model=r.model_name, learned=r.eval.acc)
             run.check("fragility.shift.s_acc", r.eval.s_acc, **kw,
                       tol=chance_tol(run.cfg.n_test, len(r.eval.s_acc)))
             run.check("fragility.shift.sc_drop", r.eval.acc - r.eval.sc_acc, **kw)
@@ -209,23 +211,34 @@ def check_shift(run, results: dict, ood: dict) -> None:
                 run.check("fragility.ood_auroc", aucs, score=score, **kw)
 
 
-def check_margins(run, slopes: dict[str, np.ndarray]) -> None:
-    """Claim #19: the d-exponent of the flipping budget, f* (a fact of the data) and network."""
+def check_margins(run, slopes: dict[str, np.ndarray], acc: np.ndarray) -> None:
+    """Claim #19: the d-exponent of the flipping budget, f* (a fact of the data) and network
+    (``acc``: the networks' test accuracy (M, n_dims), its learned precondition at every d)."""
     data = f"LMS-5, d in {list(run.cfg.margin_dims)}"
     run.check("fragility.margin.slope_avg", slopes["f*"], data=data)
     m = run.cfg.margin_model
-    run.check("fragility.margin.slope_net", slopes[m], data=data, model=m)
+    run.check("fragility.margin.slope_net", slopes[m], data=data, model=m, learned=acc.min(1))
+
+
+def uap_floor_bar(n: int) -> float:
+    """#20's bar on MS-(5,7) after a UAP: the floor 1/16 (the far outer negative slab a shift of
+    S cannot flip), plus the rounding 0.005, plus four standard errors of an accuracy near 1/16
+    on ``n`` attacked points."""
+    return 1 / 16 + 0.005 + 4 * math.sqrt((1 / 16) * (15 / 16) / n)
 
 
 def check_attacks(run, runs: Sequence[AttackRun]) -> None:
     """Claim #20 on synthetic data: accuracy after each attack; share of each UAP's budget on S.
     Architectures of the paper this scale does not attack are recorded as not run."""
     for r in runs:
-        kw = dict(data=r.data, model=r.model_name)
+        kw = dict(data=r.data, model=r.model_name, learned=r.clean_acc)
         run.check("fragility.pgd_acc", r.acc["PGD"], eps=r.eps_pgd, **kw)
         for a in UAPS:
-            run.check("fragility.uap_acc", r.acc[a], attack=a, eps=r.eps_uap, **kw,
-                      known=r.data == "MS-(5,7)")
+            if r.data == "MS-(5,7)":
+                run.check("fragility.uap_acc_ms57", r.acc[a], attack=a, eps=r.eps_uap, **kw,
+                          target=uap_floor_bar(run.cfg.n_attack))
+            else:
+                run.check("fragility.uap_acc", r.acc[a], attack=a, eps=r.eps_uap, **kw)
             run.check(SHARE_CHECK[r.data], r.share[a], attack=a, **kw,
                       known=(r.data == "MS-(5,7)" and a == "AS-UAP") or "GRU" in r.model_name)
     for ds in DATASETS:
@@ -238,7 +251,7 @@ def check_image_attacks(run, irun: AttackRun) -> None:
     """Claim #20 on dominoes: accuracy after each attack (clipped) and the UAPs' applied share on
     the top block; the stand-in's declared deviations apply on the stand-in only."""
     stand_in = not irun.data.startswith("MNIST-CIFAR")
-    kw = dict(data=irun.data, model=irun.model_name)
+    kw = dict(data=irun.data, model=irun.model_name, learned=irun.clean_acc)
     run.check("fragility.image_acc", irun.acc["PGD"], attack="PGD", eps=irun.eps_pgd, **kw)
     for a in UAPS:
         run.check("fragility.image_acc", irun.acc[a], attack=a, eps=irun.eps_uap, known=stand_in,
@@ -249,9 +262,10 @@ def check_image_attacks(run, irun: AttackRun) -> None:
                     data=irun.data, attack="UAP", model=PAPER_IMAGE_MODEL)
 
 
-def check_transfer(run, mats: dict, names: dict) -> None:
+def check_transfer(run, mats: dict, names: dict, runs: dict) -> None:
     """Claim #21: every off-diagonal (source != target) accuracy under a transferred UAP.
-    ``mats``: (dataset, attack) -> (S, T, M); a dataset with one architecture is not run."""
+    ``mats``: (dataset, attack) -> (S, T, M); a dataset with one architecture is not run;
+    ``runs``: dataset -> its :class:`AttackRun` s, whose clean accuracies are the precondition."""
     for ds in DATASETS:
         for a in UAPS:
             if (ds, a) not in mats:
@@ -261,12 +275,13 @@ def check_transfer(run, mats: dict, names: dict) -> None:
             mat = mats[(ds, a)]
             off = [mat[i, j] for i in range(mat.shape[0]) for j in range(mat.shape[1]) if i != j]
             run.check("fragility.transfer", np.concatenate(off), data=ds, attack=a,
-                      models=" / ".join(names[ds]))
+                      models=" / ".join(names[ds]),
+                      learned=np.concatenate([r.clean_acc for r in runs[ds]]))
 
 
 def check_contradiction(run, contra: dict) -> None:
     """Claim #22 per (dataset, model): predictions follow S and confidence stays high."""
     for (ds, model), c in contra.items():
-        kw = dict(data=ds, model=model)
+        kw = dict(data=ds, model=model, learned=c["acc"])
         run.check("fragility.contradict.follow_s", c["follow_s"], **kw)
         run.check("fragility.contradict.conf_drop", c["clean_conf"] - c["contra_conf"], **kw)

@@ -158,8 +158,10 @@ def table2_records(run, best: Sequence[GridRun]) -> None:
         r = b.result
         fmt = dict(data=data, model=r.model_name, hp=b.hp)
         run.check("generalization.test_acc", r.eval.acc, **fmt)
-        run.check("generalization.s_acc", r.eval.s_acc, tol=s_acc_tol(cfg.n_test, len(run.seeds)), **fmt)
-        run.check("generalization.sc_gap", np.abs(r.eval.sc_acc - r.eval.acc), **fmt)
+        run.check("generalization.s_acc", r.eval.s_acc, tol=s_acc_tol(cfg.n_test, len(run.seeds)),
+                  learned=r.eval.acc, **fmt)
+        run.check("generalization.sc_gap", np.abs(r.eval.sc_acc - r.eval.acc), learned=r.eval.acc,
+                  **fmt)
     n_run = cfg.grid.n_in(SGDGrid())
     for m in dict.fromkeys((*cfg.models, *FCNS)):
         if m not in cfg.models:

@@ -82,9 +82,25 @@ class ClaimRecord:
         return bool(self.meta.get("fact"))
 
     @property
+    def erratum(self) -> bool:
+        """A value shown beside a printed one that matches no definition: never counted."""
+        return bool(self.meta.get("erratum"))
+
+    @property
+    def trained(self) -> bool:
+        """The learned precondition (:mod:`sbcore.claims.checks.base`): every standard accuracy /
+        AUC stored under ``meta["learned"]`` is at least its ``min``; True for a check without one."""
+        pre = self.meta.get("learned")
+        if pre is None:
+            return True
+        v = np.asarray(pre["values"], dtype=float)
+        return bool(v.size and np.all(np.isfinite(v)) and np.all(v >= pre["min"] - 1e-12))
+
+    @property
     def passed(self) -> bool:
-        """Recomputed from the values every time it is read."""
-        return not self.not_run and passes(self.kind, self.values, self.target, self.tol, self.upper)
+        """Recomputed from the values (and the learned precondition) every time it is read."""
+        return (not self.not_run and self.trained
+                and passes(self.kind, self.values, self.target, self.tol, self.upper))
 
     @property
     def verdict(self) -> str:
@@ -92,8 +108,15 @@ class ClaimRecord:
             return f"not run at this scale ({self.meta['not_run']})"
         if self.fact:
             return "fact of the construction" if self.passed else "fact fails (a bug)"
+        if self.erratum:
+            return ("matches the printed value" if self.passed else
+                    "erratum: the printed value matches no definition (see the errata)")
         if self.passed:
             return "reproduced"
+        if not self.trained:
+            pre = self.meta["learned"]
+            return (f"did not train ({pre['metric']} {min(pre['values'], default=float('nan')):.3f}"
+                    f" < {pre['min']:g}): not evidence for the claim")
         known = self.meta.get("known_deviation")
         return f"not reproduced (known: {known})" if known else "not reproduced"
 
@@ -232,6 +255,17 @@ def against_registry(records: Sequence[ClaimRecord], *, where: str,
         if not r.not_run and bool(r.meta.get("fact")) != c.fact:
             raise ValueError(f"{what}: marked fact={bool(r.meta.get('fact'))}, the registry "
                              f"declares fact={c.fact}")
+        if not r.not_run and bool(r.meta.get("erratum")) != bool(c.erratum):
+            raise ValueError(f"{what}: marked erratum={bool(r.meta.get('erratum'))}, the registry "
+                             f"declares erratum={bool(c.erratum)}")
+        pre = r.meta.get("learned")
+        if not r.not_run and (pre is None) != (c.learned is None):
+            raise ValueError(f"{what}: the registry declares learned={c.learned!r}; the record "
+                             f"{'has no' if pre is None else 'has a'} learned precondition")
+        if pre is not None and (not isinstance(pre, dict) or not _same(pre.get("min"), c.learned)
+                                or not isinstance(pre.get("values"), list)):
+            raise ValueError(f"{what}: its learned precondition is not the registry's "
+                             f"(min {c.learned!r}, a list of values)")
         known = r.meta.get("known_deviation")
         if known is not None and known != c.known_deviation:
             raise ValueError(f"{what}: its known deviation is not the one the registry declares")

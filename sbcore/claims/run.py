@@ -223,10 +223,14 @@ class Run:
     # ------------------------------------------------------------ records
 
     def check(self, key: str, values, *, data: str, known: bool = False,
-              target: float | None = None, tol: float | None = None, **fmt) -> ClaimRecord:
+              target: float | None = None, tol: float | None = None, learned=None,
+              learned_metric: str = "test accuracy", **fmt) -> ClaimRecord:
         """Record check ``key`` (declared in the registry) on ``values`` (one per seed).
 
-        ``data``: what it was measured on; ``known``: the check's declared known deviation
+        ``learned``: the measured models' standard ``learned_metric`` (one per seed or member),
+        required exactly when the check declares a learned precondition (the record then fails
+        as *did not train* if any is below it); ``data``: what it was measured on; ``known``: the
+        check's declared known deviation
         applies to this measurement (e.g. only on the image stand-in); ``fmt`` fills the
         quantity's template and is kept in the record's meta. With ``strict`` a failing record
         that is not a known deviation raises :class:`ClaimNotReproduced`."""
@@ -239,19 +243,42 @@ class Run:
                                 tol=c.tol if tol is None else float(tol))
         if known and not c.known_deviation:
             raise ValueError(f"check {key} declares no known deviation")
+        if (learned is None) != (c.learned is None):
+            raise ValueError(f"check {key}: pass learned= (the models' standard accuracy or AUC) "
+                             f"exactly when the registry declares a learned precondition "
+                             f"(declared learned = {c.learned!r})")
         meta = {k: v for k, v in fmt.items()}
+        if learned is not None:
+            meta["learned"] = {"metric": learned_metric, "min": c.learned, "values": [
+                float(v) for v in torch.as_tensor(learned, dtype=torch.float64).reshape(-1).tolist()]}
         if c.fact:
             meta["fact"] = True
+        if c.erratum:
+            meta["erratum"] = True
         if known:
             meta["known_deviation"] = c.known_deviation
         vals = [float(v) for v in torch.as_tensor(values, dtype=torch.float64).reshape(-1).tolist()]
         rec = self._record(c, vals, data, meta, fmt)
-        if self.strict and not rec.passed and not known:
+        if self.strict and not rec.passed and not known and not c.erratum:
             raise ClaimNotReproduced(
                 f"claim #{c.claim} not reproduced: {rec.quantity} on {data} = {rec.ours}, "
                 f"criterion {rec.criterion} (paper: {c.paper}, {c.source}). "
                 "Rerun with strict=False to explore.")
         return rec
+
+    def checks(self, values: Mapping[str, Any], *, data: str, learned=None,
+               learned_metric: str = "test accuracy", **fmt) -> list[ClaimRecord]:
+        """:meth:`check` every ``key -> values`` of ``values`` with the same ``data`` and ``fmt``;
+        ``learned`` (an array, or a mapping key -> array) goes to the checks that declare a
+        learned precondition, and to no other."""
+        out = []
+        for key, v in values.items():
+            pre = None
+            if self._check(key).learned is not None:
+                pre = learned.get(key) if isinstance(learned, Mapping) else learned
+            out.append(self.check(key, v, data=data, learned=pre, learned_metric=learned_metric,
+                                  **fmt))
+        return out
 
     def not_run(self, key: str, reason: str, *, data: str, **fmt) -> ClaimRecord:
         """Record that this scale does not run check ``key`` (the claim then reads "partly
@@ -280,7 +307,8 @@ class Run:
                            ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"])
         prefix = self.chapter[:2]
         self.glue(f"{prefix}_n_records", len(self.records))
-        self.glue(f"{prefix}_n_reproduced", sum(r.passed and not r.fact for r in self.records))
+        self.glue(f"{prefix}_n_reproduced", sum(r.passed and not (r.fact or r.erratum)
+                                                      for r in self.records))
         meta = run_metadata(scale=self.scale, seed=self.seed, seeds=self.seeds, device=self.device,
                             config=dataclasses.asdict(self.cfg))
         meta.update(chapter=self.chapter, seconds=round(time.time() - self.started, 1),

@@ -8,7 +8,15 @@ Verdicts of a claim, from its records (each re-evaluated from its values):
 - "partly checked": none fails, some were not run at this scale;
 - "reproduced": every check ran and passes (facts of the construction alone never make a claim
   reproduced: a claim with only facts reads "fact of the construction");
-- "not run at this scale" / "not covered yet": no check ran / no chapter covers it.
+- "not run at this scale" / "not covered yet": no check ran / no chapter covers it;
+- "not testable offline (stand-in)": every check that fails fails on the offline stand-in data
+  for a declared reason (the cause ``stand-in data``): kept apart from failures on the paper's own
+  data; with the real files present those records are no longer marked, and the verdict is the
+  real one.
+
+Every claim that does not reproduce gets a "why" (:func:`why_of`): the declared cause of each
+failing record (:data:`sbcore.claims.checks.base.CAUSES`), "not yet known" for a failure no
+chapter explains; a record that did not train says so.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+from .checks import CHECKS
+from .checks.base import NOT_KNOWN, STAND_IN
 from .records import ClaimRecord
 from .registry import CLAIMS
 
@@ -28,8 +38,31 @@ HEADLINES = (
     ("(iii)", "SB can hurt in-distribution generalization", (23, 24)),
     ("(iv)", "Ensembles and adversarial training fail to mitigate SB", (26, 27, 28, 29, 30)),
 )
-VERDICT_ORDER = ("not reproduced", "partly checked", "reproduced", "fact of the construction",
-                 "not run at this scale", "not covered yet")
+VERDICT_ORDER = ("not reproduced", "not testable offline", "partly checked", "reproduced",
+                 "fact of the construction", "not run at this scale", "not covered yet")
+
+
+def cause_of(r: ClaimRecord) -> str:
+    """Why a failing record fails: its check's declared cause where the record carries the known
+    deviation, else "not yet known"; "(did not train)" is added where the model did not train."""
+    cause = CHECKS[r.check].cause if r.meta.get("known_deviation") and r.check in CHECKS else None
+    cause = cause or NOT_KNOWN
+    return f"{cause} (did not train)" if not r.trained else cause
+
+
+def _failing(records: Sequence[ClaimRecord]) -> list[ClaimRecord]:
+    return [r for r in records if not r.not_run and not r.fact and not r.erratum and not r.passed]
+
+
+def why_of(records: Sequence[ClaimRecord]) -> str:
+    """The causes of a claim's failing records, each with the checks it explains ("" if none
+    fails)."""
+    by_cause: dict[str, list[str]] = {}
+    for r in _failing(records):
+        keys = by_cause.setdefault(cause_of(r), [])
+        if r.check not in keys:
+            keys.append(r.check)
+    return "; ".join(f"{c}: {', '.join(k)}" for c, k in sorted(by_cause.items()))
 
 
 def verdict_of(records: Sequence[ClaimRecord]) -> str:
@@ -37,9 +70,13 @@ def verdict_of(records: Sequence[ClaimRecord]) -> str:
     if not records:
         return "not covered yet"
     ran = [r for r in records if not r.not_run]
-    checks = [r for r in ran if not r.fact]
-    n_fail = sum(not r.passed for r in ran)
+    checks = [r for r in ran if not (r.fact or r.erratum)]
+    failing = _failing(records)
+    n_fail = len(failing) + sum(r.fact and not r.passed for r in ran)  # a failing fact is a bug
     n_skip = len(records) - len(ran)
+    if n_fail and all(cause_of(r) == STAND_IN for r in failing) and len(failing) == n_fail:
+        return (f"not testable offline (stand-in): {n_fail} of {len(records)} checks fail on the "
+                "stand-in data only")
     if n_fail:
         return f"not reproduced ({n_fail} of {len(records)} checks fail)"
     if not ran:
@@ -67,17 +104,18 @@ def claim_rows(records: Sequence[ClaimRecord]) -> list[dict]:
         recs = [r for r in records if r.claim == cid]
         chapters = sorted({r.chapter for r in recs})
         rows.append({"claim": cid, "title": c.title, "paper": f"{c.paper} ({c.where})",
-                     "ours": _ours(recs), "verdict": verdict_of(recs), "chapter": chapters,
+                     "ours": _ours(recs), "verdict": verdict_of(recs), "why": why_of(recs),
+                     "chapter": chapters,
                      "n_records": len(recs), "scales": sorted({r.scale for r in recs}),
                      "planned": "" if recs else (c.chapter or "no chapter planned")})
     summary = next(r for r in rows if r["claim"] == 31)  # #31 is the four claims, rolled up
     heads = headline_rows(rows)
-    classes = {verdict_class(h["verdict"]) for h in heads}
+    classes = {verdict_class(h["verdict"]) for h in heads}  # headline verdicts: three classes
     summary["verdict"] = ("reproduced" if classes == {"reproduced"} else
                           "not reproduced in part" if "not reproduced" in classes else
                           "partly checked")
     summary["ours"] = "; ".join(f"{h['claim']} {h['verdict']}" for h in heads)
-    summary["chapter"], summary["planned"] = ["scoreboard"], ""
+    summary["chapter"], summary["planned"], summary["why"] = ["scoreboard"], "", ""
     return rows
 
 
@@ -89,22 +127,24 @@ def verdict_class(verdict: str) -> str:
 def headline_rows(rows: Sequence[dict]) -> list[dict]:
     """Claim #31: the four headline claims, each rolled up from the claims it rests on:
     "reproduced" when every one of them is, "not reproduced in part" when any is not, otherwise
-    "partly checked", naming the claims not yet fully checked."""
+    "partly checked"; the reason names the failing claims, those not testable offline (failing on
+    the stand-in data only) and those not fully checked, each apart."""
     by_id = {r["claim"]: r for r in rows}
     out = []
     for label, text, ids in HEADLINES:
         cls = {i: verdict_class(by_id[i]["verdict"]) for i in ids}
         failing = [i for i, v in cls.items() if v == "not reproduced"]
+        offline = [i for i, v in cls.items() if v == "not testable offline"]
         open_ = [i for i, v in cls.items() if v in ("partly checked", "not run at this scale",
                                                       "not covered yet")]
+        parts = [f"{what}: " + ", ".join(f"#{i}" for i in nums) for what, nums in (
+            ("fails", failing), ("not testable offline (stand-in)", offline),
+            ("not fully checked", open_)) if nums]
+        reason = "; ".join(parts)
         if failing:
             verdict = "not reproduced in part"
-            reason = "fails: " + ", ".join(f"#{i}" for i in failing)
-            if open_:
-                reason += "; not fully checked: " + ", ".join(f"#{i}" for i in open_)
-        elif open_:
+        elif offline or open_:
             verdict = "partly checked"
-            reason = "not fully checked: " + ", ".join(f"#{i}" for i in open_)
         else:
             verdict, reason = "reproduced", "every claim it rests on is reproduced"
         out.append({"claim": label, "statement": text,

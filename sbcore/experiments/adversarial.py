@@ -107,7 +107,9 @@ class SweepResult:
 
     ``acc``/``robust``: standard and eps-robust test accuracy (each model attacked at its own
     training budget); ``s_acc``/``sc_acc``: S- and Sc-randomized test accuracy; ``train_acc``:
-    standard training accuracy; ``model``: the trained stack; ``history``: its training."""
+    standard training accuracy; ``model``: the trained stack; ``history``: its training;
+    ``robust_at``: eps-robust test accuracy of every model at the one budget ``eps_at`` (None when
+    the sweep was not asked for it)."""
 
     width: int
     depth: int
@@ -119,6 +121,8 @@ class SweepResult:
     train_acc: np.ndarray
     model: nn.Module
     history: History
+    robust_at: np.ndarray | None = None
+    eps_at: float | None = None
 
     @property
     def label(self) -> str:
@@ -138,9 +142,10 @@ def sweep_members(eps: Sequence[float], n_seeds: int) -> tuple[Tensor, list[int]
 def train_eps_sweep(trains: Sequence[SyntheticData], tests: Sequence[SyntheticData],
                     eps: Sequence[float], *, width: int, depth: int, cfg: TrainConfig,
                     attack: PGDConfig, eval_attack: PGDConfig, seeds: Sequence[int],
-                    device="cpu", progress: bool = True) -> SweepResult:
+                    device="cpu", progress: bool = True, eps_at: float | None = None) -> SweepResult:
     """Adversarially train a (width, depth)-FCN at every budget in ``eps`` and every seed, as one
-    stack, and evaluate it (App. E.2.1, Fig. 7: the same eps for training and evaluation).
+    stack, and evaluate it (App. E.2.1, Fig. 7: the same eps for training and evaluation); with
+    ``eps_at``, also every model's robust accuracy at that one budget (e.g. gamma_data).
 
     ``trains[j]``/``tests[j]``: seed j's data; ``seeds[j]`` also initializes its members (offset
     by the budget's index). Randomized accuracies use :func:`sbcore.metrics.randomized_eval`."""
@@ -161,12 +166,17 @@ def train_eps_sweep(trains: Sequence[SyntheticData], tests: Sequence[SyntheticDa
     xt, yt = (xt, yt) if xt.dim() == 3 else (xt[None], yt[None])
     rob = robust_accuracy(model, xt.to(device), yt.to(device), budgets.to(device), eval_attack,
                           seed=seeds[0])
+    shape = (len(eps), len(seeds))
+    rob_at = None
+    if eps_at is not None:
+        rob_at = robust_accuracy(model, xt.to(device), yt.to(device),
+                                 torch.full_like(budgets, float(eps_at)).to(device), eval_attack,
+                                 seed=seeds[0]).reshape(shape)
     with torch.no_grad():
         train_acc = accuracy(predict_logits(model, x.to(device), per_member=True).cpu(), y)
-    shape = (len(eps), len(seeds))
     return SweepResult(width, depth, np.asarray(eps, float), ev.acc.reshape(shape),
                        rob.reshape(shape), ev.s_acc.reshape(shape), ev.sc_acc.reshape(shape),
-                       train_acc.reshape(shape), model, hist)
+                       train_acc.reshape(shape), model, hist, rob_at, eps_at)
 
 
 def image_eval(model: nn.Module, test: ImageDominoes, *, eps: float, attack: PGDConfig,

@@ -164,9 +164,9 @@ def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *
                   seed: int = 0) -> dict:
     """Per model: mean max-softmax confidence on the test set (``clean_conf``) and with all of Sc
     taken from the other class (``contra_conf``, :func:`sbcore.data.synthetic.contradict`), the
-    share of predictions still following S (``follow_s``), all (M,); model 0's confidences
-    (``conf0``) for a figure."""
-    out: dict = {"clean_conf": [], "contra_conf": [], "follow_s": []}
+    share of predictions still following S (``follow_s``) and the test accuracy (``acc``), all
+    (M,); model 0's confidences (``conf0``) for a figure."""
+    out: dict = {"clean_conf": [], "contra_conf": [], "follow_s": [], "acc": []}
     for m, (model, t) in enumerate(zip(models, tests)):
         bad = contradict(t, seed=member_seed(seed, m))
         c, cb = max_softmax(model, t.x), max_softmax(model, bad.x)
@@ -174,6 +174,7 @@ def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *
         out["clean_conf"].append(c.mean())
         out["contra_conf"].append(cb.mean())
         out["follow_s"].append(accuracy_of(model, bad.x, bad.y))
+        out["acc"].append(accuracy_of(model, t.x, t.y))
     return {k: v if k == "conf0" else np.array(v) for k, v in out.items()}
 
 
@@ -217,14 +218,17 @@ def flip_budget_sweep(model: str, dims: Sequence[int], *, n_train: int, n_test: 
     """Claim #19's sweep: for each d of ``dims``, train ``model`` on LMS-5 (one member per seed)
     and take the median minimal l2 flipping budget over ``n_points`` test points of the network
     (PGD by bisection, :func:`sbcore.margins.flip_budget`) and of the averaging classifier f*
-    (exact). Returns {"f*": (M, len(dims)), model: (M, len(dims))}."""
-    avg, net = [], []
+    (exact). Returns {"f*": (M, len(dims)), model: (M, len(dims)), "acc": the network's test
+    accuracy (M, len(dims))}."""
+    avg, net, acc = [], [], []
     for d in dims:
         trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
-        stack = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
-                            progress=progress).model.cpu()
+        res = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
+                          progress=progress)
+        stack = res.model.cpu()
+        acc.append(res.eval.acc)
         pts = [t.subset(slice(0, n_points)) for t in tests]
         avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
         net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
                     for m, p in enumerate(pts)])
-    return {"f*": np.array(avg).T, model: np.array(net).T}
+    return {"f*": np.array(avg).T, model: np.array(net).T, "acc": np.array(acc).T}

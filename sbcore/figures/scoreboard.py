@@ -13,12 +13,14 @@ from ..claims.scoreboard import verdict_class as claims_verdict_class
 from .style import new_figure
 
 # Verdict classes in reading order (best news first), with their colours: greens for what holds,
-# red for what does not, greys for what was not measured, blue for what holds by construction.
+# red for what does not, orange for what fails on the offline stand-in data only, greys for what
+# was not measured, blue for what holds by construction.
 VERDICT_COLOURS = {
     "reproduced": "#1a9641",
     "partly checked": "#a6d96a",
     "fact of the construction": "#4393c3",
     "not reproduced": "#d7191c",
+    "not testable offline": "#fdae61",
     "not run at this scale": "#bdbdbd",
     "not covered yet": "#f0f0f0",
 }

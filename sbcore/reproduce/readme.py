@@ -110,7 +110,7 @@ def render(path: Path) -> str:
              "recorded values under the registry's criteria.", "",
              claims.markdown_table(heads, ["claim", "statement", "verdict", "reason"]), "",
              claims.markdown_table([{**r, "claim": f"#{r['claim']}"} for r in rows],
-                                   ["claim", "title", "paper", "ours", "verdict"])]
+                                   ["claim", "title", "paper", "ours", "verdict", "why"])]
     return "\n".join(lines)
 
 

@@ -1,20 +1,20 @@
 """Checks of chapter 01: the building blocks' stated properties (claims #2, #3; Sec. 3.1, App. B)."""
 
-from .base import Check
+from .base import Check, NO_MODEL
 
 CHAPTER = "01_datasets_and_metrics"  # the chapter that records these checks
 
 CHECKS = [
-    Check("datasets.bayes_exact", claim=2, quantity="accuracy of the optimal rule, {block}",
+    Check("datasets.bayes_exact", guard=NO_MODEL, claim=2, quantity="accuracy of the optimal rule, {block}",
           paper="Bayes accuracy 1", source="Sec. 3.1", kind="all_within", target=1.0, tol=0.0,
           rationale="a linear or k-slab block is separated exactly by its rule, so every sampled "
                     "point must be classified correctly: no slack"),
-    Check("datasets.bayes_noisy", claim=2, quantity="accuracy of the sign rule, {block}",
+    Check("datasets.bayes_noisy", guard=NO_MODEL, claim=2, quantity="accuracy of the sign rule, {block}",
           paper="Bayes accuracy 1 - p/2", source="Sec. 3.1", kind="all_within", target=None, tol=None,
           rationale="target 1 - p/2; tolerance four standard errors of the sampled accuracy, "
                     "4 sqrt(p / (4 n)), fixed by n before sampling (each of the round(n p) noisy "
                     "points is misclassified with probability 1/2)"),
-    Check("datasets.pieces", claim=2, quantity="linear pieces needed, {block} (label changes along x)",
+    Check("datasets.pieces", guard=NO_MODEL, claim=2, quantity="linear pieces needed, {block} (label changes along x)",
           paper="k - 1 pieces for a k-slab, 1 for linear", source="Sec. 3.1", kind="all_within",
           target=None, tol=0.0,
           rationale="the count of label changes along a sorted noiseless sample is an integer: it "
@@ -24,13 +24,13 @@ CHECKS = [
           tol=1e-12, fact=True,
           rationale="the layout stores the paper's probabilities, so this compares a constant with "
                     "itself: a fact of the construction, never a reproduction"),
-    Check("datasets.moment_gap_exact", claim=3,
+    Check("datasets.moment_gap_exact", guard=NO_MODEL, claim=3,
           quantity="|E[x²|y=+1] - E[x²|y=-1]| from the layout, {block}",
           paper="equal class-conditional variances", source="App. B", kind="at_most", target=1e-9,
           rationale="closed-form moments of uniform pieces: the paper asserts equality, so the "
                     "gap must vanish up to float rounding (it is 0.02-0.06 with uniform slab "
                     "probabilities)"),
-    Check("datasets.moment_gap_sampled", claim=3,
+    Check("datasets.moment_gap_sampled", guard=NO_MODEL, claim=3,
           quantity="|E[x²|y=+1] - E[x²|y=-1]| sampled, {block}", paper="equal class-conditional "
           "variances", source="App. B", kind="at_most", target=None,
           rationale="two times four standard errors of a class-conditional mean of x² (x² <= 1, "

@@ -5,7 +5,7 @@ Table 2 prints, for six FCNs on noisy LMS-7: test 0.940-0.949 (± up to 0.003), 
 both tables as printed (Table 10's lr 1.00 lies outside the paper's own grid; kept as printed).
 """
 
-from .base import Check
+from .base import Check, PERFORMANCE, TRAINED
 
 # train, test, Sc-randomized, S-randomized accuracy (Table 2, Sec. 5)
 TABLE2 = {
@@ -30,14 +30,14 @@ _BAND = ("Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every 
 CHAPTER = "06_generalization"  # the chapter that records these checks
 
 CHECKS = [
-    Check("generalization.test_acc", claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
+    Check("generalization.test_acc", guard=PERFORMANCE, claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
           source="Table 2", kind="between", target=0.934, upper=0.955, rationale=_BAND),
-    Check("generalization.s_acc", claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
+    Check("generalization.s_acc", learned=TRAINED, claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
           source="Table 2", kind="mean_within", target=0.5, tol=None,
           rationale="printed 0.497-0.498 ± 0.001, i.e. chance: the mean over seeds within 0.5 ± "
                     "(0.003, the printed distance from 0.5, plus four standard errors of a mean of "
                     "chance accuracies, 4 · 0.5 / sqrt(n_test · n_seeds))"),
-    Check("generalization.sc_gap", claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
+    Check("generalization.sc_gap", learned=TRAINED, claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
           paper="0.941-0.946 vs 0.940-0.949", source="Table 2", kind="at_most", target=0.01,
           rationale="the printed pairs differ by at most 0.003 with ± up to 0.003 each: every seed "
                     "at most 0.01"),
@@ -46,10 +46,10 @@ CHECKS = [
           target=float(GRID_POINTS), fact=True,
           rationale="a count of the configuration, not a measurement: the paper selects each model "
                     "from all 180 points, so a scale that runs fewer records the rest as not run"),
-    Check("generalization.ms7_acc", claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
+    Check("generalization.ms7_acc", guard=PERFORMANCE, claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
           source="App. D.1", kind="at_least", target=0.99,
           rationale="'about 100%' with no ± printed: at least 0.99 for every seed"),
-    Check("generalization.wd", claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
+    Check("generalization.wd", guard=PERFORMANCE, claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
           paper="≈ 95% train and test", source="App. D.1", kind="between", target=0.934,
           upper=0.955, rationale="'stays at 95%' with no ± printed: Table 2's test band, "
                                  "[0.934, 0.955], for every seed"),

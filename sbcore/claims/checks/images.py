@@ -7,7 +7,7 @@ to 0.005 (Table 11's column, read as MNIST-randomized), CIFAR-only GoogLeNet 95.
 
 import math
 
-from .base import Check
+from .base import STAND_IN as STAND_IN_DATA, Check, PERFORMANCE, TRAINED
 
 
 def chance_tol(n_points: int, n_seeds: int, paper_tol: float = 0.02) -> float:
@@ -20,7 +20,7 @@ def chance_tol(n_points: int, n_seeds: int, paper_tol: float = 0.02) -> float:
 _STAND_IN = ("on the Fashion-MNIST stand-in the small CNN also reads the bottom block a little "
              "(its S-randomized AUC stays above 0.5, chapter 05 measures why); the bar is the "
              "paper's, for MNIST-CIFAR")
-_S_AUC = dict(kind="at_most", target=0.55, known_deviation=_STAND_IN,
+_S_AUC = dict(kind="at_most", target=0.55, known_deviation=_STAND_IN, cause=STAND_IN_DATA,
               rationale="Table 5's largest MNIST-randomized AUC is 0.54 ± 0.01: every seed at most "
                         "0.55")
 _S_ACC = dict(kind="mean_within", target=0.5, tol=None,
@@ -37,34 +37,34 @@ _SC_GAP = dict(kind="at_most", target=0.01,
 CHAPTER = "03_extreme_sb_images"  # the chapter that records these checks
 
 CHECKS = [
-    Check("images.a.s_acc", claim=11, quantity="S-randomized accuracy, {model}", paper="0.493-0.501",
+    Check("images.a.s_acc", learned=TRAINED, claim=11, quantity="S-randomized accuracy, {model}", paper="0.493-0.501",
           source="Table 11", **_S_ACC),
-    Check("images.a.s_auc", claim=11, quantity="S-randomized AUC, {model}", paper="0.50-0.52",
+    Check("images.a.s_auc", learned=TRAINED, claim=11, quantity="S-randomized AUC, {model}", paper="0.50-0.52",
           source="Table 4", **_S_AUC),
-    Check("images.a.sc_auc", claim=11, quantity="Sc-randomized AUC, {model}", paper="1.00",
+    Check("images.a.sc_auc", learned=TRAINED, claim=11, quantity="Sc-randomized AUC, {model}", paper="1.00",
           source="Table 4", **_SC_AUC),
-    Check("images.a.sc_gap", claim=11, quantity="|Sc-randomized - standard accuracy|, {model}",
+    Check("images.a.sc_gap", learned=TRAINED, claim=11, quantity="|Sc-randomized - standard accuracy|, {model}",
           paper="0 (invariant to CIFAR)", source="Sec. 4.2", **_SC_GAP),
-    Check("images.block_alone", claim=11, quantity="test accuracy on the Sc block alone, {model}",
+    Check("images.block_alone", guard=PERFORMANCE, claim=11, quantity="test accuracy on the Sc block alone, {model}",
           paper="95.4% (GoogLeNet, CIFAR automobile vs truck)", source="Sec. 4.2",
           kind="at_least", target=0.944,
           rationale="95.4% is printed once without ±; every seed at least one point below it",
-          known_deviation="the stand-in's bottom pair is a Fashion-MNIST task, not CIFAR automobile "
+          cause=STAND_IN_DATA, known_deviation="the stand-in's bottom pair is a Fashion-MNIST task, not CIFAR automobile "
                           "vs truck, trained by a small CNN on a fraction of the images"),
-    Check("images.pair.s_auc", claim=12, quantity="S-randomized AUC, {model}, pair {pair}",
+    Check("images.pair.s_auc", learned=TRAINED, claim=12, quantity="S-randomized AUC, {model}, pair {pair}",
           paper="0.50-0.54", source="Table 5", **_S_AUC),
-    Check("images.pair.sc_auc", claim=12, quantity="Sc-randomized AUC, {model}, pair {pair}",
+    Check("images.pair.sc_auc", learned=TRAINED, claim=12, quantity="Sc-randomized AUC, {model}, pair {pair}",
           paper="1.00 ± 0.00", source="Table 5", **_SC_AUC),
-    Check("images.logits_ks", claim=7, quantity="KS(standard, Sc-randomized) of true-positive scores, {model}",
+    Check("images.logits_ks", learned=TRAINED, claim=7, quantity="KS(standard, Sc-randomized) of true-positive scores, {model}",
           paper="essentially overlap (no number)", source="Fig. 3a", kind="at_most", target=0.05,
-          known_deviation=_STAND_IN,
+          known_deviation=_STAND_IN, cause=STAND_IN_DATA,
           rationale="as for the slabs: no gap above 5 points between the two CDFs, every seed"),
-    Check("images.shift.s_drop", claim=18, quantity="AUC lost to S-randomization, {model}",
+    Check("images.shift.s_drop", learned=TRAINED, claim=18, quantity="AUC lost to S-randomization, {model}",
           paper="AUC 1.00 -> 0.50-0.54", source="Sec. 4.3, Table 5", kind="at_least", target=0.445,
-          known_deviation=_STAND_IN,
+          known_deviation=_STAND_IN, cause=STAND_IN_DATA,
           rationale="standard AUC >= 0.995 and MNIST-randomized AUC <= 0.55 (0.54 ± 0.01) leave a "
                     "drop of at least 0.445 for every seed"),
-    Check("images.shift.sc_drop", claim=18, quantity="AUC lost to Sc-randomization, {model}",
+    Check("images.shift.sc_drop", learned=TRAINED, claim=18, quantity="AUC lost to Sc-randomization, {model}",
           paper="none: 1.00 -> 1.00", source="Sec. 4.3, Table 5", kind="at_most", target=0.005,
           rationale="both AUCs are printed 1.00 ± 0.00: they differ by less than the rounding"),
 ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from .base import Check
+from .base import SMALLER, Check, PERFORMANCE, TRAINED
 
 # ------------------------------------------------------------------ the printed tables
 
@@ -106,71 +106,71 @@ _SMALL_ALPHA = ("in our smoke and book runs the random half of M_α still reads 
 CHAPTER = "04_sb_survives"  # the chapter that records these checks
 
 CHECKS = [
-    Check("survives.t6.s_auc", claim=13, quantity="S-randomized AUC, {act}, {opt} at lr {lr} (paper {cell})",
+    Check("survives.t6.s_auc", learned=TRAINED, claim=13, quantity="S-randomized AUC, {act}, {opt} at lr {lr} (paper {cell})",
           paper="0.495-0.502 ± 0.001-0.005", source="Table 6", **_S_CELL),
-    Check("survives.t6.sc_auc", claim=13, quantity="Sc-randomized AUC, {act}, {opt} at lr {lr}",
+    Check("survives.t6.sc_auc", learned=TRAINED, claim=13, quantity="Sc-randomized AUC, {act}, {opt} at lr {lr}",
           paper="≈ 1.0 (text, not tabulated)", source="App. C.3", kind="at_least", target=0.99,
           rationale="'≈ 1.0' in the text and no table: at least 0.99 for every seed, a shade "
                     "looser than the 0.995 of a printed 1.00"),
-    Check("survives.t7.auc", claim=14, quantity="standard AUC, {model}, dropout {dropout}, λ {l2}",
+    Check("survives.t7.auc", guard=PERFORMANCE, claim=14, quantity="standard AUC, {model}, dropout {dropout}, λ {l2}",
           paper="1.00±0.00", source="Table 7", **_ONE),
-    Check("survives.t7.s_auc", claim=14,
+    Check("survives.t7.s_auc", learned=TRAINED, claim=14,
           quantity="S-randomized AUC, {model}, dropout {dropout}, λ {l2} (paper {cell})",
           paper="0.50±0.00 (one cell 0.50±0.01)", source="Table 7", **_S_CELL),
-    Check("survives.t7.sc_auc", claim=14, quantity="Sc-randomized AUC, {model}, dropout {dropout}, λ {l2}",
+    Check("survives.t7.sc_auc", learned=TRAINED, claim=14, quantity="Sc-randomized AUC, {model}, dropout {dropout}, λ {l2}",
           paper="1.00±0.00", source="Table 7", **_ONE),
-    Check("survives.t8.auc", claim=15, quantity="standard AUC, d = {d}, |Sc| = {n_sc}",
+    Check("survives.t8.auc", guard=PERFORMANCE, claim=15, quantity="standard AUC, d = {d}, |Sc| = {n_sc}",
           paper="1.00±0.00", source="Table 8", **_ONE),
-    Check("survives.t8.s_auc", claim=15, quantity="S-randomized AUC, d = {d}, |Sc| = {n_sc} (paper {cell})",
+    Check("survives.t8.s_auc", learned=TRAINED, claim=15, quantity="S-randomized AUC, d = {d}, |Sc| = {n_sc} (paper {cell})",
           paper="0.50-0.51 ± 0.00-0.02", source="Table 8", **_S_CELL),
-    Check("survives.t8.sc_auc", claim=15, quantity="Sc-randomized AUC, d = {d}, |Sc| = {n_sc}",
+    Check("survives.t8.sc_auc", learned=TRAINED, claim=15, quantity="Sc-randomized AUC, d = {d}, |Sc| = {n_sc}",
           paper="1.00±0.00", source="Table 8", **_ONE),
-    Check("survives.t9.auc", claim=16, quantity="standard AUC, {init} × {scale}",
+    Check("survives.t9.auc", guard=PERFORMANCE, claim=16, quantity="standard AUC, {init} × {scale}",
           paper="1.00±0.00", source="Table 9", **_ONE),
-    Check("survives.t9.s_auc", claim=16, quantity="S-randomized AUC, {init} × {scale} (paper {cell})",
+    Check("survives.t9.s_auc", learned=TRAINED, claim=16, quantity="S-randomized AUC, {init} × {scale} (paper {cell})",
           paper="0.49-0.51 ± 0.00-0.01", source="Table 9", **_S_CELL),
-    Check("survives.t9.sc_auc", claim=16, quantity="Sc-randomized AUC, {init} × {scale}",
+    Check("survives.t9.sc_auc", learned=TRAINED, claim=16, quantity="Sc-randomized AUC, {init} × {scale}",
           paper="1.00±0.00", source="Table 9", **_ONE),
     # Fig. 5 (App. C.7): the set-up, then statements (a), (b), (c) of the claim.
-    Check("survives.f5.slab_acc", claim=17, quantity="MS-7 test accuracy of M_slab, {model}",
+    Check("survives.f5.slab_acc", guard=PERFORMANCE, claim=17, quantity="MS-7 test accuracy of M_slab, {model}",
           paper="≈ 100% (App. D.1)", source="App. C.7, D.1", kind="at_least", target=0.99,
           rationale="M_slab must solve MS-7 ('reach 100%', no ±): at least 0.99 for every seed"),
-    Check("survives.f5.unused_drop", claim=17,
+    Check("survives.f5.unused_drop", learned=TRAINED, claim=17,
           quantity="MS-7 accuracy lost when the replaced 7-slab alone is randomized",
           paper="an unused 7-slab", source="App. C.7", kind="at_most", target=0.01,
           rationale="'a 7-slab the model does not use': randomizing it costs at most 1 point of "
                     "accuracy, for every seed"),
-    Check("survives.f5.ms7_rise", claim=17, quantity="MS-7 accuracy of M_α: α = 1 minus α = 0",
+    Check("survives.f5.ms7_rise", guard=PERFORMANCE, claim=17, quantity="MS-7 accuracy of M_α: α = 1 minus α = 0",
           paper="rises with α (no number)", source="Fig. 5a", kind="at_least", target=0.4,
           rationale="'rises monotonically' from a random model (chance, 0.5) to M_slab (≈ 1): a "
                     "rise of at least 0.4 for every seed"),
-    Check("survives.f5.ms7_monotone", claim=17,
+    Check("survives.f5.ms7_monotone", learned=TRAINED, claim=17,
           quantity="largest fall of MS-7 accuracy between neighbouring α",
           paper="monotone (no number)", source="Fig. 5a", kind="at_most", target=0.02,
           rationale="'monotonically' allowing test-set noise: no fall of more than 2 points "
                     "between neighbouring α, for every seed"),
-    Check("survives.f5.before_s_drop", claim=17,
+    Check("survives.f5.before_s_drop", learned=TRAINED, claim=17,
           quantity="largest |AUC − S-randomized AUC| on LMS-7 before training, α > 0",
           paper="relies only on 7-slabs (no number)", source="Fig. 5b", kind="at_most", target=0.02,
           rationale="'relies only on 7-slabs': shuffling the linear coordinate moves the AUC by "
                     "at most 0.02 (ch. 02's band) at every α > 0, for every seed",
-          known_deviation=_SMALL_ALPHA),
-    Check("survives.f5.before_sc_auc", claim=17,
+          known_deviation=_SMALL_ALPHA, cause=SMALLER),
+    Check("survives.f5.before_sc_auc", learned=TRAINED, claim=17,
           quantity="largest |Sc-randomized AUC − 0.5| on LMS-7 before training, α > 0",
           paper="relies only on 7-slabs (no number)", source="Fig. 5b", kind="at_most", target=0.05,
           rationale="'relies only on 7-slabs': shuffling the 7-slabs leaves chance, 0.5 ± 0.05, "
                     "at every α > 0, for every seed",
-          known_deviation=_SMALL_ALPHA),
-    Check("survives.f5.after_s_auc", claim=17, quantity="S-randomized AUC after training, α = {alpha}",
+          known_deviation=_SMALL_ALPHA, cause=SMALLER),
+    Check("survives.f5.after_s_auc", learned=TRAINED, claim=17, quantity="S-randomized AUC after training, α = {alpha}",
           paper="exclusive reliance on S for α ≤ 0.5", source="Fig. 5c", **_S_BAND),
-    Check("survives.f5.after_sc_auc", claim=17, quantity="Sc-randomized AUC after training, α = {alpha}",
+    Check("survives.f5.after_sc_auc", learned=TRAINED, claim=17, quantity="Sc-randomized AUC after training, α = {alpha}",
           paper="exclusive reliance on S for α ≤ 0.5", source="Fig. 5c", **_ONE),
-    Check("survives.f5.after_sc_reliance", claim=17,
+    Check("survives.f5.after_sc_reliance", learned=TRAINED, claim=17,
           quantity="7-slab reliance after / before training, α = {alpha}",
           paper="markedly reduced for α ≥ 0.5", source="Fig. 5c", kind="at_most", target=0.5,
           rationale="reliance = AUC − Sc-randomized AUC; 'markedly reduces' read as at least "
                     "halved by training on LMS-7, for every seed"),
-    Check("survives.f5.alpha1_s_drop", claim=17, quantity="AUC − S-randomized AUC after training, α = 1",
+    Check("survives.f5.alpha1_s_drop", learned=TRAINED, claim=17, quantity="AUC − S-randomized AUC after training, α = 1",
           paper="α = 1 also uses the linear coordinate", source="Fig. 5c", kind="at_least",
           target=0.05,
           rationale="'also uses the linear coordinate': shuffling it costs at least 0.05 AUC, "
