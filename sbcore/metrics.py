@@ -66,7 +66,9 @@ def logits_on(model: nn.Module, datas: Sequence[SyntheticData]) -> Tensor:
 class RandomizedEval:
     """Standard, S-randomized and Sc-randomized accuracy and AUC of every member ((M,) arrays),
     and the scores of the original test set's true positives under each randomization (lists of
-    M arrays) for Fig. 3a."""
+    M arrays) for Fig. 3a; ``all_scores``: every original test point's score (M arrays), against
+    which the S-randomized true positives' scores are compared (#7: S-randomization shuffles the
+    scores across both classes)."""
 
     acc: np.ndarray
     auc: np.ndarray
@@ -75,6 +77,7 @@ class RandomizedEval:
     sc_acc: np.ndarray
     sc_auc: np.ndarray
     tp_scores: dict[str, list[np.ndarray]]
+    all_scores: list[np.ndarray] | None = None
 
     def summary(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in ("acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc")}
@@ -106,7 +109,9 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
         s = score(lg)
         tp["standard" if which is None else f"{which}-randomized"] = [
             s[m][mask[m]].numpy() for m in range(lg.shape[0])]
-    return RandomizedEval(tp_scores=tp, **out)
+        if which is None:
+            all_scores = [s[m].numpy() for m in range(lg.shape[0])]
+    return RandomizedEval(tp_scores=tp, all_scores=all_scores, **out)
 
 
 def eval_seed(seed: int, *keys) -> int:
@@ -162,6 +167,15 @@ def decision_grid(model: nn.Module, datas: Sequence[SyntheticData], coords: tupl
         p = torch.softmax(lg, -1)[..., 1]
         maps.append(p.reshape(-1, n_grid * n_grid, n_background).mean(-1).reshape(-1, n_grid, n_grid))
     return torch.cat(maps).numpy()
+
+
+def shuffle_ks(ev: RandomizedEval) -> tuple[list[float], list[int], list[int]]:
+    """#7's second half, per member: the KS distance between the S-randomized true positives'
+    scores and every original test score (0 when S-randomization shuffles the scores across both
+    classes, as for a model that reads S alone), and the two sample sizes."""
+    pairs = list(zip(ev.tp_scores["S-randomized"], ev.all_scores))
+    return ([ks_distance(a, b) for a, b in pairs], [len(a) for a, _ in pairs],
+            [len(b) for _, b in pairs])
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:

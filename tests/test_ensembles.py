@@ -1,6 +1,7 @@
 """Chapter 07 (sbcore.chapters.ch07_ensembles) and metrics.ensemble_logits: logit averaging,
 config validation, stacked ensembles and their claim records."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -145,3 +146,22 @@ def test_train_ensembles_stack_groups_and_records():
     ran = sorted(r.meta["k"] for r in run.records if not r.not_run)
     skipped = sorted(r.meta["k"] for r in run.records if r.not_run)
     assert ran == [3, 3] and skipped == [5, 5, 10, 10]
+
+
+def test_keep_best_keeps_every_members_best_test_epoch():
+    cfg = ch.PRESETS["smoke"]
+    run = ch.train_ensembles("MS-5", 600, dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3),
+                                                               n_test=300),
+                             dataclasses.replace(cfg.train, max_epochs=6), seed=0,
+                             progress=False, keep_best=True)
+    best = run.at_best()
+    assert best.logits.shape == run.logits.shape and best.best_logits is None
+    # a member's best epoch is never worse than its last, and is one of the epochs trained
+    assert np.all(best.member_acc() >= run.member_acc() - 1e-12)
+    plain = ch.train_ensembles("MS-5", 600, dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3),
+                                                                n_test=300),
+                               dataclasses.replace(cfg.train, max_epochs=6), seed=0,
+                               progress=False)
+    torch.testing.assert_close(plain.logits, run.logits)  # keeping the best changes no training
+    with pytest.raises(ValueError, match="keep_best"):
+        plain.at_best()

@@ -14,7 +14,7 @@ from sbcore.claims.checks.generalization import TABLE2, TABLE10
 from sbcore.claims.run import apply_overrides
 from sbcore.experiments import generalization as sgd
 from sbcore.experiments.stacks import train_stack
-from sbcore.metrics import accuracy, logits_on, stack_data
+from sbcore.metrics import accuracy, eval_seed, logits_on, stack_data
 from sbcore.train import TrainConfig, fit
 
 
@@ -118,16 +118,21 @@ def test_wd_records_check_train_and_test_in_the_band_for_every_seed():
     run = _run(strict=False)
     evals = [{"train": [0.99, 0.99], "test": [0.95, 0.95], "n_updates": 10},
              {"train": [0.951, 0.949], "test": [0.948, 0.95], "n_updates": 20}]
-    ch.wd_records(run, _History(evals), 1e-2)
+    overfit = _History([{"train": [0.995, 0.99], "test": [0.93, 0.94], "n_updates": 20}])
+    ch.wd_records(run, _History(evals), 1e-2, overfit)
     ran = [r for r in run.records if not r.not_run]
-    assert [r.claim for r in ran] == [24, 24] and all(r.passed for r in ran)
+    assert [r.claim for r in ran] == [24, 24, 24] and all(r.passed for r in ran)
+    assert ran[0].check == "generalization.wd0_train" and ran[0].values == [0.995, 0.99]
     assert all(r.meta["model"] == run.cfg.curve_model for r in ran)
     # the other five FCNs of the claim, train and test each, are not run
     assert sum(r.not_run for r in run.records) == 10
     strict = _run(strict=True)
     with pytest.raises(ClaimNotReproduced, match="#24"):  # one seed still fits the noise
         ch.wd_records(strict, _History([{"train": [0.99, 0.95], "test": [0.95, 0.95],
-                                         "n_updates": 5}]), 1e-2)
+                                         "n_updates": 5}]), 1e-2, overfit)
+    # the contrast: without weight decay a network that trained too little does not overfit
+    with pytest.raises(ClaimNotReproduced, match="#24"):
+        ch.wd_records(_run(strict=True), _History(evals), 1e-2, _History(evals))
 
 
 def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
@@ -140,7 +145,8 @@ def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
     assert ch.table2_rows(best)[0]["test (paper)"] == "—"
     ch.table2_records(run, best)
     checked = {r.check for r in run.records if not r.not_run}
-    assert checked == {"generalization.test_acc", "generalization.s_acc", "generalization.sc_gap"}
+    assert checked == {"generalization.test_acc", "generalization.train_acc", "generalization.s_acc",
+                       "generalization.sc_gap"}
     grid = [r for r in run.records if r.check == "generalization.grid"]
     # one record per architecture: the trained one ran 1 of 180 points, the six FCNs were not trained
     assert len(grid) == 7 and all(r.not_run for r in grid)
@@ -197,7 +203,8 @@ def test_stacked_grid_matches_one_run_per_grid_point(monkeypatch):
     assert stacks == [8 * 2, 8 * 2]  # one stack per batch size: 8 grid points x 2 seeds each
     stopped = set()
     for run, hp in zip(runs, grid.combinations()):
-        ref = train_stack("(16,1)-FCN", tr, te, replace(base, **hp), seeds=seeds, progress=False)
+        ref = train_stack("(16,1)-FCN", tr, te, replace(base, **hp), seeds=seeds, progress=False,
+                          eval_seed=eval_seed(0, "(16,1)-FCN", *run.hp.values()))
         got = run.result
         for p, q in zip(got.model.parameters(), ref.model.parameters()):
             np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-5)

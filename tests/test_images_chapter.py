@@ -98,8 +98,13 @@ def test_records_pass_for_a_top_only_model_and_fail_for_a_bottom_only_one():
     with pytest.raises(ClaimNotReproduced):
         ch.check_tables(_run(strict=True), [_result(ReadsBottom(), "A", test)])
     ch.check_logits(run, [good])
-    ks = run.records[-1]
+    ks, shuffle = run.records[-2:]
     assert ks.claim == 7 and ks.passed and ks.values == [0.0, 0.0]
+    # reading the top block only, S-randomization spreads the true positives' scores over both
+    # classes: their KS distance to all scores is within the bar; a bottom-only reader keeps them
+    assert shuffle.check == "images.logits_shuffle" and shuffle.passed
+    ch.check_logits(run, [_result(ReadsBottom(), "A", test)])
+    assert not run.records[-1].passed and min(run.records[-1].values) > 0.3
 
 
 def test_missing_cnns_and_pairs_are_recorded_as_not_run():

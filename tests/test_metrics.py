@@ -95,3 +95,18 @@ def test_decision_grid_per_member_matches_each_member_alone():
     for m in range(2):
         alone = decision_grid(stack.select(m), [datas[m]], (0, 1), n_grid=5, n_background=20)
         assert np.allclose(grids[m], alone[0], atol=1e-5)
+
+
+def test_shuffle_ks_and_its_bar_by_hand():
+    from sbcore.claims.checks.slabs import shuffle_bar
+    from sbcore.metrics import RandomizedEval, shuffle_ks
+    everything = np.array([-2.0, -1.0, 1.0, 2.0])
+    ev = RandomizedEval(*(np.zeros(1),) * 6,
+                        tp_scores={"S-randomized": [np.array([-2.0, 2.0]), np.array([1.0, 2.0])]},
+                        all_scores=[everything, everything])
+    ks, n_tp, n = shuffle_ks(ev)
+    # member 0's S-randomized positives spread over both classes: CDFs differ by at most 1/4;
+    # member 1's stay positive: at t = -1 the CDFs are 0 and 1/2
+    assert ks == [0.25, 0.5] and n_tp == [2, 2] and n == [4, 4]
+    assert shuffle_bar([2500, 2400], [5000, 5000]) == pytest.approx(
+        1.95 * np.sqrt(7400 / (2400 * 5000)) + 0.02)

@@ -8,15 +8,19 @@ check that the generators draw what the layout says.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ..data import blocks
 from ..data.synthetic import from_name
+from ..experiments.fit_speed import epochs_to_fit
 from ..metrics import randomized_eval
 from ..oracles import LinearOnS, SlabVote, slab_score
-from ..scales import positive_int
+from ..runtime import member_seeds
+from ..scales import positive_int, require
+from ..train import TrainConfig
 
 CHAPTER = "01_datasets_and_metrics"
 SUMMARY = ("n_samples",)
@@ -25,18 +29,30 @@ SUMMARY = ("n_samples",)
 @dataclass(frozen=True)
 class Config:
     """``n_samples``: points drawn per block for the sampled checks; ``n_worked``: points of the
-    LMS-5 set the worked example of the randomized metrics runs on."""
+    LMS-5 set the worked example of the randomized metrics runs on; ``fit_*``: how many epochs a
+    (100,1)-FCN needs to fit a 1-D k-slab for k in ``fit_ks`` (``fit_n`` points, ``fit_seeds``
+    seeds, recipe ``fit_train``; claim #2's "small k is learned quickly")."""
 
     n_samples: int
     n_worked: int = 20_000
+    fit_ks: tuple[int, ...] = (3, 5, 7, 9, 11)
+    fit_n: int = 4000
+    fit_seeds: int = 3
+    fit_train: TrainConfig = field(default_factory=TrainConfig)  # App. B: plain SGD, <= 500 epochs
 
     def __post_init__(self) -> None:
         positive_int("n_samples", self.n_samples, minimum=1000)
         positive_int("n_worked", self.n_worked, minimum=100)
+        positive_int("fit_n", self.fit_n, minimum=100)
+        positive_int("fit_seeds", self.fit_seeds, minimum=2)
+        require(5 in self.fit_ks and max(self.fit_ks) > 5
+                and all(isinstance(k, int) and k >= 3 and k % 2 for k in self.fit_ks),
+                "fit_ks", "odd integers >= 3 holding 5 and a larger k", self.fit_ks)
 
 
-PRESETS = {"smoke": Config(50_000, n_worked=5000), "book": Config(400_000),
-           "paper": Config(2_000_000)}
+PRESETS = {"smoke": Config(50_000, n_worked=5000, fit_ks=(3, 5, 7, 9), fit_seeds=2,
+                           fit_train=TrainConfig(momentum=0.9, max_epochs=100)),
+           "book": Config(400_000), "paper": Config(2_000_000, fit_seeds=5)}
 
 
 def exact_second_moments(k: int, probs: tuple[float, ...] | None = None) -> dict[int, float]:
@@ -147,6 +163,25 @@ def check_moments(run, rows: list[dict], moments: list[dict]) -> None:
             run.check("datasets.moment_gap_sampled",
                       [abs(r["E[x²], y=+1, sampled"] - r["E[x²], y=−1, sampled"])],
                       data="1-D blocks", block=r["block"], target=bar)
+
+
+def fit_speed(run) -> np.ndarray:
+    """(len(fit_ks), fit_seeds) epochs to 99% training accuracy of a 1-D k-slab
+    (:func:`sbcore.experiments.fit_speed.epochs_to_fit`; the budget + 1 where it never fits)."""
+    cfg = run.cfg
+    return epochs_to_fit(cfg.fit_ks, n=cfg.fit_n, seeds=member_seeds(run.seed, cfg.fit_seeds),
+                         cfg=cfg.fit_train, device=run.device, progress=run.progress)
+
+
+def check_fit_speed(run, epochs: np.ndarray) -> None:
+    """Claim #2, second half: the 5- and 7-slab fit within App. B's epoch budget, and the largest
+    k takes at least twice as many epochs as the 5-slab (per seed)."""
+    ks, cap = list(run.cfg.fit_ks), run.cfg.fit_train.max_epochs
+    data = f"1-D k-slabs, n = {run.cfg.fit_n:,}"
+    for k in (k for k in (5, 7) if k in ks):
+        run.check("datasets.fit_small_k", epochs[ks.index(k)], data=data, k=k, cap=cap)
+    run.check("datasets.fit_growth", epochs[ks.index(max(ks))] / epochs[ks.index(5)], data=data,
+              k=max(ks))
 
 
 def worked_example(n: int, *, seed: int, device) -> list[dict]:

@@ -15,7 +15,9 @@ import numpy as np
 
 from ..claims.display import mean_std
 from ..experiments.stacks import StackResult, make_splits, train_stack
-from ..metrics import coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance
+from ..claims.checks.slabs import shuffle_bar
+from ..metrics import (coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance,
+                       shuffle_ks)
 from ..models.specs import TABLE4_MODELS, ModelSpec
 from ..experiments.recipe_records import STUDY
 from ..experiments.recipes import CANDIDATES, describe
@@ -189,6 +191,9 @@ def check_logits(run, results: Sequence[StackResult]) -> None:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
         run.check("slabs.logits_ks", ks, data=r.dataset, model=r.model_name, **learned_auc(r))
+        ks, n_tp, n = shuffle_ks(r.eval)
+        run.check("slabs.logits_shuffle", ks, data=r.dataset, model=r.model_name,
+                  target=shuffle_bar(n_tp, n), **learned_auc(r))
 
 
 def boundary_maps(result: StackResult, tests, *, n_grid: int = 61, seed: int = 0):

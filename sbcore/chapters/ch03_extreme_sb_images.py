@@ -18,11 +18,12 @@ from typing import Sequence
 import numpy as np
 
 from ..claims.checks.images import chance_tol
+from ..claims.checks.slabs import shuffle_bar
 from ..claims.display import mean_std
 from ..data.dominoes import MNIST_CIFAR_PAIRS, SOURCES, ImageDominoes
 from ..experiments.images import (MNIST_CIFAR_RECIPE, image_logits, load_pair,
                                   randomized_image_eval, train_image_models)
-from ..metrics import RandomizedEval, accuracy, ks_distance
+from ..metrics import RandomizedEval, accuracy, ks_distance, shuffle_ks
 from ..models.zoo import IMAGE_MODELS
 from ..probes import linear_probe_accuracy
 from ..scales import positive_int, require
@@ -211,12 +212,15 @@ def check_block(run, accs, *, source: str) -> None:
 
 def check_logits(run, results: Sequence[ImageResult]) -> None:
     """Claim #7, image half (Fig. 3a): KS distance between the true-positive scores before and
-    after Sc-randomization, per seed."""
+    after Sc-randomization, and between the S-randomized ones and all scores, per seed."""
     for r in results:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
         run.check("images.logits_ks", ks, data=r.source, model=r.model_name,
                   known=stand_in(r.source), **learned_auc(r))
+        ks, n_tp, n = shuffle_ks(r.eval)
+        run.check("images.logits_shuffle", ks, data=r.source, model=r.model_name,
+                  target=shuffle_bar(n_tp, n), known=stand_in(r.source), **learned_auc(r))
 
 
 def check_shift(run, results: Sequence[ImageResult]) -> None:

@@ -104,7 +104,7 @@ PRESETS = {
     # n_train_ms 50,000 as at paper scale: at 20,000 points one seed of the SGD/ReLU cell stayed
     # at chance on one CPU and trained on another (float-level differences decide it at that size)
     "book": Config(n_train=10_000, n_train_ms=50_000, n_test=5000, n_seeds=3, train=_SGD,
-                   t6_ms_activations=("relu",), t6_ms_optimizers=("sgd",), f5_d=10,
+                   t6_ms_activations=("relu",), t6_ms_optimizers=("sgd",), f5_d=50,
                    f5_n_train=20_000, f5_alphas=(0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0),
                    f5_slab_train=TrainConfig(lr=0.1, momentum=0.9, weight_decay=5e-4, max_epochs=60)),
     # The paper's SGD recipe (App. B) and full grid; sizes the paper does not state: LMS-7 and

@@ -76,13 +76,14 @@ class Config:
         return replace(self.train, max_epochs=self.noisy_max_epochs)
 
 
-# Book: chapter 02's book recipe (momentum 0.9 speeds training up; App. B's recipe is plain SGD).
-_BOOK = TrainConfig(lr=0.1, momentum=0.9, weight_decay=5e-7, batch_size=256, max_epochs=100)
+# Book: App. B's recipe, plain SGD (#25 depends on it: with momentum 0.9 and 100 epochs single
+# members sit lower and the gains vanish), at sizes around the one where single members reach 75%.
+_BOOK = TrainConfig(lr=0.1, momentum=0.0, weight_decay=5e-7, batch_size=256, max_epochs=500)
 PRESETS = {
     "smoke": Config(n_members=5, n_groups=2, ms5_sizes=(3000, 8000), n_test=2000,
                     noisy_n_train=2000, lms5_n_train=2000, noisy_max_epochs=5, sizes=(1, 3, 5),
                     train=TrainConfig(lr=0.1, momentum=0.9, max_epochs=40)),
-    "book": Config(n_members=10, n_groups=3, ms5_sizes=(2000, 3000, 3500, 4000, 5000, 8000),
+    "book": Config(n_members=10, n_groups=3, ms5_sizes=(3500, 4000, 4500, 5000),
                    n_test=5000, noisy_n_train=10_000, lms5_n_train=10_000, train=_BOOK),
     # The paper states no sample sizes for App. E.1; plain SGD (no momentum) as App. B.
     "paper": Config(n_members=10, n_groups=5,
@@ -144,16 +145,18 @@ def ms5_records(run, ms5: EnsembleRun) -> None:
     points) carry their declared known deviation (the paper does not state the sample size)."""
     sizes, data = run.cfg.sizes, f"MS-5, n = {ms5.n_train}"
     k_max, single = max(sizes), ms5.member_acc().mean(1)
+    best = ms5.at_best() if ms5.best_logits is not None else None
     pre = dict(learned=single, learned_metric="mean member test accuracy")
     run.check("ensembles.ms5.single", single, data=data, known=True)
     run.check("ensembles.ms5.gain_sign", ms5.gain(k_max), data=data, k=k_max, **pre)
     run.check("ensembles.ms5.gain_snr", [gain_snr(ms5.gain(k_max))], data=data, k=k_max, **pre)
     for k in PAPER_SIZES[25]:
-        if k in sizes:
-            run.check("ensembles.ms5.gain", ms5.gain(k), data=data, known=True, k=k,
-                      target=PAPER_GAIN[k], **pre)
-        else:
-            run.not_run("ensembles.ms5.gain", _no_size(k, sizes), data=data, k=k)
+        for key, r in (("ensembles.ms5.gain", ms5), ("ensembles.ms5.gain_best", best)):
+            if k in sizes and r is not None:
+                run.check(key, r.gain(k), data=data, known=True, k=k, target=PAPER_GAIN[k], **pre)
+            else:
+                run.not_run(key, _no_size(k, sizes) if r is not None else
+                            "trained without keep_best: no best-epoch logits", data=data, k=k)
 
 
 def noisy_records(run, noisy: EnsembleRun) -> None:

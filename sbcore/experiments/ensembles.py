@@ -8,7 +8,7 @@ so the G groups are G independent repetitions (datasets and initializations) tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -26,7 +26,9 @@ from ..train import History, TrainConfig, fit
 @dataclass
 class EnsembleRun:
     """G ensembles of M members on one dataset family. ``logits``: (G, M, n_test, C) on the test
-    sets; ``y``: (G, n_test); ``tests``: one test set per group; ``model``: the G*M-member stack."""
+    sets; ``y``: (G, n_test); ``tests``: one test set per group; ``model``: the G*M-member stack;
+    ``best_logits``: with ``keep_best``, every member's test logits at the epoch of its best test
+    accuracy (the authors' notebook 04 keeps that checkpoint: a selection on the test set)."""
 
     dataset: str
     n_train: int
@@ -35,6 +37,13 @@ class EnsembleRun:
     logits: Tensor
     y: Tensor
     history: History
+    best_logits: Tensor | None = None
+
+    def at_best(self) -> "EnsembleRun":
+        """The same ensembles with every member at its best-test-accuracy epoch."""
+        if self.best_logits is None:
+            raise ValueError("trained without keep_best=True: no best-epoch logits were kept")
+        return replace(self, logits=self.best_logits, best_logits=None)
 
     @property
     def n_members(self) -> int:
@@ -70,12 +79,15 @@ def member_logits(model: nn.Module, tests: Sequence[SyntheticData], n_members: i
 
 def train_ensembles(dataset: str, n_train: int, train: TrainConfig, *, n_groups: int,
                     n_members: int, n_test: int, model: str = "(100,2)-FCN", d: int = 50,
-                    seed: int = 0, device="cpu", progress: bool = True, **data_kw) -> EnsembleRun:
+                    seed: int = 0, device="cpu", progress: bool = True, keep_best: bool = False,
+                    **data_kw) -> EnsembleRun:
     """Train ``n_groups`` ensembles of ``n_members`` members of ``model`` on ``dataset`` (n_train
     points per group, ``n_test`` test points) in one pass.
 
     Group g trains on its own dataset (seed ``member_seeds(seed, G)[g]``); every member has its
-    own initialization seed and batch order and stops on its own (training loss < 0.01)."""
+    own initialization seed and batch order and stops on its own (training loss < 0.01). With
+    ``keep_best``, every member's test logits are also kept at the epoch of its best test accuracy
+    (evaluated after every epoch: about one forward pass over the test sets per epoch)."""
     G, M = n_groups, n_members
     splits = [from_name(dataset, n_train + n_test, seed=s, d=d, **data_kw).split(n_train)
               for s in member_seeds(seed, G)]
@@ -83,11 +95,24 @@ def train_ensembles(dataset: str, n_train: int, train: TrainConfig, *, n_groups:
     y = torch.stack([tr.y for tr, _ in splits]).repeat_interleave(M, 0).to(device)
     init = [10_000 + s for s in member_seeds(seed, G * M)]  # distinct from the data seeds
     stack = ModelSpec.parse(model).build(d, seeds=init).to(device)
-    hist = fit(stack, x, y, train, seed=seed, progress=progress,
-               desc=f"{G}x{M} {model} on {splits[0][0].name}, n={n_train}")
     tests = [te for _, te in splits]
+    y_test = torch.stack([t.y for t in tests])
+    best: dict = {}
+
+    def keep(m, epoch) -> dict:
+        lg = member_logits(m, tests, M)
+        acc = torch.as_tensor(accuracy(lg.flatten(0, 1), y_test.repeat_interleave(M, 0)))
+        if not best:
+            best.update(acc=acc, logits=lg.clone())
+        better = (acc > best["acc"]).reshape(G, M)
+        best["logits"][better] = lg[better]
+        best["acc"] = torch.maximum(acc, best["acc"])
+        return {}
+    hist = fit(stack, x, y, train, seed=seed, progress=progress,
+               callback=keep if keep_best else None, eval_every=1 if keep_best else 0,
+               desc=f"{G}x{M} {model} on {splits[0][0].name}, n={n_train}")
     return EnsembleRun(splits[0][0].name, n_train, stack, tests, member_logits(stack, tests, M),
-                       torch.stack([t.y for t in tests]), hist)
+                       y_test, hist, best.get("logits"))
 
 
 def randomized_ensemble_eval(run: EnsembleRun, k: int, *, seed: int = 0) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..metrics import accuracy, logits_on, randomized_eval, stack_data
+from ..metrics import accuracy, eval_seed as seed_for, logits_on, randomized_eval, stack_data
 from ..models.specs import ModelSpec
 from ..scales import require
 from ..train import History, TrainConfig, fit, grid_config
@@ -102,7 +102,9 @@ def run_grid(model: str, trains, vals, tests, grid: SGDGrid, base: TrainConfig, 
     """Train ``model`` at every point of ``grid`` for every seed (seed s on ``trains[s]``), the
     grid point's hyperparameters on top of ``base`` (budget and stopping rule), as one stack per
     batch size; then evaluate each point's members on ``vals`` (App. D.1 selects by validation
-    accuracy) and ``tests`` as :func:`sbcore.experiments.stacks.train_stack` does. Returns one
+    accuracy) and ``tests`` as :func:`sbcore.experiments.stacks.train_stack` does, each
+    (architecture, grid point) with a randomization seed of its own (``eval_seed(eval_seed,
+    model, *hyperparameters)``: independent measurements, not one permutation seen many times). Returns one
     :class:`GridRun` per point, in the order of ``grid.combinations()``."""
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     if not len(trains) == len(vals) == len(tests) == len(seeds):
@@ -138,7 +140,8 @@ def _train_batch_size(spec: ModelSpec, trains, vals, tests, grid: SGDGrid, base:
         point_cfg = replace(base, **{k: hp[k] for k in MEMBER_HP})
         res = StackResult(trains[0].name, spec.label, sub,
                           point_history(hist, members, point_cfg, n_batches),
-                          randomized_eval(sub, tests, seed=eval_seed),
+                          randomized_eval(sub, tests, seed=seed_for(eval_seed, spec.label,
+                                                                    *hp.values())),
                           accuracy(logits_on(sub, trains), y).tolist())
         runs.append(GridRun(hp, accuracy(logits_on(sub, vals), y_val), res))
     return runs

@@ -74,6 +74,7 @@ def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
     keys = {"standard": "", "S-randomized": "s_", "Sc-randomized": "sc_"}
     out: dict[str, list] = {k + m: [] for k in keys.values() for m in ("acc", "auc")}
     tp: dict[str, list] = {v: [] for v in keys}
+    every: list = []
     for m, model in enumerate(models):
         variants = {"standard": test}
         variants.update({f"{b}-randomized": randomize_dominoes(test, b, seed=member_seed(seed, m))
@@ -85,4 +86,6 @@ def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
             out[keys[name] + "auc"].append(roc_auc(lg, test.y)[0])
             hit = (test.y == 1) & (lg.argmax(-1) == 1) if hit is None else hit
             tp[name].append(score(lg)[hit].numpy())
-    return RandomizedEval(tp_scores=tp, **{k: np.array(v) for k, v in out.items()})
+            if name == "standard":
+                every.append(score(lg).numpy())
+    return RandomizedEval(tp_scores=tp, all_scores=every, **{k: np.array(v) for k, v in out.items()})

@@ -90,9 +90,14 @@ def run_wide_app_b(seeds: Sequence[int], out: Path, *, n_train: int, n_test: int
     return written
 
 
-def load_wide_app_b(folder: str | Path) -> list[dict]:
-    """The finished seeds of a ``wide-app-b`` run (sorted by seed; empty if none finished)."""
-    paths = sorted(Path(folder).glob("seed-*.json"))
+RECORDED = Path("docs/results/wide-fcn-app-b")  # the committed run, under the project root
+
+
+def load_wide_app_b(folder: str | Path | None = None) -> list[dict]:
+    """The finished seeds of a ``wide-app-b`` run (sorted by seed; empty if none finished);
+    ``folder`` None: the committed run (:data:`RECORDED`)."""
+    folder = project_root() / RECORDED if folder is None else Path(folder)
+    paths = sorted(folder.glob("seed-*.json"))
     recs = [json.loads(p.read_text()) for p in paths]
     for p, r in zip(paths, recs):
         missing = {"seed", "trajectory", "final", "train_acc", "epochs", "commit"} - set(r)
@@ -101,12 +106,21 @@ def load_wide_app_b(folder: str | Path) -> list[dict]:
     return sorted(recs, key=lambda r: r["seed"])
 
 
+def wide_app_b_rows(records: Sequence[dict]) -> list[dict]:
+    """Claim #9's recorded long run (App. B's plain SGD on the (2000,1)-FCN, MS-(5,7), d = 250):
+    one row per seed, beside which the book-scale rows above can be read."""
+    return [{"seed": r["seed"], "n train": f"{r['n_train']:,}", "epochs": r["epochs"],
+             "train acc": f"{r['train_acc']:.3f}", "test acc": f"{r['final']['acc']:.3f}",
+             "S-rand AUC": f"{r['final']['s_auc']:.3f}", "Sc-rand AUC": f"{r['final']['sc_auc']:.3f}",
+             "commit": r["commit"], "machine": r["machine"]} for r in records]
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(prog=prog or "python -m sbcore longrun",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("study", choices=["wide-app-b"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=Path("docs/results/wide-fcn-app-b"))
+    p.add_argument("--out", type=Path, default=RECORDED)
     p.add_argument("--n-train", type=int, default=50_000)
     p.add_argument("--n-test", type=int, default=5000)
     p.add_argument("--eval-every", type=int, default=10)

@@ -114,3 +114,24 @@ def plot_recipe_study(record: Mapping) -> Figure:
     fig.legend(handles, ["test accuracy (one line per seed)", "S-randomized test accuracy",
                          "chance"], loc="outside lower center", ncols=3)
     return fig
+
+
+def plot_long_run(records: Sequence[Mapping]) -> Figure:
+    """Train (grey), test (black) and S-randomized test accuracy (orange) over the epochs of a
+    recorded long run, one line per seed (``records``: as
+    :func:`sbcore.experiments.longruns.load_wide_app_b` returns them). Memorization shows as the
+    grey line climbing to 1 while the other two stay at chance."""
+    fig, ax = new_figure(height=2.4)
+    for rec in records:
+        t = rec["trajectory"]
+        ep = [p["epoch"] for p in t]
+        for key, colour, lw in (("train", REFERENCE, 1.2), ("test", STANDARD, 0.9),
+                                ("s_rand", S, 0.9)):
+            ax.plot(ep, [p[key] for p in t], color=colour, lw=lw, alpha=0.85)
+    ax.axhline(0.5, color=REFERENCE, lw=0.6, ls=":")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0.4, 1.03)
+    handles = [plt.Line2D([], [], color=c, lw=1) for c in (REFERENCE, STANDARD, S)]
+    ax.legend(handles, ["train", "test", "S-randomized test"], loc="center right")
+    return fig

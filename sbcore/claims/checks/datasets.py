@@ -1,6 +1,6 @@
 """Checks of chapter 01: the building blocks' stated properties (claims #2, #3; Sec. 3.1, App. B)."""
 
-from .base import Check, NO_MODEL
+from .base import Check, NO_MODEL, PERFORMANCE
 
 CHAPTER = "01_datasets_and_metrics"  # the chapter that records these checks
 
@@ -19,6 +19,17 @@ CHECKS = [
           target=None, tol=0.0,
           rationale="the count of label changes along a sorted noiseless sample is an integer: it "
                     "must equal the printed number of pieces exactly"),
+    Check("datasets.fit_small_k", guard=PERFORMANCE, claim=2, quantity="epochs of SGD to 99% "
+          "training accuracy, {k}-slab (1-D), at most {cap} epochs", paper="small k is learned "
+          "quickly by SGD (no number)", source="Sec. 3.1", kind="at_most", target=500,
+          rationale="no number printed: 'quickly' read before any run as within App. B's epoch "
+                    "cap of 500 for every seed (a network that never fits reads cap + 1)"),
+    Check("datasets.fit_growth", guard=PERFORMANCE, claim=2, quantity="epochs to fit the "
+          "{k}-slab / epochs to fit the 5-slab", paper="unlike large-k periodic functions (no "
+          "number)", source="Sec. 3.1", kind="at_least", target=2.0,
+          rationale="no number printed: 'unlike large k' read as at least twice the epochs for "
+                    "the largest k run as for the 5-slab, every seed (a network that fits "
+                    "neither reads 1)"),
     Check("datasets.outer_probs", claim=3, quantity="outer-slab probability x (4 for the 5-slab, 8 "
           "for the 7-slab)", paper="1/4, 1/8", source="App. B", kind="all_within", target=1.0,
           tol=1e-12, fact=True,

@@ -3,10 +3,15 @@ single models and gains of ≈ 15 and ≈ 20 points on MS-5 (sample size unstate
 of 3, 5 and 10 on noisy LMS-7 with p = 0.5 (read off Fig. 6a, no ±), and no number for #27 (the
 authors' notebook 04, three members: S-randomized AUC 0.507, Sc-randomized 1.000)."""
 
-from .base import SMALLER, Check, PERFORMANCE, TRAINED
+from .base import NOT_KNOWN, SMALLER, Check, PERFORMANCE, TRAINED
 
 _UNSTATED = "the paper does not state the MS-5 sample size these magnitudes depend on"
 _GAINS = "+0.15 (5 members), +0.20 (10 members)"
+_HALF_GAIN = ("with App. B's plain SGD, at the swept MS-5 size whose single members are closest to "
+              "75%, the gains stay well below the printed ones, also with each member at its "
+              "best test-accuracy epoch (the authors' notebook 04; chapter 07 records both): "
+              "neither the recipe nor that selection is the missing factor, and the paper states "
+              "no sample size or other setting that could be")
 
 CHAPTER = "07_ensembles"  # the chapter that records these checks
 
@@ -26,9 +31,14 @@ CHECKS = [
                     "ensembles"),
     Check("ensembles.ms5.gain", learned=0.6, claim=25, quantity="test-accuracy gain of {k} members", paper=_GAINS,
           source="App. E.1, Fig. 6a", kind="mean_within", target=None, tol=0.05,
-          known_deviation=_UNSTATED, cause=SMALLER,
+          known_deviation=_HALF_GAIN, cause=NOT_KNOWN,
           rationale="'≈ 15' and '≈ 20' points with no ±: the mean gain within ± 0.05, the step "
                     "between the two printed gains, of the printed gain of that size"),
+    Check("ensembles.ms5.gain_best", learned=0.6, claim=25, quantity="test-accuracy gain of {k} "
+          "members, each at its best test-accuracy epoch", paper=_GAINS, source="App. E.1, Fig. 6a",
+          kind="mean_within", target=None, tol=0.05, known_deviation=_HALF_GAIN, cause=NOT_KNOWN,
+          rationale="as the gain above, with the authors' notebook 04 selection: every member "
+                    "kept at the epoch of its best test accuracy (a selection on the test set)"),
     Check("ensembles.noisy.gap", learned=0.6, claim=26, quantity="|ensemble of {k} - single| test accuracy",
           paper="0 (flat at 75%)", source="App. E.1, Fig. 6a", kind="at_most", target=None,
           rationale="Fig. 6a reads 75% for single models and ensembles, whole percents with no ±: "

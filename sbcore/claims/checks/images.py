@@ -59,6 +59,11 @@ CHECKS = [
           paper="essentially overlap (no number)", source="Fig. 3a", kind="at_most", target=0.05,
           known_deviation=_STAND_IN, cause=STAND_IN_DATA,
           rationale="as for the slabs: no gap above 5 points between the two CDFs, every seed"),
+    Check("images.logits_shuffle", learned=TRAINED, claim=7, quantity="KS(S-randomized "
+          "true-positive scores, all test scores), {model}", paper="S-randomized scores spread "
+          "over both classes (no number)", source="Table 1, Fig. 3a", kind="at_most", target=None,
+          known_deviation=_STAND_IN, cause=STAND_IN_DATA,
+          rationale="as for the slabs (checks.slabs.shuffle_bar), every seed"),
     Check("images.shift.s_drop", learned=TRAINED, claim=18, quantity="AUC lost to S-randomization, {model}",
           paper="AUC 1.00 -> 0.50-0.54", source="Sec. 4.3, Table 5", kind="at_least", target=0.445,
           known_deviation=_STAND_IN, cause=STAND_IN_DATA,

@@ -13,6 +13,19 @@ _SC_AUC = dict(kind="at_least", target=0.995,
                rationale="printed 1.00 (± 0.00 in Fig. 3b): at least 0.995, which rounds to 1.00, "
                          "for every seed")
 
+_SHUFFLE = ("the paper shows histograms only: S-randomization moves the true positives' scores "
+            "onto the whole test set's (both classes), read before any run as a two-sample KS "
+            "distance below its 0.1% critical value plus 0.02 of read-off slack, "
+            "1.95 sqrt((n_tp + n) / (n_tp n)) + 0.02 at the smallest n_tp of the seeds "
+            "(shuffle_bar), every seed")
+
+
+def shuffle_bar(n_tp, n) -> float:
+    """The bar of #7's shuffle check (``_SHUFFLE``): n_tp, n one per seed."""
+    import math
+    return max(1.95 * math.sqrt((a + b) / (a * b)) for a, b in zip(n_tp, n)) + 0.02
+
+
 _MEMORIZE = ("the (2000,1)-FCN memorizes MS-(5,7) at d = 250 (train accuracy 1.00, test at chance) "
              "instead of learning S, with the book's momentum recipe and with App. B's plain SGD "
              "(the recorded long run of chapter 02, docs/results/wide-fcn-app-b); the paper "
@@ -33,6 +46,10 @@ CHECKS = [
           paper="essentially overlap (no number)", source="Fig. 3a", kind="at_most", target=0.05,
           rationale="the paper prints histograms only; 'essentially overlap' read before any run as "
                     "no gap above 5 points between the two CDFs, for every seed"),
+    Check("slabs.logits_shuffle", learned=TRAINED, claim=7, quantity="KS(S-randomized true-positive "
+          "scores, all test scores), {model}", paper="S-randomized scores spread over both classes "
+          "(no number)", source="Table 1, Fig. 3a", kind="at_most", target=None,
+          rationale=_SHUFFLE),
     Check("slabs.boundary_share", learned=TRAINED, claim=8, quantity="variance share of the decision map along S, {model}",
           paper="depends only on S (no number)", source="Fig. 3c", kind="at_least", target=0.95,
           rationale="the paper shows pictures only; 'depends only on S' read before any run as at "
