@@ -178,6 +178,15 @@ def adv_ms_margins(trains: Sequence[SyntheticData]) -> dict[str, dict[str, np.nd
                     "sample": np.array([sample_margin(t) for t in trains])}}
 
 
+MARGIN_SIZES = (1 / 6, 1 / 2, 1, 2, 4, 8)  # margins_against_n: sizes as multiples of n_train
+
+
+def margin_sizes(n_train: int) -> list[int]:
+    """The training-set sizes of the margin-against-n table: :data:`MARGIN_SIZES` times
+    ``n_train`` (at least 100 points)."""
+    return [max(100, int(n_train * f)) for f in MARGIN_SIZES]
+
+
 def margins_against_n(ns: Sequence[int], *, seed: int = 0) -> list[dict]:
     """gamma_S and gamma_data of AdvMS-(5,7) against the training-set size: for each n of ``ns``
     the sample margins (:func:`sample_margin`) of the first n points of one draw of n = max(ns)

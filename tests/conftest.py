@@ -64,3 +64,16 @@ def smoke_book(tmp_path_factory) -> BookBuild:
         return BookBuild(html.parents[1], Path(), 0, "(prebuilt)", 0.0, 0.0)
     out = tmp_path_factory.mktemp("book")
     return build_book(out, out / "records")
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """The data tests' environment: SBCORE_DATA and the cache in tmp_path, offline, no system
+    Fashion-MNIST, a short download timeout."""
+    from sbcore.data import download
+    monkeypatch.setenv("SBCORE_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("SBCORE_OFFLINE", "1")
+    monkeypatch.setattr(download, "FASHION_SYSTEM_DIR", tmp_path / "no-system-dir")
+    monkeypatch.setattr(download, "TIMEOUT_S", 5.0)
+    return tmp_path

@@ -192,3 +192,15 @@ def test_image_adversarial_training_goes_through_the_shared_trainer():
     model, hist = train_image_model("small_cnn", x, y, TrainConfig(max_epochs=1, batch_size=8),
                                     seed=0, progress=False, perturb=counting)
     assert calls == [8, 8] and hist.n_epochs == 1 and not model.training
+
+
+def test_margin_sizes_and_the_margin_against_n_table():
+    from sbcore import margins
+    assert margins.margin_sizes(6000) == [1000, 3000, 6000, 12_000, 24_000, 48_000]
+    assert margins.margin_sizes(300) == [100, 150, 300, 600, 1200, 2400]
+    rows = margins.margins_against_n([200, 400], seed=0)
+    assert [r["margin"] for r in rows] == ["sample, n = 200", "sample, n = 400", "support (n → ∞)"]
+    # a sample margin never falls below the support margin and does not grow with n
+    for key in ("γ_S", "γ_data"):
+        assert rows[0][key] >= rows[1][key] >= rows[2][key] - 1e-9
+    assert rows[2]["γ_S"] == pytest.approx(0.158, abs=1e-3) and rows[2]["γ_data"] == pytest.approx(0.5)

@@ -133,3 +133,14 @@ def test_runs_helper_passes_the_precondition_only_where_declared():
                       learned=np.array([0.99]), data="d", model="m")
     assert "learned" in recs[0].meta and "learned" not in recs[1].meta
     assert all(r.passed for r in recs)
+
+
+def test_auc_precondition_is_the_models_test_auc():
+    from types import SimpleNamespace
+    from sbcore.claims.run import auc_precondition
+    ev = SimpleNamespace(auc=np.array([0.99, 0.5]))
+    pre = auc_precondition(ev)
+    assert pre["learned_metric"] == "test AUC" and pre["learned"] is ev.auc
+    run = sbcore.start("02_extreme_sb_slabs", scale="smoke", strict=False, progress=False)
+    rec = run.check("slabs.lms5.s_auc", [0.5, 0.5], data="LMS-5", model="m", **pre)
+    assert not rec.passed and rec.verdict.startswith("did not train (test AUC 0.500")

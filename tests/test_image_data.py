@@ -65,15 +65,6 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """SBCORE_DATA and the cache in tmp_path, offline, no system Fashion-MNIST."""
-    monkeypatch.setenv("SBCORE_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("SBCORE_OFFLINE", "1")
-    monkeypatch.setattr(download, "FASHION_SYSTEM_DIR", tmp_path / "no-system-dir")
-    monkeypatch.setattr(download, "TIMEOUT_S", 5.0)
-    return tmp_path
 
 
 # ---------------------------------------------------------------- IDX

@@ -69,14 +69,6 @@ def write_idx(path: Path, a: np.ndarray) -> Path:
     return path
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """SBCORE_DATA and the cache in tmp_path, offline, no system Fashion-MNIST."""
-    monkeypatch.setenv("SBCORE_DATA", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("SBCORE_OFFLINE", "1")
-    monkeypatch.setattr(download, "FASHION_SYSTEM_DIR", tmp_path / "no-system-dir")
-    return tmp_path
 
 
 @pytest.fixture

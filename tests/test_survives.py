@@ -5,6 +5,7 @@ the chapter's presets (the paper scale starts training)."""
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -197,3 +198,15 @@ def test_the_paper_scale_starts_training(monkeypatch):
     assert run.scale == "paper" and len(run.seeds) == 5
     with pytest.raises(_Started):
         ch.table6(run)
+
+
+def test_before_violation_rows_give_the_worst_seed_per_alpha_by_hand():
+    from sbcore.experiments.survives import before_violation_rows
+    f = {"alphas": np.array([0.0, 0.5]),
+         "before": {"auc": np.array([[0.9, 0.8], [1.0, 1.0]]),
+                    "s_auc": np.array([[0.5, 0.7], [0.99, 0.97]]),
+                    "sc_auc": np.array([[0.6, 0.4], [0.5, 0.52]])}}
+    rows = before_violation_rows(f)
+    assert [r["α"] for r in rows] == ["0", "0.5"]
+    assert rows[0]["largest |AUC − S-rand AUC|"] == "0.400" and rows[1]["largest |AUC − S-rand AUC|"] == "0.030"
+    assert rows[0]["largest |Sc-rand AUC − 0.5|"] == "0.100" and rows[1]["largest |Sc-rand AUC − 0.5|"] == "0.020"

@@ -173,6 +173,11 @@ def fit_speed(run) -> np.ndarray:
                          cfg=cfg.fit_train, device=run.device, progress=run.progress)
 
 
+def fit_rows(ks, epochs: np.ndarray) -> list[dict]:
+    """The fit-speed table: one row per k, epochs to 99% training accuracy per seed."""
+    return [{"k": k, **{f"seed {j}": int(e) for j, e in enumerate(row)}} for k, row in zip(ks, epochs)]
+
+
 def check_fit_speed(run, epochs: np.ndarray) -> None:
     """Claim #2, second half: the 5- and 7-slab fit within App. B's epoch budget, and the largest
     k takes at least twice as many epochs as the 5-slab (per seed)."""

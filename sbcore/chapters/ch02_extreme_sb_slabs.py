@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..claims.display import mean_std
+from ..claims.run import auc_precondition
 from ..experiments.stacks import StackResult, make_splits, train_stack
 from ..claims.checks.slabs import shuffle_bar
 from ..metrics import (coordinate_randomized_accuracy, decision_grid, eval_seed, ks_distance,
@@ -160,16 +161,12 @@ def table4_rows(results: Sequence[StackResult]) -> list[dict]:
              "epochs": r.history.n_epochs} for r in results]
 
 
-def learned_auc(r: StackResult) -> dict:
-    """The learned precondition of a reliance check on ``r``: its members' standard test AUC."""
-    return dict(learned=r.eval.auc, learned_metric="test AUC")
-
-
 def check_table4(run, results: Sequence[StackResult]) -> None:
     """Claims #5 and #6 per model, #18 (synthetic) per model; the Table 4 architectures this
     scale does not train are recorded as "not run"."""
     for r in results:
-        k, fmt = _key(r.dataset), dict(data=r.dataset, model=r.model_name, **learned_auc(r))
+        k = _key(r.dataset)
+        fmt = dict(data=r.dataset, model=r.model_name, **auc_precondition(r.eval))
         run.check(f"slabs.{k}.s_auc", r.eval.s_auc, **fmt)
         run.check(f"slabs.{k}.sc_auc", r.eval.sc_auc, **fmt)
         run.check("slabs.shift.s_drop", r.eval.auc - r.eval.s_auc, **fmt)
@@ -190,10 +187,11 @@ def check_logits(run, results: Sequence[StackResult]) -> None:
     for r in results:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
-        run.check("slabs.logits_ks", ks, data=r.dataset, model=r.model_name, **learned_auc(r))
+        run.check("slabs.logits_ks", ks, data=r.dataset, model=r.model_name,
+                  **auc_precondition(r.eval))
         ks, n_tp, n = shuffle_ks(r.eval)
         run.check("slabs.logits_shuffle", ks, data=r.dataset, model=r.model_name,
-                  target=shuffle_bar(n_tp, n), **learned_auc(r))
+                  target=shuffle_bar(n_tp, n), **auc_precondition(r.eval))
 
 
 def boundary_maps(result: StackResult, tests, *, n_grid: int = 61, seed: int = 0):
@@ -241,7 +239,7 @@ def check_wide(run, results: Sequence[StackResult]) -> None:
         done.add((r.dataset, n_sc))
         known = r.dataset.startswith("MS") and n_sc == 249  # the memorization seen in our runs
         fmt = dict(data=f"{r.dataset}, |Sc| = {n_sc}", model=r.model_name, n_sc=n_sc,
-                   **learned_auc(r))
+                   **auc_precondition(r.eval))
         run.check("slabs.wide.s_auc", r.eval.s_auc, known=known, **fmt)
         run.check("slabs.wide.sc_auc", r.eval.sc_auc, known=known, **fmt)
     for ds in DATASETS:

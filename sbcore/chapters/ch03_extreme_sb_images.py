@@ -20,6 +20,7 @@ import numpy as np
 from ..claims.checks.images import block_alone_bar, chance_tol
 from ..claims.checks.slabs import shuffle_bar
 from ..claims.display import mean_std
+from ..claims.run import auc_precondition
 from ..data.dominoes import MNIST_CIFAR_PAIRS, SOURCES, ImageDominoes
 from ..experiments.images import (MNIST_CIFAR_RECIPE, image_logits, load_pair,
                                   randomized_image_eval, train_image_models)
@@ -174,16 +175,11 @@ def stand_in(source: str) -> bool:
     return not source.startswith("MNIST-CIFAR")
 
 
-def learned_auc(r: ImageResult) -> dict:
-    """The learned precondition of a reliance check on ``r``: its standard test AUC per seed."""
-    return dict(learned=r.eval.auc, learned_metric="test AUC")
-
-
 def check_tables(run, results: Sequence[ImageResult]) -> None:
     """Claims #11 (pair A, Table 4) and #12 (pairs B, C, Table 5), per architecture; the paper's
     CNNs and pairs this scale does not train are recorded as not run."""
     for r in results:
-        ev, kw = r.eval, dict(data=r.source, model=r.model_name, **learned_auc(r))
+        ev, kw = r.eval, dict(data=r.source, model=r.model_name, **auc_precondition(r.eval))
         if r.pair == "A":
             run.check("images.a.s_acc", ev.s_acc, tol=chance_tol(r.n_test, len(ev.acc)), **kw)
             run.check("images.a.s_auc", ev.s_auc, known=stand_in(r.source), **kw)
@@ -219,17 +215,18 @@ def check_logits(run, results: Sequence[ImageResult]) -> None:
         ks = [ks_distance(a, b) for a, b in zip(r.eval.tp_scores["standard"],
                                                 r.eval.tp_scores["Sc-randomized"])]
         run.check("images.logits_ks", ks, data=r.source, model=r.model_name,
-                  known=stand_in(r.source), **learned_auc(r))
+                  known=stand_in(r.source), **auc_precondition(r.eval))
         ks, n_tp, n = shuffle_ks(r.eval)
         run.check("images.logits_shuffle", ks, data=r.source, model=r.model_name,
-                  target=shuffle_bar(n_tp, n), known=stand_in(r.source), **learned_auc(r))
+                  target=shuffle_bar(n_tp, n), known=stand_in(r.source),
+                  **auc_precondition(r.eval))
 
 
 def check_shift(run, results: Sequence[ImageResult]) -> None:
     """Claim #18, image half, per architecture and pair: the AUC lost to S- and to
     Sc-randomization."""
     for r in results:
-        kw = dict(data=r.source, model=r.model_name, **learned_auc(r))
+        kw = dict(data=r.source, model=r.model_name, **auc_precondition(r.eval))
         run.check("images.shift.s_drop", r.eval.auc - r.eval.s_auc, known=stand_in(r.source), **kw)
         run.check("images.shift.sc_drop", r.eval.auc - r.eval.sc_auc, **kw)
 

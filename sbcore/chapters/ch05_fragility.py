@@ -11,13 +11,13 @@ Budgets are fixed from the data geometry before any run (the paper states none):
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
 from ..metrics import coords_mask
+from ..claims.checks.fragility import uap_floor_bar
 from ..claims.checks.images import chance_tol
 from ..data.dominoes import SOURCES, ImageDominoes
 from ..experiments import fragility
@@ -218,13 +218,6 @@ def check_margins(run, slopes: dict[str, np.ndarray], acc: np.ndarray) -> None:
     run.check("fragility.margin.slope_avg", slopes["f*"], data=data)
     m = run.cfg.margin_model
     run.check("fragility.margin.slope_net", slopes[m], data=data, model=m, learned=acc.min(1))
-
-
-def uap_floor_bar(n: int) -> float:
-    """#20's bar on MS-(5,7) after a UAP: the floor 1/16 (the far outer negative slab a shift of
-    S cannot flip), plus the rounding 0.005, plus four standard errors of an accuracy near 1/16
-    on ``n`` attacked points."""
-    return 1 / 16 + 0.005 + 4 * math.sqrt((1 / 16) * (15 / 16) / n)
 
 
 def check_attacks(run, runs: Sequence[AttackRun]) -> None:

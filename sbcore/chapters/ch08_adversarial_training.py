@@ -19,7 +19,7 @@ from ..experiments.adversarial import (PGDConfig, SweepResult, adversarial_pertu
                                        train_eps_sweep)
 from ..experiments.images import MNIST_CIFAR_RECIPE, load_pair, train_image_model
 from ..experiments.stacks import make_splits
-from ..margins import adv_ms_margins, margins_against_n  # noqa: F401 (the notebook's)
+from ..margins import adv_ms_margins, margin_sizes, margins_against_n  # noqa: F401 (the notebook's)
 from ..models.zoo import IMAGE_MODELS
 from ..scales import positive_int, require
 from ..train import TrainConfig

@@ -316,6 +316,12 @@ class Run:
         return save_records(self.records, records_dir() / f"{self.chapter}.json", metadata=meta)
 
 
+def auc_precondition(ev) -> dict:
+    """The learned precondition of a reliance check as :meth:`Run.check`'s keywords: the
+    measured models' standard test AUC (``ev.auc``, e.g. a RandomizedEval), one per seed."""
+    return {"learned": ev.auc, "learned_metric": "test AUC"}
+
+
 def _flatten(d: Mapping, prefix: str = "") -> dict:
     out = {}
     for k, v in d.items():

@@ -131,3 +131,13 @@ def nonrandom_init(model: str, alphas: Sequence[float], *, d: int, n_slab_train:
     return {"alphas": np.asarray(alphas, float), "slab_acc": slab.eval.acc, "coords": coords,
             "unused_drop": drop[np.arange(S), coords], "ms7_acc": ms7, "before": before,
             "after": after, "ratio": ratio, "b_holds": b_holds}
+
+
+def before_violation_rows(f: dict) -> list[dict]:
+    """Fig. 5(b) per alpha of a :func:`nonrandom_init` result ``f``: the largest violation over
+    seeds of "before training, M_alpha relies only on the 7-slabs" (|AUC - S-randomized AUC| and
+    |Sc-randomized AUC - 0.5| on LMS-7), one row per alpha."""
+    b = f["before"]
+    return [{"α": f"{al:g}", "largest |AUC − S-rand AUC|": f"{np.abs(b['auc'] - b['s_auc'])[i].max():.3f}",
+             "largest |Sc-rand AUC − 0.5|": f"{np.abs(b['sc_auc'] - 0.5)[i].max():.3f}"}
+            for i, al in enumerate(f["alphas"])]

@@ -27,6 +27,14 @@ _STAND_IN_ACC = ("under [0, 1] clipping a label-signed UAP can raise a zero pixe
 _STAND_IN_SHARE = ("the small CNN on the Fashion-MNIST stand-in is sensitive to the bottom block too, "
                    "so gradient attacks put part of their energy on Sc")
 
+def uap_floor_bar(n: int) -> float:
+    """#20's bar on MS-(5,7) after a UAP (``fragility.uap_acc_ms57``): the floor 1/16 (the far
+    outer negative slab a shift of S cannot flip), plus the rounding 0.005, plus four standard
+    errors of an accuracy near 1/16 on ``n`` attacked points."""
+    import math
+    return 1 / 16 + 0.005 + 4 * math.sqrt((1 / 16) * (15 / 16) / n)
+
+
 CHAPTER = "05_fragility"  # the chapter that records these checks
 
 CHECKS = [
