@@ -94,7 +94,8 @@ def fingerprint(model: nn.Module, x: Tensor, y: Tensor, cfg: Any, *, seed: int,
     fp = {"format": FORMAT, "model": type(model).__qualname__, "M": int(getattr(model, "n_models", 1)),
           "tensors": shapes, "init": _digest(model.parameters()), **data,
           "device": x.device.type, "config": asdict(cfg), "seed": int(seed),
-          **{k: v if isinstance(v, (int, float, str, type(None))) else name(v) for k, v in extra.items()}}
+          **{k: v if isinstance(v, (int, float, str, type(None), tuple)) else name(v)
+             for k, v in extra.items()}}
     return json.loads(json.dumps(fp))  # tuples as lists: what a reloaded fingerprint holds
 
 

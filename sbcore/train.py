@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -275,8 +275,8 @@ def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool
 
 def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
         seed: int = 0, perturb: Perturb | None = None, loss: Loss | None = None,
-        callback: Callable[[nn.Module, int], dict] | None = None, eval_every: int = 0,
-        progress: bool = True, desc: str = "train",
+        callback: Callable[[nn.Module, int], dict] | None = None,
+        eval_every: int | Collection[int] = 0, progress: bool = True, desc: str = "train",
         checkpoint: "checkpoints.Checkpoint | str | bool | None" = None) -> History:
     """Train ``model`` in place on (x, y) and return its :class:`History`.
 
@@ -293,8 +293,9 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
             (a stack: x (M, b, ...), y (M, b), logits (M, b, C); an ordinary model: x (b, ...),
             y (b,), logits (b, C) and one value); default the mean cross-entropy of each member
             (:func:`member_cross_entropy`). The stopping rule reads this loss.
-        callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs (and after the
-            last); its dict goes to ``History.evals``.
+        callback: called as ``callback(model, epoch)`` every ``eval_every`` epochs, or at the
+            epochs of ``eval_every`` when it is a collection of epochs (e.g. log-spaced), and
+            after the last; its dict goes to ``History.evals``.
         checkpoint: a :class:`sbcore.checkpoints.Checkpoint` (or a path: saved every epoch) to
             continue a stopped fit from, bit for bit, or to fast-forward through a finished one;
             None: automatic under ``$SBCORE_CHECKPOINT_DIR`` when set; False: none.
@@ -308,6 +309,11 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
     stack = as_stack(model)
     M, lead = n_members(stack), getattr(stack, "lead", lambda t: t)
     check_inputs(stack, x, y)
+    if not isinstance(eval_every, int):
+        eval_every = tuple(sorted({int(e) for e in eval_every}))
+        if eval_every and eval_every[0] < 1:
+            raise ValueError(f"eval_every: epochs must be >= 1, got {eval_every[0]}")
+    due = (lambda e: e % eval_every == 0) if isinstance(eval_every, int) else set(eval_every).__contains__
     # a custom loss may synchronise (a norm, a data-dependent branch): no capture, as for perturb
     graph = use_cuda_graph(cfg, x, perturb) and loss is None
     data = Batches(x, y, M, cfg.batch_size, seed)
@@ -346,7 +352,7 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         stop.update(epoch, hist.loss[-1])
         bar.set_postfix(loss=f"{max(hist.loss[-1]):.4f}", stopped=f"{len(stop.saved)}/{M}")
         done = stop.done or capped()
-        if callback is not None and eval_every and (epoch % eval_every == 0 or done):
+        if callback is not None and eval_every and (due(epoch) or done):
             hist.evals.append({"epoch": epoch, "n_updates": hist.n_updates, **callback(model, epoch)})
         if ckpt is not None:
             ckpt.after_epoch(last=done or epoch == cfg.max_epochs)

@@ -46,3 +46,58 @@ def test_the_committed_run_is_app_b_on_the_books_data_and_memorizes():
         assert r["n_train"] == 50_000 and r["train"]["momentum"] == 0.0 and r["train"]["lr"] == 0.1
         assert r["commit"] and r["machine"]
         assert r["train_acc"] > 0.99 and abs(r["final"]["acc"] - 0.5) < 0.03  # memorized
+
+
+def test_log_epochs_are_log_spaced_and_end_at_the_last():
+    assert longruns.log_epochs(100, per_decade=2) == (1, 3, 10, 32, 100)
+    assert longruns.log_epochs(150, per_decade=1) == (1, 10, 100, 150)
+    assert longruns.log_epochs(1) == (1,)
+    with pytest.raises(ValueError, match="last"):
+        longruns.log_epochs(0)
+
+
+def test_long_wd_stack_pairs_every_decay_with_every_seed_and_logs_at_log_spaced_epochs():
+    rec = longruns.long_wd_stack("(100,2)-FCN", seeds=[0, 1], decays=(0.0, 1e-2), n_train=128,
+                                 n_test=64, updates=20, per_decade=2, progress=False)
+    assert rec["members"] == [{"seed": 0, "weight_decay": 0.0}, {"seed": 1, "weight_decay": 0.0},
+                              {"seed": 0, "weight_decay": 1e-2}, {"seed": 1, "weight_decay": 1e-2}]
+    assert list(rec["train"]["weight_decay"]) == [0.0, 0.0, 1e-2, 1e-2] and rec["n_updates"] == 20
+    assert rec["train"]["stop_loss"] is None and rec["train"]["batch_size"] == 64  # Table 10
+    assert [p["epoch"] for p in rec["trajectory"]] == [1, 3, 10]  # 2 updates an epoch
+    last = rec["trajectory"][-1]
+    assert all(len(last[k]) == 4 for k in ("train", "test", "s_rand", "sc_rand", "w_norm"))
+    # weight decay shrinks the weights of the same seed's same initialisation
+    assert last["w_norm"][2] < last["w_norm"][0] and last["w_norm"][3] < last["w_norm"][1]
+
+
+def test_weight_norms_are_per_member():
+    import torch
+    from sbcore.models.specs import ModelSpec
+    stack = ModelSpec.parse("(100,1)-FCN").build(5, seeds=[0, 1])
+    with torch.no_grad():
+        for p in stack.parameters():
+            p.fill_(1.0)
+            p[1].fill_(2.0)
+    n = sum(p[0].numel() for p in stack.parameters())
+    assert longruns.weight_norms(stack) == pytest.approx([n ** 0.5, 2 * n ** 0.5])
+
+
+def test_long_wd_stopped_mid_training_resumes_from_its_checkpoint_to_the_same_record(
+        tmp_path, monkeypatch):
+    from sbcore.checkpoints import Checkpoint
+    kw = dict(seeds=[0], decays=(0.0, 1e-3), n_train=128, n_test=64, updates=24, per_decade=3,
+              progress=False)
+    whole = longruns.long_wd_stack("(100,1)-FCN", **kw)
+    norms, calls = longruns.weight_norms, []
+
+    def killed(stack):  # the machine stops at the third log point
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return norms(stack)
+    monkeypatch.setattr(longruns, "weight_norms", killed)
+    with pytest.raises(KeyboardInterrupt):
+        longruns.long_wd_stack("(100,1)-FCN", **kw, checkpoint=Checkpoint(tmp_path / "c.pt"))
+    monkeypatch.setattr(longruns, "weight_norms", norms)
+    again = longruns.long_wd_stack("(100,1)-FCN", **kw, checkpoint=Checkpoint(tmp_path / "c.pt"))
+    assert again["trajectory"] == whole["trajectory"] and again["n_updates"] == 24

@@ -13,12 +13,25 @@ accuracy, so the chapter can show whether and when the network memorizes::
 
 Rerunning the same command skips finished seeds and continues a stopped one from its checkpoint
 (``<out>/checkpoints/seed-<s>.pt``, saved every ``--checkpoint-seconds`` of training).
+
+``long-wd`` (claim (iii), issue 24): does a long training with weight decay make the network
+leave the linear feature of noisy LMS-7 (p = 0.1) for the fully predictive slabs (a late,
+"grokking"-like switch)? The (100,1)- and (100,2)-FCN, each as one stack of every (weight decay,
+seed) pair, trained with Table 10's selected recipe of that FCN (learning rate, batch size,
+momentum) for 2.5 million updates, no early stop, logging at log-spaced epochs the train, test,
+S- and Sc-randomized accuracy and the weight norm of every member::
+
+    python -m sbcore longrun long-wd --out docs/results/long-wd
+
+Each architecture is written to ``<out>/<model>.json`` when it finishes and resumes from
+``<out>/checkpoints/<model>.pt`` when stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from dataclasses import asdict
@@ -29,9 +42,11 @@ from typing import Sequence
 import torch
 
 from ..checkpoints import Checkpoint
-from ..metrics import eval_seed
+from ..data.synthetic import from_name, randomize
+from ..metrics import accuracy, eval_seed, logits_on, member_seed, stack_data
+from ..models.specs import ModelSpec
 from ..runtime import atomic_write_text, project_root, source_commit
-from ..train import TrainConfig
+from ..train import TrainConfig, fit
 from .stacks import accuracy_callback, make_splits, train_stack
 
 WIDE = dict(dataset="MS-(5,7)", model="(2000,1)-FCN", d=250)
@@ -115,25 +130,132 @@ def wide_app_b_rows(records: Sequence[dict]) -> list[dict]:
              "commit": r["commit"], "machine": r["machine"]} for r in records]
 
 
+LONG_WD = dict(dataset="noisy LMS-7", noise=0.1, d=50)
+LONG_WD_MODELS = ("(100,1)-FCN", "(100,2)-FCN")
+LONG_WD_DECAYS = (0.0, 1e-4, 1e-3, 1e-2)  # 0: the reference; 1e-2 large enough to matter
+# Table 10's selected (lr, batch size, momentum) of each FCN on noisy LMS-7 (App. D.1)
+LONG_WD_RECIPES = {"(100,1)-FCN": (0.3, 16, 0.9), "(100,2)-FCN": (0.3, 64, 0.0)}
+LONG_WD_RECORDED = Path("docs/results/long-wd")
+
+
+def log_epochs(last: int, per_decade: int = 10) -> tuple[int, ...]:
+    """Epochs 1, 2, ... spaced evenly in log10 (``per_decade`` per factor of ten), up to ``last``
+    (always included)."""
+    if last < 1 or per_decade < 1:
+        raise ValueError(f"last and per_decade must be >= 1, got {last}, {per_decade}")
+    n = int(math.ceil(math.log10(last) * per_decade))
+    spaced = {round(10 ** (i / per_decade)) for i in range(n + 1)}
+    return tuple(sorted({e for e in spaced if e <= last} | {last}))
+
+
+def weight_norms(stack: torch.nn.Module) -> list[float]:
+    """The Euclidean norm of every member's parameters (a stack: parameters lead with the member)."""
+    sq = sum(p.detach().flatten(1).pow(2).sum(1) for p in stack.parameters())
+    return sq.sqrt().tolist()
+
+
+def long_wd_stack(model: str, *, seeds: Sequence[int], decays: Sequence[float] = LONG_WD_DECAYS,
+                  n_train: int = 40_000, n_test: int = 10_000, updates: int = 2_500_000,
+                  per_decade: int = 10, checkpoint: Checkpoint | None = None,
+                  progress: bool = True) -> dict:
+    """Train ``model`` on noisy LMS-7 (p = 0.1, d = 50) as one stack: member ``j * len(seeds) + i``
+    has weight decay ``decays[j]`` and trains on seed ``seeds[i]``'s data from seed ``seeds[i]``'s
+    initialisation (so that within a seed only the weight decay differs), with Table 10's recipe of
+    ``model``, for ``updates`` updates. Return the record: the members, the trajectory at
+    log-spaced epochs (per member: train, test, S- and Sc-randomized test accuracy, weight norm)."""
+    if model not in LONG_WD_RECIPES:
+        raise ValueError(f"model must be one of {sorted(LONG_WD_RECIPES)}, got {model!r}")
+    lr, batch, momentum = LONG_WD_RECIPES[model]
+    splits = [from_name(LONG_WD["dataset"], n_train + n_test, seed=s, d=LONG_WD["d"],
+                        noise=LONG_WD["noise"]).split(n_train) for s in seeds]
+    members = [(s, float(wd)) for wd in decays for s in seeds]
+    trains = [splits[i % len(seeds)][0] for i in range(len(members))]
+    tests = [splits[i % len(seeds)][1] for i in range(len(members))]
+    base = eval_seed(seeds[0], "long-wd", model)
+    s_tests = [randomize(t, "S", seed=member_seed(base, m)) for m, t in enumerate(tests)]
+    sc_tests = [randomize(t, "Sc", seed=member_seed(base + 1, m)) for m, t in enumerate(tests)]
+    y_tr, y_te = stack_data(trains)[1], stack_data(tests)[1]
+
+    def measure(stack, epoch):
+        acc = lambda datas, y: accuracy(logits_on(stack, datas), y).tolist()  # noqa: E731
+        return {"train": acc(trains, y_tr), "test": acc(tests, y_te), "s_rand": acc(s_tests, y_te),
+                "sc_rand": acc(sc_tests, y_te), "w_norm": weight_norms(stack)}
+
+    per_epoch = math.ceil(n_train / batch)
+    epochs = math.ceil(updates / per_epoch)
+    cfg = TrainConfig(lr=lr, batch_size=batch, momentum=momentum,
+                      weight_decay=tuple(wd for _, wd in members), max_epochs=epochs,
+                      max_updates=updates, stop_loss=None)
+    x, y = stack_data([sp[0] for sp in splits])  # (D, n, d): member m trains on dataset m % D
+    stack = ModelSpec.parse(model).build(LONG_WD["d"], seeds=[s for s, _ in members])
+    t0 = time.perf_counter()
+    hist = fit(stack, x, y, cfg, seed=seeds[0], callback=measure,
+               eval_every=log_epochs(epochs, per_decade), progress=progress,
+               desc=f"{model}, noisy LMS-7, {len(members)} members", checkpoint=checkpoint)
+    return {"model": model, **LONG_WD, "n_train": n_train, "n_test": n_test,
+            "members": [{"seed": s, "weight_decay": wd} for s, wd in members],
+            "train": asdict(cfg), "n_updates": hist.n_updates, "epochs": len(hist.loss),
+            "trajectory": hist.evals, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def run_long_wd(models: Sequence[str], out: Path, *, seeds: Sequence[int], updates: int,
+                n_train: int, n_test: int, checkpoint_seconds: float,
+                progress: bool = True) -> list[Path]:
+    """Every architecture of ``models`` not yet in ``out``: train, then write ``out/<model>.json``."""
+    written = []
+    for model in models:
+        slug = model.strip("()").replace(",", "-").replace(")", "")
+        path = out / f"{slug}.json"
+        if path.exists():
+            print(f"{model}: done already ({path})", flush=True)
+            continue
+        ckpt = Checkpoint(out / "checkpoints" / f"{slug}.pt", every=None, seconds=checkpoint_seconds)
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rec = long_wd_stack(model, seeds=seeds, n_train=n_train, n_test=n_test, updates=updates,
+                            checkpoint=ckpt, progress=progress)
+        rec.update(started=started, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   commit=source_commit(project_root()), torch=torch.__version__,
+                   machine=f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+                           f"{torch.get_num_threads()} torch threads")
+        atomic_write_text(path, json.dumps(rec, indent=1) + "\n")
+        last = rec["trajectory"][-1]
+        print(f"{model}: {rec['n_updates']:,} updates in {rec['seconds']:.0f} s; test acc per member "
+              f"{[round(v, 3) for v in last['test']]} -> {path}", flush=True)
+        written.append(path)
+    return written
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(prog=prog or "python -m sbcore longrun",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("study", choices=["wide-app-b"])
+    p.add_argument("study", choices=["wide-app-b", "long-wd"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=RECORDED)
-    p.add_argument("--n-train", type=int, default=50_000)
-    p.add_argument("--n-test", type=int, default=5000)
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"default {RECORDED} (wide-app-b), {LONG_WD_RECORDED} (long-wd)")
+    p.add_argument("--models", nargs="+", default=list(LONG_WD_MODELS), choices=LONG_WD_MODELS,
+                   help="long-wd: the architectures (one stack each)")
+    p.add_argument("--updates", type=int, default=2_500_000, help="long-wd: updates per stack")
+    p.add_argument("--n-train", type=int, default=None, help="default 50,000 (wide-app-b), "
+                   "40,000 (long-wd)")
+    p.add_argument("--n-test", type=int, default=None, help="default 5,000 / 10,000")
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--checkpoint-seconds", type=float, default=60.0)
     p.add_argument("--checkpoints", type=Path, default=None,
                    help="folder of the checkpoints (default <out>/checkpoints)")
     a = p.parse_args(argv)
-    for name in ("n_train", "n_test", "eval_every"):
+    wide = a.study == "wide-app-b"
+    a.n_train = a.n_train or (50_000 if wide else 40_000)
+    a.n_test = a.n_test or (5000 if wide else 10_000)
+    for name in ("n_train", "n_test", "eval_every", "updates"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
     if min(a.seeds) < 0:
         p.error(f"--seeds must be >= 0, got {a.seeds}")
-    run_wide_app_b(a.seeds, a.out, n_train=a.n_train, n_test=a.n_test, eval_every=a.eval_every,
+    if not wide:
+        run_long_wd(a.models, a.out or LONG_WD_RECORDED, seeds=a.seeds, updates=a.updates,
+                    n_train=a.n_train, n_test=a.n_test, checkpoint_seconds=a.checkpoint_seconds)
+        return
+    run_wide_app_b(a.seeds, a.out or RECORDED, n_train=a.n_train, n_test=a.n_test, eval_every=a.eval_every,
                    checkpoint_seconds=a.checkpoint_seconds, checkpoints=a.checkpoints)
 
 
