@@ -78,6 +78,7 @@ test: $(STAMP) data browser
 # and runs no notebook (the slow ones and the browser are left to make test).
 check: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests -q -m "not slow" --ignore=tests/test_browser.py -p no:cacheprovider
 
 reproduce: $(STAMP) data

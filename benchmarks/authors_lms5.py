@@ -34,8 +34,10 @@ def _stand_ins() -> list[str]:
             sys.modules[name] = stand_in
             missing.append(name)
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.style
+
     lib = matplotlib.style.library
     if "seaborn-ticks" not in lib and "seaborn-v0_8-ticks" in lib:
         lib["seaborn-ticks"] = lib["seaborn-v0_8-ticks"]
@@ -46,15 +48,15 @@ def main(repo: str, seed: int) -> dict:
     stand_ins = _stand_ins()
     sys.path.insert(0, str(Path(repo) / "scripts"))
     t0 = time.perf_counter()
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-    from torch import optim
-
     import gendata
     import lms_utils
+    import numpy as np
     import synth_models
+    import torch
+    import torch.nn.functional as F
     import utils
+    from torch import optim
+
     t_import = time.perf_counter() - t0
     for name in stand_ins:  # only their imports see the stand-ins (scikit-learn probes for pandas)
         del sys.modules[name]
@@ -66,25 +68,59 @@ def main(repo: str, seed: int) -> dict:
     start = time.perf_counter()
     # notebook 01, LMS-5: 100k train / 10k test, d = 50, one linear + 49 five-slab coordinates
     data = gendata.generate_ub_linslab_data_v2(
-        100_000, 50, 0.1, eff_slab_margin=0.1, slabs_per_coord=[5] * 49, random_transform=True,
-        N_te=10_000, corrupt_lin_margin=True, num_lin=1, num_slabs=49, width=1, bs=256,
-        corrupt_lin=0.0, corrupt_slab=0.0, corrupt_slab7=0.0)
+        100_000,
+        50,
+        0.1,
+        eff_slab_margin=0.1,
+        slabs_per_coord=[5] * 49,
+        random_transform=True,
+        N_te=10_000,
+        corrupt_lin_margin=True,
+        num_lin=1,
+        num_slabs=49,
+        width=1,
+        bs=256,
+        corrupt_lin=0.0,
+        corrupt_slab=0.0,
+        corrupt_slab7=0.0,
+    )
     t_data = time.perf_counter() - start
     model = synth_models.get_fcn(idim=50, hdim=100, odim=2, hl=2).to(device)
     opt = optim.SGD(model.parameters(), lr=0.1, weight_decay=5e-5)
-    stats = utils.fit_model(model, F.cross_entropy, opt, data["tr_dl"], data["te_dl"], gap=5000,
-                            device=device, epsilon=0.0001, patience_updates=1, print_info=False)
+    stats = utils.fit_model(
+        model,
+        F.cross_entropy,
+        opt,
+        data["tr_dl"],
+        data["te_dl"],
+        gap=5000,
+        device=device,
+        epsilon=0.0001,
+        patience_updates=1,
+        print_info=False,
+    )
     t_train = time.perf_counter() - start - t_data
     std_auc = utils.get_binary_auc(model, data["te_dl"], device)
     s_dl = lms_utils.get_randomized_loader(data["te_dl"], data["W"], [0])
     sc_dl = lms_utils.get_randomized_loader(data["te_dl"], data["W"], list(range(1, 50)))
-    aucs = [std_auc, utils.get_binary_auc(model, s_dl, device),
-            utils.get_binary_auc(model, sc_dl, device)]
+    aucs = [
+        std_auc,
+        utils.get_binary_auc(model, s_dl, device),
+        utils.get_binary_auc(model, sc_dl, device),
+    ]
     total = time.perf_counter() - start
-    return {"seconds": total, "data_s": t_data, "train_s": t_train, "auc_s": total - t_data - t_train,
-            "import_s": t_import, "n_updates": stats["num_updates"], "n_epochs": stats["num_epochs"],
-            "aucs": [float(a) for a in aucs], "stand_ins": stand_ins,
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "seconds": total,
+        "data_s": t_data,
+        "train_s": t_train,
+        "auc_s": total - t_data - t_train,
+        "import_s": t_import,
+        "n_updates": stats["num_updates"],
+        "n_epochs": stats["num_epochs"],
+        "aucs": [float(a) for a in aucs],
+        "stand_ins": stand_ins,
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 if __name__ == "__main__":

@@ -47,8 +47,14 @@ def hand_ms_per_update(x, y, M: int, *, epochs: int, bs: int = 256) -> float:
 
     def step() -> None:
         logits = model(x[idx])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 2), y[idx].reshape(-1),
-                                                 reduction="none").view(M, -1).mean(1).sum()
+        loss = (
+            torch.nn.functional.cross_entropy(
+                logits.reshape(-1, 2), y[idx].reshape(-1), reduction="none"
+            )
+            .view(M, -1)
+            .mean(1)
+            .sum()
+        )
         loss.backward()
         opt.step()
 
@@ -69,7 +75,7 @@ def hand_ms_per_update(x, y, M: int, *, epochs: int, bs: int = 256) -> float:
         torch.cuda.synchronize()
         start = time.perf_counter()
         for s in range(0, n, bs):
-            idx.copy_(order[:, s:s + bs])
+            idx.copy_(order[:, s : s + bs])
             graph.replay()
         torch.cuda.synchronize()
         times.append((time.perf_counter() - start) / (n // bs))
@@ -98,9 +104,12 @@ def main(members=MEMBERS, epochs: int = 8) -> dict:
         print(row)
         rows.append(row)
         torch.cuda.empty_cache()
-    return {"config": f"LMS-5, n=20,000, stacked (100,2)-FCN, SGD lr 0.1, batch 256, {epochs} epochs; "
-                      "steady-state ms per update", "rows": rows,
-            "target": "captured_over_hand <= 1.5 for 1 to 100 members"}
+    return {
+        "config": f"LMS-5, n=20,000, stacked (100,2)-FCN, SGD lr 0.1, batch 256, {epochs} epochs; "
+        "steady-state ms per update",
+        "rows": rows,
+        "target": "captured_over_hand <= 1.5 for 1 to 100 members",
+    }
 
 
 if __name__ == "__main__":

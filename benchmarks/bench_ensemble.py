@@ -23,8 +23,7 @@ from pathlib import Path
 import torch
 
 from sbcore.data import from_name
-from sbcore.metrics import ensemble_logits
-from sbcore.metrics import accuracy
+from sbcore.metrics import accuracy, ensemble_logits
 from sbcore.models import ModelSpec
 from sbcore.models.inference import predict_logits
 from sbcore.train import TrainConfig, fit
@@ -59,7 +58,9 @@ def main() -> dict:
     for _ in range(REPEATS):
         t, model = stacked(train, spec, cfg, seeds)
         times["stacked_s"].append(t)
-        acc["stacked"] = float(accuracy(ensemble_logits(predict_logits(model, test.x), MEMBERS), test.y)[0])
+        acc["stacked"] = float(
+            accuracy(ensemble_logits(predict_logits(model, test.x), MEMBERS), test.y)[0]
+        )
         t, models = sequential(train, spec, cfg, seeds)
         times["sequential_s"].append(t)
         lg = torch.cat([predict_logits(m, test.x) for m in models])

@@ -65,14 +65,20 @@ class Log:
             try:
                 entry = {"status": "ok", **fn()}
             except Exception as e:  # a failed step is a result; the next steps still run
-                entry = {"status": "failed", "error": f"{type(e).__name__}: {e}",
-                         "traceback": traceback.format_exc()[-3000:]}
+                entry = {
+                    "status": "failed",
+                    "error": f"{type(e).__name__}: {e}",
+                    "traceback": traceback.format_exc()[-3000:],
+                }
             entry["seconds"] = round(time.monotonic() - start, 1)
         entry = {"step": name, **entry}
         with self.path.open("a") as f:
             f.write(json.dumps(entry, default=str) + "\n")
-        print(f"[gpu-check] {name}: {entry['status']}"
-              f"{' (' + entry['why'] + ')' if 'why' in entry else ''}", flush=True)
+        print(
+            f"[gpu-check] {name}: {entry['status']}"
+            f"{' (' + entry['why'] + ')' if 'why' in entry else ''}",
+            flush=True,
+        )
         return entry
 
 
@@ -81,19 +87,38 @@ def environment() -> dict:
     from machine import describe  # noqa: E402 (the benchmarks' own helper)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    out = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": device,
-           "machine": describe(device)}
+    out = {
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "device": device,
+        "machine": describe(device),
+    }
     if device == "cuda":
         out["gpu"] = torch.cuda.get_device_name(0)
     return out
 
 
 def cuda_tests() -> dict:
-    out = subprocess.run([sys.executable, "-m", "pytest", "tests/test_train_cuda.py", "-q",
-                          "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
-    return {"returncode": out.returncode, "summary": out.stdout.strip().splitlines()[-1:],
-            "output": out.stdout[-2000:]}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_train_cuda.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return {
+        "returncode": out.returncode,
+        "summary": out.stdout.strip().splitlines()[-1:],
+        "output": out.stdout[-2000:],
+    }
 
 
 def graph_records(device: str = "cuda", n_train: int | None = None) -> dict:
@@ -109,12 +134,22 @@ def graph_records(device: str = "cuda", n_train: int | None = None) -> dict:
     for model in cfg.models:
         evs = {}
         for graph in (False, True):
-            r = train_stack(model, trains, tests, replace(cfg.train, cuda_graph=graph),
-                            seeds=seeds, device=device, progress=False)
+            r = train_stack(
+                model,
+                trains,
+                tests,
+                replace(cfg.train, cuda_graph=graph),
+                seeds=seeds,
+                device=device,
+                progress=False,
+            )
             evs[graph] = {k: getattr(r.eval, k).tolist() for k in ("acc", "s_auc", "sc_auc")}
             evs[graph]["epochs"] = r.history.n_epochs
-        diff = max(abs(a - b) for k in ("acc", "s_auc", "sc_auc")
-                   for a, b in zip(evs[False][k], evs[True][k]))
+        diff = max(
+            abs(a - b)
+            for k in ("acc", "s_auc", "sc_auc")
+            for a, b in zip(evs[False][k], evs[True][k])
+        )
         out[model] = {"eager": evs[False], "captured": evs[True], "max_abs_difference": diff}
     out["agree_within_1e-3"] = all(v["max_abs_difference"] <= 1e-3 for v in out.values())
     return out
@@ -142,13 +177,22 @@ def chapters(log: Log) -> dict:
         os.environ["SBCORE_RECORDS_DIR"] = str(records)
         start = time.monotonic()
         try:
-            pm.execute_notebook(str(nb), str(records / f"{nb.stem}.ipynb"), cwd=str(BOOK),
-                                parameters={"scale": "smoke", "device": "cuda", "strict": False},
-                                progress_bar=False, log_output=False)
+            pm.execute_notebook(
+                str(nb),
+                str(records / f"{nb.stem}.ipynb"),
+                cwd=str(BOOK),
+                parameters={"scale": "smoke", "device": "cuda", "strict": False},
+                progress_bar=False,
+                log_output=False,
+            )
             recs = claims.load_records(sorted(records.glob("*.json")))
             ran = [r for r in recs if not r.not_run]
-            out[nb.stem] = {"status": "ok", "records": len(recs),
-                            "passed": sum(r.passed for r in ran), "ran": len(ran)}
+            out[nb.stem] = {
+                "status": "ok",
+                "records": len(recs),
+                "passed": sum(r.passed for r in ran),
+                "ran": len(ran),
+            }
         except Exception as e:
             out[nb.stem] = {"status": "failed", "error": f"{type(e).__name__}: {str(e)[-500:]}"}
         finally:
@@ -160,8 +204,9 @@ def chapters(log: Log) -> dict:
     return out
 
 
-def paper_ms57(log: Log, device: str = "cuda", n_train: int | None = None,
-               n_test: int | None = None) -> dict:
+def paper_ms57(
+    log: Log, device: str = "cuda", n_train: int | None = None, n_test: int | None = None
+) -> dict:
     from dataclasses import replace
 
     from sbcore.chapters.ch02_extreme_sb_slabs import PRESETS
@@ -169,24 +214,44 @@ def paper_ms57(log: Log, device: str = "cuda", n_train: int | None = None,
     from sbcore.runtime import member_seeds
 
     cfg, seeds = PRESETS["paper"], member_seeds(0, PRESETS["paper"].n_seeds)
-    trains, tests = make_splits("MS-(5,7)", n_train or cfg.n_train_ms, n_test or cfg.n_test, seeds,
-                                d=cfg.d)
+    trains, tests = make_splits(
+        "MS-(5,7)", n_train or cfg.n_train_ms, n_test or cfg.n_test, seeds, d=cfg.d
+    )
     out = {}
     for i, model in enumerate(PAPER_MODELS):
         share = max(log.left() - 15, 0) / (len(PAPER_MODELS) - i)
         recipe = cfg.recipe_for("MS-(5,7)", model)
         start = time.monotonic()  # one epoch first, to size the run to its share of the time
-        train_stack(model, trains, tests, replace(recipe, max_epochs=1), seeds=seeds,
-                    device=device, progress=False)
+        train_stack(
+            model,
+            trains,
+            tests,
+            replace(recipe, max_epochs=1),
+            seeds=seeds,
+            device=device,
+            progress=False,
+        )
         per_epoch = time.monotonic() - start
         epochs = int(min(recipe.max_epochs, max(1, share / max(per_epoch, 1e-3) - 1)))
-        r = train_stack(model, trains, tests, replace(recipe, max_epochs=epochs), seeds=seeds,
-                        device=device, progress=False)
-        out[model] = {"recipe": {k: getattr(recipe, k) for k in ("optimizer", "lr", "momentum")},
-                      "epoch_seconds": round(per_epoch, 2), "epochs_cap": epochs,
-                      "epochs_run": r.history.n_epochs, "stopped_epoch": r.history.stopped_epoch,
-                      "test_acc": r.eval.acc.tolist(), "s_auc": r.eval.s_auc.tolist(),
-                      "sc_auc": r.eval.sc_auc.tolist()}
+        r = train_stack(
+            model,
+            trains,
+            tests,
+            replace(recipe, max_epochs=epochs),
+            seeds=seeds,
+            device=device,
+            progress=False,
+        )
+        out[model] = {
+            "recipe": {k: getattr(recipe, k) for k in ("optimizer", "lr", "momentum")},
+            "epoch_seconds": round(per_epoch, 2),
+            "epochs_cap": epochs,
+            "epochs_run": r.history.n_epochs,
+            "stopped_epoch": r.history.stopped_epoch,
+            "test_acc": r.eval.acc.tolist(),
+            "s_auc": r.eval.s_auc.tolist(),
+            "sc_auc": r.eval.sc_auc.tolist(),
+        }
     return out
 
 

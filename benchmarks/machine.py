@@ -35,8 +35,9 @@ def matmul_gflops(device: torch.device | str = "cpu", size: int = 1024, reps: in
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -44,10 +45,13 @@ def git_commit() -> str:
 def describe(device: torch.device | str = "cpu") -> dict:
     """Machine, load average and matmul throughput of ``device``, measured now."""
     threads = torch.get_num_threads()
-    out = {"cpu": f"{platform.machine()}, {os.cpu_count()} cores, {threads} torch threads",
-           "torch": torch.__version__, "commit": git_commit(),
-           "load_avg_1min": round(os.getloadavg()[0], 2),
-           "cpu_matmul_gflops": round(matmul_gflops("cpu"), 1)}
+    out = {
+        "cpu": f"{platform.machine()}, {os.cpu_count()} cores, {threads} torch threads",
+        "torch": torch.__version__,
+        "commit": git_commit(),
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+        "cpu_matmul_gflops": round(matmul_gflops("cpu"), 1),
+    }
     if torch.device(device).type == "cuda":
         out["gpu"] = torch.cuda.get_device_name(device)
         out["gpu_matmul_gflops"] = round(matmul_gflops(device), 1)

@@ -19,21 +19,22 @@ import os
 import time
 from pathlib import Path
 
-import torch
-
 import bench_adversarial
 import bench_authors
 import bench_cuda
 import bench_ensemble
 import bench_stacks
+import torch
 from machine import describe
 
-PARTS = {"a": ("authors_lms5", bench_authors.main),
-         "b": ("ten_seeds_stacked", bench_stacks.seeds_in_one_stack),
-         "c": ("grid_as_one_stack", bench_stacks.grid_as_one_stack),
-         "d": ("cuda_graphs", bench_cuda.main),
-         "e": ("ensemble_stacked", bench_ensemble.main),
-         "f": ("adversarial_eps_sweep_stacked", bench_adversarial.main)}
+PARTS = {
+    "a": ("authors_lms5", bench_authors.main),
+    "b": ("ten_seeds_stacked", bench_stacks.seeds_in_one_stack),
+    "c": ("grid_as_one_stack", bench_stacks.grid_as_one_stack),
+    "d": ("cuda_graphs", bench_cuda.main),
+    "e": ("ensemble_stacked", bench_ensemble.main),
+    "f": ("adversarial_eps_sweep_stacked", bench_adversarial.main),
+}
 
 
 def main() -> dict:
@@ -42,8 +43,11 @@ def main() -> dict:
     ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
     args = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    out = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": describe(device),
-           "omp_num_threads": os.environ.get("OMP_NUM_THREADS")}
+    out = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": describe(device),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+    }
     for key in args.parts or list(PARTS):
         name, run = PARTS[key]
         print(f"--- ({key}) {name}", flush=True)
@@ -51,7 +55,10 @@ def main() -> dict:
         out[name] = run()
         out[name]["bench_seconds"] = round(time.perf_counter() - start, 1)
         out[name]["load_avg_1min_after"] = round(os.getloadavg()[0], 2)
-        print(json.dumps({k: v for k, v in out[name].items() if k not in ("raw", "sbcore")}), flush=True)
+        print(
+            json.dumps({k: v for k, v in out[name].items() if k not in ("raw", "sbcore")}),
+            flush=True,
+        )
     out["machine_after"] = {"load_avg_1min": round(os.getloadavg()[0], 2)}
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(f"wrote {args.out}")

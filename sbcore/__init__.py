@@ -17,5 +17,6 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     if name == "start":  # imported lazily: `import sbcore.data` must not import every chapter
         from .chapters import start
+
         return start
     raise AttributeError(f"module 'sbcore' has no attribute {name!r}")

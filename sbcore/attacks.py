@@ -50,15 +50,19 @@ def _check_clip(clip, x: Tensor) -> Clip:
         raise bad
     # Clipping only keeps the norm bound when the box contains x (see pgd); fail loudly otherwise.
     if x.numel() and (x.min() < lo or x.max() > hi):
-        raise ValueError(f"x must lie inside clip=({lo}, {hi}); got x in "
-                         f"[{x.min().item():.6g}, {x.max().item():.6g}]")
+        raise ValueError(
+            f"x must lie inside clip=({lo}, {hi}); got x in "
+            f"[{x.min().item():.6g}, {x.max().item():.6g}]"
+        )
     return lo, hi
 
 
 def _check_batch(x: Tensor, y: Tensor) -> None:
     if x.dim() < 2 or y.dim() != 1 or x.shape[0] != y.shape[0] or x.shape[0] == 0:
-        raise ValueError("x (B, *shape) and y (B,) must have the same batch size B >= 1, got "
-                         f"x {tuple(x.shape)} and y {tuple(y.shape)}")
+        raise ValueError(
+            "x (B, *shape) and y (B,) must have the same batch size B >= 1, got "
+            f"x {tuple(x.shape)} and y {tuple(y.shape)}"
+        )
 
 
 def _check_binary(y: Tensor) -> None:
@@ -145,9 +149,20 @@ def _signed(x: Tensor, y: Tensor, delta: Tensor, clip: Clip) -> Tensor:
 # ---------------------------------------------------------------- per-example PGD
 
 
-def pgd(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: float, n_steps: int,
-        norm: str = "l2", random_start: bool = True, clip: Clip = None, targeted: bool = False,
-        seed: int | None = None) -> Tensor:
+def pgd(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    step_size: float,
+    n_steps: int,
+    norm: str = "l2",
+    random_start: bool = True,
+    clip: Clip = None,
+    targeted: bool = False,
+    seed: int | None = None,
+) -> Tensor:
     """PGD (Madry et al. 2018) on the cross-entropy, one delta per example (Sec. 4.3, App. E.2).
 
     Threat set of example i: ``T_i = {delta : ||delta||_p <= eps, lo <= x_i + delta <= hi}``
@@ -212,13 +227,24 @@ def apply_uap(x: Tensor, y: Tensor, delta: Tensor, *, clip: Clip = None) -> Tens
     _check_batch(x, y)
     _check_binary(y)
     if tuple(delta.shape) != tuple(x.shape[1:]):
-        raise ValueError(f"delta must have shape x.shape[1:] = {tuple(x.shape[1:])}, "
-                         f"got {tuple(delta.shape)}")
+        raise ValueError(
+            f"delta must have shape x.shape[1:] = {tuple(x.shape[1:])}, got {tuple(delta.shape)}"
+        )
     return _signed(x, y, delta.to(x), _check_clip(clip, x))
 
 
-def svd_uap(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: float, n_steps: int,
-            norm: str = "l2", clip: Clip = None, seed: int | None = None) -> Tensor:
+def svd_uap(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    step_size: float,
+    n_steps: int,
+    norm: str = "l2",
+    clip: Clip = None,
+    seed: int | None = None,
+) -> Tensor:
     """SVD-UAP (Kamath et al., arXiv 2005.08632): the top singular vector of per-example PGD deltas.
 
     1. ``delta_i = pgd(model, x, y, eps=eps, ...)`` for every example (random start from ``seed``).
@@ -239,8 +265,9 @@ def svd_uap(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: fl
     """
     _check_batch(x, y)
     _check_binary(y)
-    deltas = pgd(model, x, y, eps=eps, step_size=step_size, n_steps=n_steps, norm=norm, clip=clip,
-                 seed=seed)
+    deltas = pgd(
+        model, x, y, eps=eps, step_size=step_size, n_steps=n_steps, norm=norm, clip=clip, seed=seed
+    )
     rows = deltas.flatten(1)
     rows = rows / rows.norm(dim=1, keepdim=True).clamp_min(torch.finfo(rows.dtype).tiny)
     if eps == 0 or not rows.any():
@@ -257,9 +284,19 @@ def svd_uap(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: fl
     return (-s * v if flip > keep else s * v).detach()
 
 
-def as_uap(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, step_size: float, n_epochs: int,
-           batch_size: int, clip: Clip = None, loss_clip: float | None = None,
-           seed: int | None = None) -> Tensor:
+def as_uap(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps: float,
+    step_size: float,
+    n_epochs: int,
+    batch_size: int,
+    clip: Clip = None,
+    loss_clip: float | None = None,
+    seed: int | None = None,
+) -> Tensor:
     """AS-UAP: Shafahi et al. (arXiv 1811.11304) Alg. 2, stochastic gradient ascent on one delta.
 
     Maximizes ``mean_i min(CE(model(x_adv_i), y_i), beta)`` over ``{||delta||_2 <= eps}``, with
@@ -313,14 +350,26 @@ def _member_budgets(name: str, value, M: int, x: Tensor, *, positive: bool) -> T
     t = torch.as_tensor(value, dtype=x.dtype).reshape(-1)
     t = t.expand(M) if t.numel() == 1 else t
     if t.numel() != M or not torch.isfinite(t).all() or (t <= 0 if positive else t < 0).any():
-        raise ValueError(f"{name} must be one number or {M} numbers (one per member), each "
-                         f"{'> 0' if positive else '>= 0'}; got {value!r}")
+        raise ValueError(
+            f"{name} must be one number or {M} numbers (one per member), each "
+            f"{'> 0' if positive else '>= 0'}; got {value!r}"
+        )
     return t.to(x.device)
 
 
-def pgd_stacked(model: nn.Module, x: Tensor, y: Tensor, *, eps, step_size, n_steps: int,
-                norm: str = "l2", random_start: bool = True, clip: Clip = None,
-                seed: int | None = None) -> Tensor:
+def pgd_stacked(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    eps,
+    step_size,
+    n_steps: int,
+    norm: str = "l2",
+    random_start: bool = True,
+    clip: Clip = None,
+    seed: int | None = None,
+) -> Tensor:
     """Untargeted PGD on a stack of M models, member m attacked within its own budget ``eps[m]``.
 
     The threat set of example b of member m is ``{||delta||_p <= eps[m]}`` (and the box with
@@ -342,8 +391,10 @@ def pgd_stacked(model: nn.Module, x: Tensor, y: Tensor, *, eps, step_size, n_ste
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
     if x.dim() < 3 or y.shape != x.shape[:2] or x.shape[1] == 0:
-        raise ValueError(f"x (M, B, *shape) and y (M, B) must agree with B >= 1, got x "
-                         f"{tuple(x.shape)} and y {tuple(y.shape)}")
+        raise ValueError(
+            f"x (M, B, *shape) and y (M, B) must agree with B >= 1, got x "
+            f"{tuple(x.shape)} and y {tuple(y.shape)}"
+        )
     M = x.shape[0]
     eps = _member_view(_member_budgets("eps", eps, M, x, positive=False), x.dim())
     step = _member_view(_member_budgets("step_size", step_size, M, x, positive=True), x.dim())
@@ -365,7 +416,9 @@ def pgd_stacked(model: nn.Module, x: Tensor, y: Tensor, *, eps, step_size, n_ste
 
     def loss(d: Tensor) -> Tensor:  # summed: each (member, example) gradient is its own
         logits = model(x + d)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum")
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum"
+        )
 
     with _eval_mode(model), torch.enable_grad():
         for _ in range(n_steps):

@@ -61,8 +61,9 @@ class Checkpoint:
     progress: str | os.PathLike | None = None
 
     def __post_init__(self) -> None:
-        if self.every is not None and (isinstance(self.every, bool) or int(self.every) != self.every
-                                       or self.every < 1):
+        if self.every is not None and (
+            isinstance(self.every, bool) or int(self.every) != self.every or self.every < 1
+        ):
             raise ValueError(f"every must be an integer >= 1 or None, got {self.every!r}")
         if self.seconds is not None and not self.seconds >= 0:
             raise ValueError(f"seconds must be >= 0 or None, got {self.seconds!r}")
@@ -76,26 +77,46 @@ def _digest(tensors) -> str:
     for t in tensors:
         t = t.detach()
         flat = t.reshape(-1)
-        idx = torch.linspace(0, max(flat.numel() - 1, 0), min(64, flat.numel()), device=t.device).long()
+        idx = torch.linspace(
+            0, max(flat.numel() - 1, 0), min(64, flat.numel()), device=t.device
+        ).long()
         h.update(f"{float(t.sum(dtype=torch.float64)):.10g}|".encode())
         h.update(flat[idx].double().cpu().numpy().tobytes())
     return h.hexdigest()[:16]
 
 
-def fingerprint(model: nn.Module, x: Tensor, y: Tensor, cfg: Any, *, seed: int,
-                **extra: Any) -> dict:
+def fingerprint(
+    model: nn.Module, x: Tensor, y: Tensor, cfg: Any, *, seed: int, **extra: Any
+) -> dict:
     """What makes a checkpoint this fit's own: model class, names, shapes and dtypes of its
     parameters and buffers, a digest of the initial weights; x's and y's shapes, dtypes and value
     digests; device type, ``cfg``, M, seed and ``extra`` (callables by name, e.g. the callback)."""
-    name = lambda f: f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', type(f).__qualname__)}"  # noqa: E731
+
+    def name(f: Any) -> str:
+        return (
+            f"{getattr(f, '__module__', '?')}.{getattr(f, '__qualname__', type(f).__qualname__)}"
+        )
+
     shapes = [[k, list(v.shape), str(v.dtype)] for k, v in model.state_dict().items()]
-    data = {n: {"shape": list(t.shape), "dtype": str(t.dtype), "digest": _digest([t])}
-            for n, t in (("x", x), ("y", y))}
-    fp = {"format": FORMAT, "model": type(model).__qualname__, "M": int(getattr(model, "n_models", 1)),
-          "tensors": shapes, "init": _digest(model.parameters()), **data,
-          "device": x.device.type, "config": asdict(cfg), "seed": int(seed),
-          **{k: v if isinstance(v, (int, float, str, type(None), tuple)) else name(v)
-             for k, v in extra.items()}}
+    data = {
+        n: {"shape": list(t.shape), "dtype": str(t.dtype), "digest": _digest([t])}
+        for n, t in (("x", x), ("y", y))
+    }
+    fp = {
+        "format": FORMAT,
+        "model": type(model).__qualname__,
+        "M": int(getattr(model, "n_models", 1)),
+        "tensors": shapes,
+        "init": _digest(model.parameters()),
+        **data,
+        "device": x.device.type,
+        "config": asdict(cfg),
+        "seed": int(seed),
+        **{
+            k: v if isinstance(v, (int, float, str, type(None), tuple)) else name(v)
+            for k, v in extra.items()
+        },
+    }
     return json.loads(json.dumps(fp))  # tuples as lists: what a reloaded fingerprint holds
 
 
@@ -133,11 +154,19 @@ def load(path: str | os.PathLike) -> dict:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         why = (str(e).strip().splitlines() or [""])[0][:200]
-        raise CheckpointError(f"checkpoint {path} cannot be read ({type(e).__name__}: {why}); "
-                              "delete it to train this fit afresh") from e
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "fingerprint" not in payload:
-        raise CheckpointError(f"checkpoint {path} holds no sbcore checkpoint of format {FORMAT}; "
-                              "delete it to train this fit afresh")
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({type(e).__name__}: {why}); "
+            "delete it to train this fit afresh"
+        ) from e
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != FORMAT
+        or "fingerprint" not in payload
+    ):
+        raise CheckpointError(
+            f"checkpoint {path} holds no sbcore checkpoint of format {FORMAT}; "
+            "delete it to train this fit afresh"
+        )
     return payload
 
 
@@ -146,7 +175,8 @@ def _plain(value: Any, where: str) -> Any:
     dicts; numpy scalars become Python numbers); anything else raises TypeError naming it."""
     if isinstance(value, (list, tuple)):
         return (list if isinstance(value, list) else tuple)(
-            _plain(v, f"{where}[{i}]") for i, v in enumerate(value))
+            _plain(v, f"{where}[{i}]") for i, v in enumerate(value)
+        )
     if isinstance(value, dict):
         if any(type(k) is not str for k in value):
             raise TypeError(f"{where} has a key that is no str: a checkpoint keeps str keys only")
@@ -155,14 +185,24 @@ def _plain(value: Any, where: str) -> Any:
         return value.item()
     if isinstance(value, Tensor) or type(value) in (int, float, bool, str, type(None)):
         return value
-    raise TypeError(f"{where} is a {type(value).__name__}: a checkpointed fit keeps only tensors, "
-                    "numbers, strings, lists and dicts (return e.g. .tolist())")
+    raise TypeError(
+        f"{where} is a {type(value).__name__}: a checkpointed fit keeps only tensors, "
+        "numbers, strings, lists and dicts (return e.g. .tolist())"
+    )
 
 
 def _optimizer_state(opt) -> dict:
-    bufs = {k: getattr(opt, k) for k in ("buf", "exp_avg", "exp_avg_sq", "square_avg")
-            if getattr(opt, k, None) is not None}
-    return {"buffers": bufs, "n_steps": opt.n_steps, "step_t": opt.step_t, "lr": list(opt.lr_values)}
+    bufs = {
+        k: getattr(opt, k)
+        for k in ("buf", "exp_avg", "exp_avg_sq", "square_avg")
+        if getattr(opt, k, None) is not None
+    }
+    return {
+        "buffers": bufs,
+        "n_steps": opt.n_steps,
+        "step_t": opt.step_t,
+        "lr": list(opt.lr_values),
+    }
 
 
 @torch.no_grad()
@@ -176,8 +216,10 @@ def _load_optimizer_state(opt, state: dict) -> None:
 
 
 def _rng_state(device: torch.device) -> dict:
-    return {"cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+    return {
+        "cpu": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+    }
 
 
 def _set_rng_state(state: dict, device: torch.device) -> None:
@@ -190,8 +232,16 @@ class Session:
     """The checkpointing of one fit call: :meth:`resume` at its start, :meth:`after_epoch` at the
     end of each epoch, :meth:`finish` once it has ended (final weights restored)."""
 
-    def __init__(self, ckpt: Checkpoint, fp: dict, model: nn.Module, device: torch.device, *,
-                 call: int, desc: str):
+    def __init__(
+        self,
+        ckpt: Checkpoint,
+        fp: dict,
+        model: nn.Module,
+        device: torch.device,
+        *,
+        call: int,
+        desc: str,
+    ):
         self.ckpt, self.fp, self.model, self.device = ckpt, fp, model, device
         self.path, self.call, self.desc = Path(ckpt.path), call, desc
         self.done, self.wrote_progress, self.cost, self.evals = False, False, 0.0, []
@@ -211,9 +261,11 @@ class Session:
     def _restore(self, payload: dict) -> None:
         old = json.loads(payload["fingerprint"])
         if old != self.fp:
-            raise ValueError(f"checkpoint {self.path} belongs to another fit (it differs in "
-                             f"{', '.join(_differences(old, self.fp))}); delete it or checkpoint "
-                             "this fit elsewhere")
+            raise ValueError(
+                f"checkpoint {self.path} belongs to another fit (it differs in "
+                f"{', '.join(_differences(old, self.fp))}); delete it or checkpoint "
+                "this fit elsewhere"
+            )
         try:
             self.model.load_state_dict(payload["model"])
             h = payload["history"]
@@ -224,24 +276,38 @@ class Session:
             self.done = bool(payload["done"])
             if not self.done:
                 _load_optimizer_state(self.opt, payload["optimizer"])
-                self.stop.saved = {int(m): [t.to(self.device) for t in ts]
-                                   for m, ts in payload["stop_saved"].items()}
+                self.stop.saved = {
+                    int(m): [t.to(self.device) for t in ts]
+                    for m, ts in payload["stop_saved"].items()
+                }
                 self.gen.set_state(payload["rng"]["batches"])
             _set_rng_state(payload["rng"], self.device)
         except (KeyError, TypeError, ValueError, RuntimeError) as e:
-            raise CheckpointError(f"checkpoint {self.path} is incomplete ({type(e).__name__}: "
-                                  f"{e}); delete it to train this fit afresh") from e
+            raise CheckpointError(
+                f"checkpoint {self.path} is incomplete ({type(e).__name__}: "
+                f"{e}); delete it to train this fit afresh"
+            ) from e
         self.evals = list(self.hist.evals)
 
     def _payload(self, done: bool) -> dict:
         h = self.hist
-        self.evals += [_plain(e, "the callback's result") for e in h.evals[len(self.evals):]]
-        history = {"loss": h.loss, "evals": self.evals, "n_updates": h.n_updates,
-                   "stopped_epoch": list(h.stopped_epoch),
-                   "seconds": h.seconds if done else h.seconds + time.perf_counter() - self.t0}
-        out = {"format": FORMAT, "fingerprint": json.dumps(self.fp, sort_keys=True), "done": done,
-               "epoch": len(h.loss), "model": self.model.state_dict(), "history": history,
-               "rng": _rng_state(self.device)}
+        self.evals += [_plain(e, "the callback's result") for e in h.evals[len(self.evals) :]]
+        history = {
+            "loss": h.loss,
+            "evals": self.evals,
+            "n_updates": h.n_updates,
+            "stopped_epoch": list(h.stopped_epoch),
+            "seconds": h.seconds if done else h.seconds + time.perf_counter() - self.t0,
+        }
+        out = {
+            "format": FORMAT,
+            "fingerprint": json.dumps(self.fp, sort_keys=True),
+            "done": done,
+            "epoch": len(h.loss),
+            "model": self.model.state_dict(),
+            "history": history,
+            "rng": _rng_state(self.device),
+        }
         if not done:  # what only a continued training needs
             out["optimizer"] = _optimizer_state(self.opt)
             out["stop_saved"] = {str(m): ts for m, ts in self.stop.saved.items()}
@@ -252,8 +318,9 @@ class Session:
         """Save if due (not after the last epoch: :meth:`finish` saves then); maybe progress."""
         epoch, c, now = len(self.hist.loss), self.ckpt, time.perf_counter()
         wait = None if c.seconds is None else max(c.seconds, self.cost / c.share if c.share else 0)
-        due = ((c.every is not None and epoch - self.last_epoch >= c.every)
-               or (wait is not None and now - self.last_save >= wait))
+        due = (c.every is not None and epoch - self.last_epoch >= c.every) or (
+            wait is not None and now - self.last_save >= wait
+        )
         if due and not last:
             _write(self.path, self._payload(done=False))
             self.last_save, self.last_epoch = time.perf_counter(), epoch
@@ -268,8 +335,9 @@ class Session:
     def progress(self, state: str, force: bool = False) -> None:
         """Rewrite the progress file (at most every PROGRESS_SECONDS per process, unless ``force``)."""
         global _last_progress
-        if self.ckpt.progress is None or (not force and
-                                          time.monotonic() - _last_progress < PROGRESS_SECONDS):
+        if self.ckpt.progress is None or (
+            not force and time.monotonic() - _last_progress < PROGRESS_SECONDS
+        ):
             return
         h, cfg = self.hist, self.fp["config"]
         epochs, secs = len(h.loss) - self.first + 1, time.perf_counter() - self.t0
@@ -280,17 +348,35 @@ class Session:
             if cfg.get("max_updates") and per_epoch > 0:
                 left = min(left, -(-(cfg["max_updates"] - h.n_updates) // per_epoch))
             eta = max(left, 0) * secs / epochs
-        info = {"fit": self.call, "desc": self.desc, "state": state, "epoch": len(h.loss),
-                "max_epochs": cfg["max_epochs"], "n_updates": h.n_updates,
-                "max_updates": cfg.get("max_updates"), "members": self.fp["M"],
-                "stopped": sum(1 for e in h.stopped_epoch if e), "resumed_at": self.first - 1,
-                "eta_s": eta, "time": time.time()}
+        info = {
+            "fit": self.call,
+            "desc": self.desc,
+            "state": state,
+            "epoch": len(h.loss),
+            "max_epochs": cfg["max_epochs"],
+            "n_updates": h.n_updates,
+            "max_updates": cfg.get("max_updates"),
+            "members": self.fp["M"],
+            "stopped": sum(1 for e in h.stopped_epoch if e),
+            "resumed_at": self.first - 1,
+            "eta_s": eta,
+            "time": time.time(),
+        }
         atomic_write_text(Path(self.ckpt.progress), json.dumps(info))
         _last_progress, self.wrote_progress = time.monotonic(), True
 
 
-def start(checkpoint: Checkpoint | str | os.PathLike | bool | None, model: nn.Module, x: Tensor,
-          y: Tensor, cfg: Any, *, seed: int, desc: str, **extra: Any) -> Session | None:
+def start(
+    checkpoint: Checkpoint | str | os.PathLike | bool | None,
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cfg: Any,
+    *,
+    seed: int,
+    desc: str,
+    **extra: Any,
+) -> Session | None:
     """The checkpoint :func:`sbcore.train.fit` uses: ``checkpoint`` (a path: every epoch), else the
     automatic one under ``$SBCORE_CHECKPOINT_DIR`` (``False``: none). Counts this fit call."""
     global _calls
@@ -307,9 +393,16 @@ def start(checkpoint: Checkpoint | str | os.PathLike | bool | None, model: nn.Mo
         try:
             seconds = float(chosen) if chosen else AUTO_SECONDS
         except ValueError:
-            raise ValueError(f"{ENV_SECONDS} must be a number of seconds, got {chosen!r}") from None
-        checkpoint = Checkpoint(folder / f"fit-{_calls}-{key}.pt", every=None, seconds=seconds,
-                                share=None if chosen else AUTO_SHARE, progress=folder / PROGRESS_NAME)
+            raise ValueError(
+                f"{ENV_SECONDS} must be a number of seconds, got {chosen!r}"
+            ) from None
+        checkpoint = Checkpoint(
+            folder / f"fit-{_calls}-{key}.pt",
+            every=None,
+            seconds=seconds,
+            share=None if chosen else AUTO_SHARE,
+            progress=folder / PROGRESS_NAME,
+        )
     elif not isinstance(checkpoint, Checkpoint):
         checkpoint = Checkpoint(checkpoint)
     return Session(checkpoint, fp, model, x.device, call=_calls, desc=desc)
@@ -317,8 +410,13 @@ def start(checkpoint: Checkpoint | str | os.PathLike | bool | None, model: nn.Mo
 
 def _duration(s: float) -> str:
     s = int(round(s))
-    return (f"{s}s" if s < 60 else f"{s // 60}m{s % 60:02d}s" if s < 3600
-            else f"{s // 3600}h{s % 3600 // 60:02d}m")
+    return (
+        f"{s}s"
+        if s < 60
+        else f"{s // 60}m{s % 60:02d}s"
+        if s < 3600
+        else f"{s // 3600}h{s % 3600 // 60:02d}m"
+    )
 
 
 def progress_line(job: str, info: Mapping) -> str:

@@ -48,8 +48,10 @@ class CapturedStep:
         try:
             graph = self.capture(static)
         except RuntimeError as err:
-            raise RuntimeError("capturing the training step in a CUDA graph failed (a host sync "
-                               "in the model?); train with TrainConfig(cuda_graph=False)") from err
+            raise RuntimeError(
+                "capturing the training step in a CUDA graph failed (a host sync "
+                "in the model?); train with TrainConfig(cuda_graph=False)"
+            ) from err
         self.graphs[width] = (graph, static)
         graph.replay()  # capture records the step without running it
 

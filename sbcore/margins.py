@@ -45,8 +45,9 @@ def flip_distances(z: Tensor, k: int, *, linear_coords: Sequence[int] = (0,)) ->
     return dist
 
 
-def averaging_flip_budget(data: SyntheticData, k: int, *,
-                          linear_coords: Sequence[int] = (0,)) -> np.ndarray:
+def averaging_flip_budget(
+    data: SyntheticData, k: int, *, linear_coords: Sequence[int] = (0,)
+) -> np.ndarray:
     """Exact minimal l2 budget that flips f* (``oracles.Averaging``) on each point of ``data``.
 
     f*'s score is ``sum_j v_j(z_j) / sqrt(d)`` with votes v_j in {-1, +1}; it predicts class 1 iff
@@ -66,35 +67,55 @@ def averaging_flip_budget(data: SyntheticData, k: int, *,
     correct = votes * sign > 0
     margin = (correct.sum(1) - (votes * sign < 0).sum(1)).to(torch.float64)
     need = torch.where(data.y == 1, torch.ceil(margin / 2), torch.floor(margin / 2) + 1).long()
-    r2 = torch.where(correct, flip_distances(z, k, linear_coords=lin) ** 2,
-                     torch.full_like(z, math.inf))
-    csum = torch.cat([torch.zeros(len(z), 1, dtype=torch.float64),
-                      torch.sort(r2, dim=1).values.cumsum(1)], dim=1)
+    r2 = torch.where(
+        correct, flip_distances(z, k, linear_coords=lin) ** 2, torch.full_like(z, math.inf)
+    )
+    csum = torch.cat(
+        [torch.zeros(len(z), 1, dtype=torch.float64), torch.sort(r2, dim=1).values.cumsum(1)],
+        dim=1,
+    )
     budget = csum.gather(1, need.clamp(0, z.shape[1]).unsqueeze(1)).squeeze(1).sqrt()
     return torch.where(need <= 0, torch.zeros_like(budget), budget).numpy()
 
 
-def pgd_accuracy(model: nn.Module, x: Tensor, y: Tensor, *, eps: float, n_steps: int = 20) -> float:
+def pgd_accuracy(
+    model: nn.Module, x: Tensor, y: Tensor, *, eps: float, n_steps: int = 20
+) -> float:
     """Accuracy of ``model`` (B, d) -> (B, C) under l2 PGD with budget ``eps`` (no clipping).
 
     Step size 2.5 eps / n_steps (Madry et al.'s rule), starting at delta = 0: a random start
     leaves an orthogonal component of norm ~eps that wastes budget and biases the budgets up."""
     if eps > 0:
-        x = x + pgd(model, x, y, eps=eps, step_size=2.5 * eps / n_steps, n_steps=n_steps,
-                    random_start=False)
+        x = x + pgd(
+            model,
+            x,
+            y,
+            eps=eps,
+            step_size=2.5 * eps / n_steps,
+            n_steps=n_steps,
+            random_start=False,
+        )
     with torch.no_grad():
         return float((model(x).argmax(-1) == y).double().mean())
 
 
-def robust_curve(model: nn.Module, x: Tensor, y: Tensor, eps_grid: Sequence[float], *,
-                 n_steps: int = 20) -> np.ndarray:
+def robust_curve(
+    model: nn.Module, x: Tensor, y: Tensor, eps_grid: Sequence[float], *, n_steps: int = 20
+) -> np.ndarray:
     """l2 robust accuracy (PGD) at every eps of ``eps_grid``: (len(eps_grid),)."""
-    return np.array([pgd_accuracy(model, x, y, eps=float(e), n_steps=n_steps)
-                     for e in eps_grid])
+    return np.array([pgd_accuracy(model, x, y, eps=float(e), n_steps=n_steps) for e in eps_grid])
 
 
-def flip_budget(model: nn.Module, x: Tensor, y: Tensor, *, level: float = 0.5, hi: float = 4.0,
-                n_iter: int = 10, n_steps: int = 20) -> float:
+def flip_budget(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    level: float = 0.5,
+    hi: float = 4.0,
+    n_iter: int = 10,
+    n_steps: int = 20,
+) -> float:
     """Smallest l2 budget at which PGD brings accuracy to ``level`` or below, by bisection.
 
     With level = 0.5 this is the median minimal flipping budget of the correctly classified
@@ -120,7 +141,9 @@ def exact_curve(budgets: np.ndarray, eps_grid: Sequence[float]) -> np.ndarray:
 
 def loglog_slope(dims: Sequence[int], budgets: Sequence[float]) -> float:
     """Least-squares slope of log(budget) against log(d): 0.5 for sqrt(d) growth, 0 for O(1)."""
-    return float(np.polyfit(np.log(np.asarray(dims, float)), np.log(np.asarray(budgets, float)), 1)[0])
+    return float(
+        np.polyfit(np.log(np.asarray(dims, float)), np.log(np.asarray(budgets, float)), 1)[0]
+    )
 
 
 # ---------------------------------------------------------------- AdvMS-(5,7) margins (App. E.2.1)
@@ -129,8 +152,12 @@ def loglog_slope(dims: Sequence[int], budgets: Sequence[float]) -> float:
 def slab_gap(k: int, *, gamma: float, B: float = 1.0) -> float:
     """Smallest distance between a slab of class -1 and one of class +1 of a k-slab: 2 B gamma."""
     lay = slab_layout(k, gamma=gamma, B=B)
-    return min(max(lay.lo[j] - lay.hi[i], lay.lo[i] - lay.hi[j], 0.0)
-               for i in range(k) for j in range(k) if lay.label[i] != lay.label[j])
+    return min(
+        max(lay.lo[j] - lay.hi[i], lay.lo[i] - lay.hi[j], 0.0)
+        for i in range(k)
+        for j in range(k)
+        if lay.label[i] != lay.label[j]
+    )
 
 
 def support_margin(slabs: Sequence[tuple[int, float]], *, B: float = 1.0) -> float:
@@ -145,8 +172,9 @@ def support_margin(slabs: Sequence[tuple[int, float]], *, B: float = 1.0) -> flo
     return 0.5 * math.sqrt(sum(slab_gap(k, gamma=g, B=B) ** 2 for k, g in slabs))
 
 
-def sample_margin(data: SyntheticData, coords: Sequence[int] | None = None, *,
-                  chunk: int = 2048) -> float:
+def sample_margin(
+    data: SyntheticData, coords: Sequence[int] | None = None, *, chunk: int = 2048
+) -> float:
     """The largest l2 margin any classifier can have on the *sample* ``data``: half the smallest
     distance between two points of opposite classes, measured on the unrotated coordinates
     ``coords`` (None: all of them, which equals the distance between the rotated inputs).
@@ -159,7 +187,9 @@ def sample_margin(data: SyntheticData, coords: Sequence[int] | None = None, *,
     pos, neg = z[data.y == 1], z[data.y == 0]
     if not len(pos) or not len(neg):
         raise ValueError("data must hold points of both classes")
-    best = min(torch.cdist(pos[i:i + chunk], neg).min().item() for i in range(0, len(pos), chunk))
+    best = min(
+        torch.cdist(pos[i : i + chunk], neg).min().item() for i in range(0, len(pos), chunk)
+    )
     return 0.5 * best
 
 
@@ -172,10 +202,16 @@ def adv_ms_margins(trains: Sequence[SyntheticData]) -> dict[str, dict[str, np.nd
     ``{"S" | "all": {"support": (1,), "sample": (n_sets,)}}``, one sample margin per training
     set in ``trains`` (:func:`support_margin`, :func:`sample_margin`)."""
     s = trains[0].s_coords
-    return {"S": {"support": np.array([support_margin(ADV_MS[:len(s)])]),
-                  "sample": np.array([sample_margin(t, s) for t in trains])},
-            "all": {"support": np.array([support_margin(ADV_MS)]),
-                    "sample": np.array([sample_margin(t) for t in trains])}}
+    return {
+        "S": {
+            "support": np.array([support_margin(ADV_MS[: len(s)])]),
+            "sample": np.array([sample_margin(t, s) for t in trains]),
+        },
+        "all": {
+            "support": np.array([support_margin(ADV_MS)]),
+            "sample": np.array([sample_margin(t) for t in trains]),
+        },
+    }
 
 
 MARGIN_SIZES = (1 / 6, 1 / 2, 1, 2, 4, 8)  # margins_against_n: sizes as multiples of n_train
@@ -196,8 +232,19 @@ def margins_against_n(ns: Sequence[int], *, seed: int = 0) -> list[dict]:
 
     data = from_name("AdvMS-(5,7)", max(ns), seed=seed)
     s = data.s_coords
-    rows = [{"margin": f"sample, n = {n:,}", "γ_S": sample_margin(data.subset(slice(0, n)), s),
-             "γ_data": sample_margin(data.subset(slice(0, n)))} for n in sorted(ns)]
-    rows.append({"margin": "support (n → ∞)", "γ_S": support_margin(ADV_MS[:len(s)]),
-                 "γ_data": support_margin(ADV_MS)})
+    rows = [
+        {
+            "margin": f"sample, n = {n:,}",
+            "γ_S": sample_margin(data.subset(slice(0, n)), s),
+            "γ_data": sample_margin(data.subset(slice(0, n))),
+        }
+        for n in sorted(ns)
+    ]
+    rows.append(
+        {
+            "margin": "support (n → ∞)",
+            "γ_S": support_margin(ADV_MS[: len(s)]),
+            "γ_data": support_margin(ADV_MS),
+        }
+    )
     return rows

@@ -83,7 +83,9 @@ class RandomizedEval:
         return {k: getattr(self, k) for k in ("acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc")}
 
 
-def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0) -> RandomizedEval:
+def randomized_eval(
+    model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0
+) -> RandomizedEval:
     """Table 1's diagnostics of a stack on its test sets (one per member, or one shared).
 
     S-randomization permutes the S coordinates across the test points (unrotated basis);
@@ -99,8 +101,11 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
     tp: dict[str, list[np.ndarray]] = {}
     mask = None  # the true positives of the original test set; randomization keeps rows aligned
     for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
-        variant = datas if which is None else [randomize(d, which, seed=member_seed(seed, m))
-                                                for m, d in enumerate(datas)]
+        variant = (
+            datas
+            if which is None
+            else [randomize(d, which, seed=member_seed(seed, m)) for m, d in enumerate(datas)]
+        )
         lg = logits_on(model, variant)
         out[key + "acc"], out[key + "auc"] = accuracy(lg, y), roc_auc(lg, y)
         if mask is None:
@@ -108,7 +113,8 @@ def randomized_eval(model: nn.Module, datas: Sequence[SyntheticData], *, seed: i
             mask = (yy == 1) & (lg.argmax(-1) == 1)
         s = score(lg)
         tp["standard" if which is None else f"{which}-randomized"] = [
-            s[m][mask[m]].numpy() for m in range(lg.shape[0])]
+            s[m][mask[m]].numpy() for m in range(lg.shape[0])
+        ]
         if which is None:
             all_scores = [s[m].numpy() for m in range(lg.shape[0])]
     return RandomizedEval(tp_scores=tp, all_scores=all_scores, **out)
@@ -119,6 +125,7 @@ def eval_seed(seed: int, *keys) -> int:
     architecture, cell...), so that the randomized metrics of different models of one run are
     independent measurements rather than one permutation seen many times."""
     import zlib
+
     return int(seed) * 1_000_003 + zlib.crc32(repr(keys).encode()) % 1_000_003
 
 
@@ -127,23 +134,37 @@ def member_seed(seed: int, member: int) -> int:
     return int(seed) * 7919 + int(member)
 
 
-def coordinate_randomized_accuracy(model: nn.Module, datas: Sequence[SyntheticData], *,
-                                   seed: int = 0) -> np.ndarray:
+def coordinate_randomized_accuracy(
+    model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0
+) -> np.ndarray:
     """Accuracy after randomizing one unrotated coordinate at a time: (M, d).
 
     A drop at coordinate j means the model relies on j (used to find the most influential Sc
     coordinate for Fig. 3c and which coordinates each ensemble member uses, Fig. 6b)."""
     y = stack_data(datas)[1]
     d = datas[0].n_features
-    cols = [accuracy(logits_on(model, [randomize(x, [j], seed=member_seed(seed, m))
-                                       for m, x in enumerate(datas)]), y)
-            for j in range(d)]
+    cols = [
+        accuracy(
+            logits_on(
+                model, [randomize(x, [j], seed=member_seed(seed, m)) for m, x in enumerate(datas)]
+            ),
+            y,
+        )
+        for j in range(d)
+    ]
     return np.stack(cols, axis=1)
 
 
 @torch.no_grad()
-def decision_grid(model: nn.Module, datas: Sequence[SyntheticData], coords: tuple[int, int], *,
-                  n_grid: int = 81, n_background: int = 16, seed: int = 0) -> np.ndarray:
+def decision_grid(
+    model: nn.Module,
+    datas: Sequence[SyntheticData],
+    coords: tuple[int, int],
+    *,
+    n_grid: int = 81,
+    n_background: int = 16,
+    seed: int = 0,
+) -> np.ndarray:
     """Probability of class 1 over a grid of two unrotated coordinates (Fig. 3c).
 
     Coordinates ``coords = (a, b)`` sweep [-B, B] (B = 1); the other coordinates are those of
@@ -165,7 +186,9 @@ def decision_grid(model: nn.Module, datas: Sequence[SyntheticData], coords: tupl
         own = model.select(m) if len(datas) > 1 and hasattr(model, "select") else model
         lg = predict_logits(own, x).cpu()
         p = torch.softmax(lg, -1)[..., 1]
-        maps.append(p.reshape(-1, n_grid * n_grid, n_background).mean(-1).reshape(-1, n_grid, n_grid))
+        maps.append(
+            p.reshape(-1, n_grid * n_grid, n_background).mean(-1).reshape(-1, n_grid, n_grid)
+        )
     return torch.cat(maps).numpy()
 
 
@@ -174,8 +197,11 @@ def shuffle_ks(ev: RandomizedEval) -> tuple[list[float], list[int], list[int]]:
     scores and every original test score (0 when S-randomization shuffles the scores across both
     classes, as for a model that reads S alone), and the two sample sizes."""
     pairs = list(zip(ev.tp_scores["S-randomized"], ev.all_scores))
-    return ([ks_distance(a, b) for a, b in pairs], [len(a) for a, _ in pairs],
-            [len(b) for _, b in pairs])
+    return (
+        [ks_distance(a, b) for a, b in pairs],
+        [len(a) for a, _ in pairs],
+        [len(b) for _, b in pairs],
+    )
 
 
 def ks_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -247,18 +273,25 @@ def budget_share(delta: Tensor, on_s: Tensor, *, basis: Tensor | None = None) ->
     """
     delta, on_s = delta.detach(), torch.as_tensor(on_s, device=delta.device)
     if on_s.dtype != torch.bool or tuple(on_s.shape) != tuple(delta.shape[1:]):
-        raise ValueError(f"on_s must be a boolean mask of one example's shape "
-                         f"{tuple(delta.shape[1:])}, got {on_s.dtype} {tuple(on_s.shape)}")
+        raise ValueError(
+            f"on_s must be a boolean mask of one example's shape "
+            f"{tuple(delta.shape[1:])}, got {on_s.dtype} {tuple(on_s.shape)}"
+        )
     if basis is not None:
         d = delta.shape[-1]
         if delta.dim() != 2 or tuple(basis.shape) != (d, d):
-            raise ValueError(f"basis must be (d, d) with delta (B, d), got basis "
-                             f"{tuple(basis.shape)} and delta {tuple(delta.shape)}")
+            raise ValueError(
+                f"basis must be (d, d) with delta (B, d), got basis "
+                f"{tuple(basis.shape)} and delta {tuple(delta.shape)}"
+            )
         delta = delta @ basis.to(delta).T
     energy = delta.reshape(delta.shape[0], -1).square()
     total, share_s = energy.sum(dim=1), energy[:, on_s.reshape(-1)].sum(dim=1)
-    return torch.where(total > 0, share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
-                       torch.zeros_like(total))
+    return torch.where(
+        total > 0,
+        share_s / total.clamp_min(torch.finfo(energy.dtype).tiny),
+        torch.zeros_like(total),
+    )
 
 
 def mean_std(values) -> str:

@@ -36,7 +36,9 @@ class _Oracle(nn.Module):
 def slab_score(z: Tensor, k: int, *, gamma: float = 0.1, B: float = 1.0) -> Tensor:
     """+1 where the k-slab rule says class +1, -1 otherwise (points in gaps go to the nearest slab)."""
     lay = slab_layout(k, gamma=gamma, B=B)
-    centres = torch.tensor([(a + b) / 2 for a, b in zip(lay.lo, lay.hi)], dtype=z.dtype, device=z.device)
+    centres = torch.tensor(
+        [(a + b) / 2 for a, b in zip(lay.lo, lay.hi)], dtype=z.dtype, device=z.device
+    )
     labels = torch.tensor(lay.label, dtype=z.dtype, device=z.device)
     return labels[(z.unsqueeze(-1) - centres).abs().argmin(-1)]
 

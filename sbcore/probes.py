@@ -62,9 +62,13 @@ def linear_probe_accuracy(
     a_train, a_test = _as_2d(x_train), _as_2d(x_test)
     b_train, b_test = _as_1d(y_train), _as_1d(y_test)
     if a_train.shape[0] != b_train.shape[0] or a_test.shape[0] != b_test.shape[0]:
-        raise ValueError("x and y must have the same number of rows (x_train/y_train, x_test/y_test)")
+        raise ValueError(
+            "x and y must have the same number of rows (x_train/y_train, x_test/y_test)"
+        )
     if a_train.shape[1] != a_test.shape[1]:
-        raise ValueError(f"x_train has {a_train.shape[1]} features per row, x_test {a_test.shape[1]}")
+        raise ValueError(
+            f"x_train has {a_train.shape[1]} features per row, x_test {a_test.shape[1]}"
+        )
     # Standardizing per pixel makes L-BFGS converge in a few hundred steps; constant pixels (the
     # zero padding) get scale 1 from StandardScaler and so stay at 0.
     scaler = StandardScaler().fit(a_train)

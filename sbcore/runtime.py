@@ -40,7 +40,9 @@ def pick_device(device: str = "auto") -> torch.device:
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'")
+        raise ValueError(
+            "device='cuda' was asked for but no CUDA device is available; use 'auto' or 'cpu'"
+        )
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(device)
@@ -70,24 +72,40 @@ def records_dir() -> Path:
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, cwd=project_root(), timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=project_root(),
+            timeout=5,
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-def run_metadata(*, scale: str, seed: int, seeds: Sequence[int], config: dict,
-                 device: torch.device | str) -> dict:
+def run_metadata(
+    *, scale: str, seed: int, seeds: Sequence[int], config: dict, device: torch.device | str
+) -> dict:
     """What every saved result carries: config, seeds, scale, versions, commit, machine, time."""
     import sklearn
 
-    return {"scale": scale, "seed": seed, "seeds": list(seeds), "config": config,
-            "device": str(device), "commit": source_commit(project_root()),
-            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "versions": {"python": sys.version.split()[0], "torch": torch.__version__,
-                         "numpy": np.__version__, "sklearn": sklearn.__version__},
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"}
+    return {
+        "scale": scale,
+        "seed": seed,
+        "seeds": list(seeds),
+        "config": config,
+        "device": str(device),
+        "commit": source_commit(project_root()),
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "sklearn": sklearn.__version__,
+        },
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
+    }
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -115,15 +133,20 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def source_commit(root: Path) -> str:
     """The git commit of ``root``; uncommitted changes under sbcore/ or book/ add ``+dirty.<hash>``
     so that a resumed run never takes results of other code for its own."""
+
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=20).stdout
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=20
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             return ""
+
     head = git("rev-parse", "--short=12", "HEAD").strip() or "unknown"
     status = git("status", "--porcelain", "--", "sbcore", "book")
     if not status:
         return head
-    digest = hashlib.sha256((status + git("diff", "HEAD", "--", "sbcore", "book")).encode()).hexdigest()
+    digest = hashlib.sha256(
+        (status + git("diff", "HEAD", "--", "sbcore", "book")).encode()
+    ).hexdigest()
     return f"{head}+dirty.{digest[:8]}"

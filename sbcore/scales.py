@@ -20,7 +20,9 @@ def resolve_scale(scale: str | None = None) -> str:
     if scale is None:
         scale = os.environ.get("SBCORE_SCALE") or "book"
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES} (or None for $SBCORE_SCALE / 'book'), got {scale!r}")
+        raise ValueError(
+            f"scale must be one of {SCALES} (or None for $SBCORE_SCALE / 'book'), got {scale!r}"
+        )
     return scale
 
 

@@ -35,7 +35,12 @@ from . import checkpoints
 from .cuda_graphs import CapturedStep
 from .models.stacked import Single, as_stack
 from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
-from .train_guards import NonFiniteLoss, check_inputs, check_model, nonfinite  # noqa: F401 (NonFiniteLoss: part of fit's API)
+from .train_guards import (  # noqa: F401 (NonFiniteLoss: part of fit's API)
+    NonFiniteLoss,
+    check_inputs,
+    check_model,
+    nonfinite,
+)
 
 SCHEDULES = ("constant", "step")
 PER_MEMBER = ("lr", "momentum", "weight_decay")
@@ -83,15 +88,22 @@ class TrainConfig:
         for name in ("batch_size", "max_epochs", "step_every"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        checks = {"lr": (lambda v: v > 0, "> 0"), "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
-                  "weight_decay": (lambda v: v >= 0, ">= 0")}
+        checks = {
+            "lr": (lambda v: v > 0, "> 0"),
+            "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+            "weight_decay": (lambda v: v >= 0, ">= 0"),
+        }
         for name, (ok, what) in checks.items():
             if not all(ok(v) for v in self._values(name)):
                 raise ValueError(f"{name} must be {what}, got {getattr(self, name)!r}")
-        lengths = {len(getattr(self, k)) for k in PER_MEMBER if isinstance(getattr(self, k), tuple)}
+        lengths = {
+            len(getattr(self, k)) for k in PER_MEMBER if isinstance(getattr(self, k), tuple)
+        }
         if len(lengths) > 1:
-            raise ValueError(f"per-member tuples of lr, momentum, weight_decay differ in length: "
-                             f"{sorted(lengths)}")
+            raise ValueError(
+                f"per-member tuples of lr, momentum, weight_decay differ in length: "
+                f"{sorted(lengths)}"
+            )
         if self.max_updates is not None and self.max_updates < 1:
             raise ValueError(f"max_updates must be >= 1 or None, got {self.max_updates}")
 
@@ -105,13 +117,16 @@ class TrainConfig:
         if not isinstance(value, tuple):
             return (float(value),) * n_members
         if len(value) != n_members:
-            raise ValueError(f"{name} has {len(value)} values (one per member) but the model "
-                             f"stacks {n_members} member(s)")
+            raise ValueError(
+                f"{name} has {len(value)} values (one per member) but the model "
+                f"stacks {n_members} member(s)"
+            )
         return value
 
 
-def grid_config(cfg: TrainConfig, seeds: Sequence[int],
-                **axes: Sequence[float]) -> tuple[TrainConfig, list[dict]]:
+def grid_config(
+    cfg: TrainConfig, seeds: Sequence[int], **axes: Sequence[float]
+) -> tuple[TrainConfig, list[dict]]:
     """A hyperparameter grid (and its seeds) as one stack.
 
     ``axes``: values of ``lr`` / ``momentum`` / ``weight_decay``; members are the full product
@@ -123,7 +138,9 @@ def grid_config(cfg: TrainConfig, seeds: Sequence[int],
     if bad:
         raise ValueError(f"grid axes must be among {PER_MEMBER}, got {sorted(bad)}")
     names = list(axes)
-    points = [dict(zip(names, v), seed=s) for v in itertools.product(*axes.values()) for s in seeds]
+    points = [
+        dict(zip(names, v), seed=s) for v in itertools.product(*axes.values()) for s in seeds
+    ]
     return replace(cfg, **{k: tuple(p[k] for p in points) for k in names}), points
 
 
@@ -169,13 +186,17 @@ class Batches:
     def __init__(self, x: Tensor, y: Tensor, M: int, batch_size: int, seed: int):
         self.M, self.n, dev = M, y.shape[-1], x.device
         D = 1 if y.dim() == 1 else y.shape[0]
-        if y.dim() > 2 or M % D or x.shape[:y.dim()] != y.shape:
-            raise ValueError(f"y must have shape (n,) or (D, n) with D dividing {M}, and x (n, ...) "
-                             f"or (D, n, ...) to match; got x {tuple(x.shape)}, y {tuple(y.shape)}")
-        self.shape = x.shape[y.dim():]
+        if y.dim() > 2 or M % D or x.shape[: y.dim()] != y.shape:
+            raise ValueError(
+                f"y must have shape (n,) or (D, n) with D dividing {M}, and x (n, ...) "
+                f"or (D, n, ...) to match; got x {tuple(x.shape)}, y {tuple(y.shape)}"
+            )
+        self.shape = x.shape[y.dim() :]
         self.x = x if y.dim() == 1 else x.reshape(D * self.n, *self.shape)
         self.y = y.reshape(-1)
-        self.offsets = None if y.dim() == 1 else ((torch.arange(M, device=dev) % D) * self.n)[:, None]
+        self.offsets = (
+            None if y.dim() == 1 else ((torch.arange(M, device=dev) % D) * self.n)[:, None]
+        )
         self.gen = torch.Generator(device=dev).manual_seed(int(seed))
         self.order = torch.empty(M, self.n, dtype=torch.long, device=dev)
         self.loss_sum = torch.zeros(M, device=dev)
@@ -184,7 +205,9 @@ class Batches:
 
     def shuffle(self) -> None:
         """A new batch order for every member (in place) and a zeroed loss sum."""
-        perm = torch.argsort(torch.rand(self.M, self.n, generator=self.gen, device=self.x.device), dim=1)
+        perm = torch.argsort(
+            torch.rand(self.M, self.n, generator=self.gen, device=self.x.device), dim=1
+        )
         self.order.copy_(perm if self.offsets is None else perm + self.offsets)
         self.loss_sum.zero_()
 
@@ -194,8 +217,10 @@ class Batches:
 
     def gather(self, idx: Tensor) -> tuple[Tensor, Tensor]:
         flat = idx.reshape(-1)
-        return (self.x.index_select(0, flat).view(self.M, -1, *self.shape),
-                self.y.index_select(0, flat).view(self.M, -1))
+        return (
+            self.x.index_select(0, flat).view(self.M, -1, *self.shape),
+            self.y.index_select(0, flat).view(self.M, -1),
+        )
 
     def epoch_loss(self) -> list[float]:
         return (self.loss_sum / self.n).tolist()
@@ -205,8 +230,13 @@ class EarlyStop:
     """The stopping rule per member: at the first epoch whose mean loss is below ``stop_loss``
     the member's weights are saved; :meth:`restore` puts them back after training."""
 
-    def __init__(self, params: Sequence[Tensor], lead: Callable[[Tensor], Tensor], M: int,
-                 stop_loss: float | None):
+    def __init__(
+        self,
+        params: Sequence[Tensor],
+        lead: Callable[[Tensor], Tensor],
+        M: int,
+        stop_loss: float | None,
+    ):
         self.params, self.lead, self.stop_loss = list(params), lead, stop_loss
         self.epochs = [0] * M
         self.saved: dict[int, list[Tensor]] = {}
@@ -230,14 +260,21 @@ class EarlyStop:
 
 def member_cross_entropy(logits: Tensor, y: Tensor) -> Tensor:
     """Mean cross-entropy of each member: logits (M, B, C), y (M, B) -> (M,); (B, C), (B,) -> ()."""
-    losses = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
-                                         reduction="none")
+    losses = nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none"
+    )
     return losses.reshape(y.shape).mean(-1)
 
 
-def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt: StackedOptimizer,
-               data: Batches, perturb: Perturb | None = None,
-               loss: Loss | None = None) -> Callable[[Tensor], None]:
+def train_step(
+    stack: nn.Module,
+    model: nn.Module,
+    params: Sequence[Tensor],
+    opt: StackedOptimizer,
+    data: Batches,
+    perturb: Perturb | None = None,
+    loss: Loss | None = None,
+) -> Callable[[Tensor], None]:
     """The step ``step(idx)`` on batch ``idx`` (M, b): forward, the mean cross-entropy of each
     member (or ``loss``, checked to give one value per member before any update), its gradients,
     the optimizer step; adds b * loss into ``data.loss_sum``. Without
@@ -257,8 +294,9 @@ def train_step(stack: nn.Module, model: nn.Module, params: Sequence[Tensor], opt
             out = loss(model, xb[0], yb[0], logits[0]) if plain else loss(model, xb, yb, logits)
             if not isinstance(out, Tensor) or out.numel() != M:  # shapes only: no sync
                 got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-                raise ValueError(f"loss must return one value per member ({M}, as a tensor), "
-                                 f"got {got}")
+                raise ValueError(
+                    f"loss must return one value per member ({M}, as a tensor), got {got}"
+                )
             per_member = out.reshape(M)
         # members are independent: the gradient of the sum is each member's own gradient
         grads = torch.autograd.grad(per_member.sum(), params, allow_unused=True)
@@ -273,11 +311,21 @@ def use_cuda_graph(cfg: TrainConfig, x: Tensor, perturb: Perturb | None) -> bool
     return cfg.cuda_graph and x.is_cuda and perturb is None
 
 
-def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig(), *,
-        seed: int = 0, perturb: Perturb | None = None, loss: Loss | None = None,
-        callback: Callable[[nn.Module, int], dict] | None = None,
-        eval_every: int | Collection[int] = 0, progress: bool = True, desc: str = "train",
-        checkpoint: "checkpoints.Checkpoint | str | bool | None" = None) -> History:
+def fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    seed: int = 0,
+    perturb: Perturb | None = None,
+    loss: Loss | None = None,
+    callback: Callable[[nn.Module, int], dict] | None = None,
+    eval_every: int | Collection[int] = 0,
+    progress: bool = True,
+    desc: str = "train",
+    checkpoint: "checkpoints.Checkpoint | str | bool | None" = None,
+) -> History:
     """Train ``model`` in place on (x, y) and return its :class:`History`.
 
     Args:
@@ -313,16 +361,35 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         eval_every = tuple(sorted({int(e) for e in eval_every}))
         if eval_every and eval_every[0] < 1:
             raise ValueError(f"eval_every: epochs must be >= 1, got {eval_every[0]}")
-    due = (lambda e: e % eval_every == 0) if isinstance(eval_every, int) else set(eval_every).__contains__
+    due = (
+        (lambda e: e % eval_every == 0)
+        if isinstance(eval_every, int)
+        else set(eval_every).__contains__
+    )
     # a custom loss may synchronise (a norm, a data-dependent branch): no capture, as for perturb
     graph = use_cuda_graph(cfg, x, perturb) and loss is None
     data = Batches(x, y, M, cfg.batch_size, seed)
     check_model(stack, data)
-    ckpt = checkpoints.start(checkpoint, model, x, y, cfg, seed=seed, desc=desc, callback=callback,
-                             eval_every=eval_every, perturb=perturb, loss=loss)
+    ckpt = checkpoints.start(
+        checkpoint,
+        model,
+        x,
+        y,
+        cfg,
+        seed=seed,
+        desc=desc,
+        callback=callback,
+        eval_every=eval_every,
+        perturb=perturb,
+        loss=loss,
+    )
     params = [p for p in stack.parameters() if p.requires_grad]
-    opt = StackedOptimizer([lead(p) for p in params], kind=cfg.optimizer, tensors=graph,
-                           **{k: cfg.members(k, M) for k in PER_MEMBER})
+    opt = StackedOptimizer(
+        [lead(p) for p in params],
+        kind=cfg.optimizer,
+        tensors=graph,
+        **{k: cfg.members(k, M) for k in PER_MEMBER},
+    )
     step = train_step(stack, model, params, opt, data, perturb, loss)
     run = CapturedStep(step, x.device) if graph else step
     stop = EarlyStop(params, lead, M, cfg.stop_loss)
@@ -333,8 +400,15 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         model.eval()
         return hist
     start = time.perf_counter()
-    bar = tqdm(range(first, cfg.max_epochs + 1), desc=desc, disable=not progress, leave=False,
-               mininterval=1.0, initial=first - 1, total=cfg.max_epochs)
+    bar = tqdm(
+        range(first, cfg.max_epochs + 1),
+        desc=desc,
+        disable=not progress,
+        leave=False,
+        mininterval=1.0,
+        initial=first - 1,
+        total=cfg.max_epochs,
+    )
     for epoch in bar:
         stack.train()
         data.shuffle()
@@ -353,7 +427,9 @@ def fit(model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig = TrainConfig()
         bar.set_postfix(loss=f"{max(hist.loss[-1]):.4f}", stopped=f"{len(stop.saved)}/{M}")
         done = stop.done or capped()
         if callback is not None and eval_every and (due(epoch) or done):
-            hist.evals.append({"epoch": epoch, "n_updates": hist.n_updates, **callback(model, epoch)})
+            hist.evals.append(
+                {"epoch": epoch, "n_updates": hist.n_updates, **callback(model, epoch)}
+            )
         if ckpt is not None:
             ckpt.after_epoch(last=done or epoch == cfg.max_epochs)
         if done:

@@ -23,17 +23,29 @@ class NonFiniteLoss(FloatingPointError):
     indices from 0), ``epoch`` (from 1), ``values``: their epoch losses; ``history``: what
     :func:`sbcore.train.fit` had recorded, that epoch's loss included."""
 
-    def __init__(self, members: Sequence[int], values: Sequence[float], n_members: int,
-                 epoch: int, n_updates: int, history: Any = None):
+    def __init__(
+        self,
+        members: Sequence[int],
+        values: Sequence[float],
+        n_members: int,
+        epoch: int,
+        n_updates: int,
+        history: Any = None,
+    ):
         self.members, self.values, self.epoch = tuple(members), tuple(values), epoch
         self.history = history
         shown = sorted({str(v) for v in values})
-        who = ("the model's" if n_members == 1 else
-               f"member{'s' * (len(members) > 1)} {', '.join(map(str, members))} of {n_members} "
-               f"(counting from 0):")
-        super().__init__(f"{who} loss is {' / '.join(shown)} at epoch {epoch} (after {n_updates} "
-                         f"update{'s' * (n_updates != 1)}); lower the learning rate or check the "
-                         "loss")
+        who = (
+            "the model's"
+            if n_members == 1
+            else f"member{'s' * (len(members) > 1)} {', '.join(map(str, members))} of {n_members} "
+            f"(counting from 0):"
+        )
+        super().__init__(
+            f"{who} loss is {' / '.join(shown)} at epoch {epoch} (after {n_updates} "
+            f"update{'s' * (n_updates != 1)}); lower the learning rate or check the "
+            "loss"
+        )
 
 
 def nonfinite(history: Any, stopped_epochs: Sequence[int], epoch: int) -> NonFiniteLoss | None:
@@ -45,8 +57,7 @@ def nonfinite(history: Any, stopped_epochs: Sequence[int], epoch: int) -> NonFin
     bad = [m for m, v in enumerate(last) if not math.isfinite(v) and not stopped_epochs[m]]
     if not bad:
         return None
-    return NonFiniteLoss(bad, [last[m] for m in bad], len(last), epoch, history.n_updates,
-                         history)
+    return NonFiniteLoss(bad, [last[m] for m in bad], len(last), epoch, history.n_updates, history)
 
 
 def _first_line(err: BaseException) -> str:
@@ -68,8 +79,9 @@ def check_inputs(stack: nn.Module, x: Tensor, y: Tensor) -> None:
     p = next(stack.parameters(), None)
     for name, t in (("x", x), ("y", y)):
         if p is not None and t.device != p.device:
-            raise ValueError(f"{name} is on {t.device}, the model on {p.device}: move both to "
-                             "one device")
+            raise ValueError(
+                f"{name} is on {t.device}, the model on {p.device}: move both to one device"
+            )
     # a NaN or inf makes the sum non-finite; only then (or on overflow) look at every value
     if x.is_floating_point() and not math.isfinite(x.sum()) and not torch.isfinite(x).all():
         raise ValueError("x holds non-finite values (NaN or inf)")
@@ -86,16 +98,22 @@ def check_model(stack: nn.Module, data: Any) -> None:
         with torch.no_grad():
             logits = stack(xb)
     except (RuntimeError, ValueError, IndexError) as err:
-        raise ValueError(f"x: the model does not take examples of shape {tuple(data.shape)} "
-                         f"and dtype {data.x.dtype} ({_first_line(err)})") from err
+        raise ValueError(
+            f"x: the model does not take examples of shape {tuple(data.shape)} "
+            f"and dtype {data.x.dtype} ({_first_line(err)})"
+        ) from err
     finally:
         stack.train(was)
     if not isinstance(logits, Tensor) or logits.dim() != 3 or logits.shape[:2] != (data.M, 1):
         got = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
-        raise ValueError(f"model must return logits (b, C), or (M, b, C) for a stack of M, got "
-                         f"{got} for one example (as a stack of {data.M})")
+        raise ValueError(
+            f"model must return logits (b, C), or (M, b, C) for a stack of M, got "
+            f"{got} for one example (as a stack of {data.M})"
+        )
     n_classes = logits.shape[-1]
     lo, hi = (int(v) for v in torch.aminmax(data.y))
     if lo < 0 or hi >= n_classes:
-        raise ValueError(f"y must hold class indices in [0, {n_classes}) for a model of "
-                         f"{n_classes} classes, got labels from {lo} to {hi}")
+        raise ValueError(
+            f"y must hold class indices in [0, {n_classes}) for a model of "
+            f"{n_classes} classes, got labels from {lo} to {hi}"
+        )

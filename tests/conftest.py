@@ -29,11 +29,12 @@ def _one_thread():
 @dataclass
 class BookBuild:
     """One `jupyter-book build` of this checkout: where it went and how it ended."""
-    out: Path            # the --path-output folder (holds _build/)
-    records: Path        # SBCORE_RECORDS_DIR of the build
+
+    out: Path  # the --path-output folder (holds _build/)
+    records: Path  # SBCORE_RECORDS_DIR of the build
     returncode: int
     log: str
-    started: float       # time.time() before and after the build
+    started: float  # time.time() before and after the build
     finished: float
 
     @property
@@ -43,14 +44,29 @@ class BookBuild:
 
 def build_book(out: Path, records: Path, *, flags=BUILD_FLAGS, scale: str = "smoke") -> BookBuild:
     """Build the book at ``scale`` into ``out`` the way `make book` does."""
-    env = {**os.environ, "SBCORE_SCALE": scale, "SBCORE_RECORDS_DIR": str(records),
-           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    env = {
+        **os.environ,
+        "SBCORE_SCALE": scale,
+        "SBCORE_RECORDS_DIR": str(records),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+    }
     jb = Path(sys.executable).parent / "jupyter-book"
     started = time.time()
-    proc = subprocess.run([str(jb), "build", str(ROOT), "--path-output", str(out), *flags],
-                          env=env, capture_output=True, text=True, timeout=3600)
-    return BookBuild(out, records, proc.returncode, proc.stdout[-6000:] + proc.stderr[-6000:],
-                     started, time.time())
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), *flags],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    return BookBuild(
+        out,
+        records,
+        proc.returncode,
+        proc.stdout[-6000:] + proc.stderr[-6000:],
+        started,
+        time.time(),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +87,7 @@ def env(tmp_path, monkeypatch):
     """The data tests' environment: SBCORE_DATA and the cache in tmp_path, offline, no system
     Fashion-MNIST, a short download timeout."""
     from sbcore.data import download
+
     monkeypatch.setenv("SBCORE_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("SBCORE_OFFLINE", "1")

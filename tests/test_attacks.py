@@ -13,7 +13,6 @@ from sbcore.attacks import apply_uap, as_uap, pgd, svd_uap
 from sbcore.metrics import budget_share, coords_mask
 
 
-
 class Linear2(nn.Module):
     """f(x) = w.x + b as two logits [0, w.x + b] (class 1 is the paper's +1)."""
 
@@ -41,8 +40,9 @@ class ModeRecorder(nn.Module):
 
 def mlp(in_features=12, seed=0, dtype=torch.float32):
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Flatten(), nn.Linear(in_features, 16), nn.ReLU(), nn.Dropout(0.5),
-                         nn.Linear(16, 2)).to(dtype)
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(in_features, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 2)
+    ).to(dtype)
 
 
 def batch(n=16, shape=(3, 4), seed=0, dtype=torch.float32):
@@ -66,8 +66,9 @@ def attack_all(model, x, y, eps, **kw):
         "pgd_l2": pgd(model, x, y, eps=eps, step_size=0.1, n_steps=3, norm="l2", seed=0, **kw),
         "pgd_linf": pgd(model, x, y, eps=eps, step_size=0.1, n_steps=3, norm="linf", seed=0, **kw),
         "svd_uap": svd_uap(model, x, y, eps=eps, step_size=0.1, n_steps=3, seed=0, **kw),
-        "as_uap": as_uap(model, x, y, eps=eps, step_size=0.1, n_epochs=2, batch_size=5, seed=0,
-                         **kw),
+        "as_uap": as_uap(
+            model, x, y, eps=eps, step_size=0.1, n_epochs=2, batch_size=5, seed=0, **kw
+        ),
     }
 
 
@@ -93,8 +94,18 @@ def test_pgd_norm_bound_and_box_hold(norm, clip):
         model = mlp(seed=trial)
         eps = [0.05, 0.3, 1.0, 3.0][trial % 4]
         step = [0.01, 0.5, 2.0, 10.0][trial % 4]  # oversized steps push against both bounds
-        delta = pgd(model, x, y, eps=eps, step_size=step, n_steps=5, norm=norm, clip=clip,
-                    seed=trial, targeted=bool(trial % 2))
+        delta = pgd(
+            model,
+            x,
+            y,
+            eps=eps,
+            step_size=step,
+            n_steps=5,
+            norm=norm,
+            clip=clip,
+            seed=trial,
+            targeted=bool(trial % 2),
+        )
         assert delta.shape == x.shape and delta.dtype == x.dtype
         size = delta.flatten(1).norm(dim=1) if norm == "l2" else delta.flatten(1).abs().amax(1)
         assert (size <= eps * (1 + 1e-6)).all()
@@ -153,13 +164,22 @@ def test_pgd_works_under_no_grad_and_raises_the_loss():
 PGD_OK = dict(eps=0.1, step_size=0.1, n_steps=2)
 
 
-@pytest.mark.parametrize("kw,name", [
-    (dict(eps=-0.1), "eps"), (dict(eps=float("nan")), "eps"),
-    (dict(n_steps=0), "n_steps"), (dict(n_steps=2.5), "n_steps"),
-    (dict(step_size=0.0), "step_size"), (dict(step_size=-1.0), "step_size"),
-    (dict(norm="l1"), "norm"), (dict(clip=(1.0, -1.0)), "clip"), (dict(clip=(0.0, 0.0)), "clip"),
-    (dict(clip=(0.0,)), "clip"), (dict(clip=(0.0, 0.5)), "clip"),  # x is not inside [0, 0.5]
-])
+@pytest.mark.parametrize(
+    "kw,name",
+    [
+        (dict(eps=-0.1), "eps"),
+        (dict(eps=float("nan")), "eps"),
+        (dict(n_steps=0), "n_steps"),
+        (dict(n_steps=2.5), "n_steps"),
+        (dict(step_size=0.0), "step_size"),
+        (dict(step_size=-1.0), "step_size"),
+        (dict(norm="l1"), "norm"),
+        (dict(clip=(1.0, -1.0)), "clip"),
+        (dict(clip=(0.0, 0.0)), "clip"),
+        (dict(clip=(0.0,)), "clip"),
+        (dict(clip=(0.0, 0.5)), "clip"),  # x is not inside [0, 0.5]
+    ],
+)
 def test_pgd_bad_arguments_raise(kw, name):
     x, y = batch()
     with pytest.raises(ValueError, match=name):
@@ -281,8 +301,9 @@ def test_budget_share_hand_computed_cases():
     assert _share(torch.tensor([0.0, -1.0, 5.0]), s).item() == 0.0
     assert _share(torch.tensor([3.0, 4.0, 0.0]), s).item() == pytest.approx(9 / 25)
     assert _share(torch.zeros(3), s).item() == 0.0  # no budget spent: share 0 by definition
-    per_example = budget_share(torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]]),
-                               coords_mask(3, s))
+    per_example = budget_share(
+        torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]]), coords_mask(3, s)
+    )
     torch.testing.assert_close(per_example, torch.tensor([9 / 25, 0.0, 0.5]))
     assert _share(torch.tensor([3.0, 4.0, 0.0]), ()).item() == 0.0
 
@@ -298,7 +319,9 @@ def test_budget_share_undoes_the_rotation_and_partitions_to_one():
     assert _share(delta, (0,)).item() != pytest.approx(9 / 25, abs=1e-3)  # basis matters
     deltas = torch.randn(5, d, generator=g, dtype=torch.float64)
     on_s = coords_mask(d, (0, 3))
-    total = budget_share(deltas, on_s, basis=rotation) + budget_share(deltas, ~on_s, basis=rotation)
+    total = budget_share(deltas, on_s, basis=rotation) + budget_share(
+        deltas, ~on_s, basis=rotation
+    )
     torch.testing.assert_close(total, torch.ones(5, dtype=torch.float64))
 
 
@@ -312,8 +335,9 @@ def test_budget_share_on_domino_images_with_a_mask():
     both = torch.stack([top, bottom, top + bottom])
     expected = torch.tensor([1.0, 0.0, 0.01 / (0.01 + 0.04)])
     torch.testing.assert_close(budget_share(both, mask), expected)
-    assert math.isclose(budget_share((top + bottom)[None].flatten(1), mask.flatten()).item(), 0.2,
-                        rel_tol=1e-5)
+    assert math.isclose(
+        budget_share((top + bottom)[None].flatten(1), mask.flatten()).item(), 0.2, rel_tol=1e-5
+    )
 
 
 def test_budget_share_bad_arguments_raise():

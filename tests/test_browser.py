@@ -25,15 +25,34 @@ import pytest
 BOOK_SOURCES = Path(__file__).resolve().parents[1] / "book"
 CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser"))), None)
 DRIVER = shutil.which("chromedriver")
-CHROME_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,1024")
-MISSING = ("chromium" if not CHROMIUM else "chromedriver (Debian's chromium-driver)" if not DRIVER
-           else "selenium (requirements.txt)" if importlib.util.find_spec("selenium") is None else "")
+CHROME_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1024",
+)
+MISSING = (
+    "chromium"
+    if not CHROMIUM
+    else "chromedriver (Debian's chromium-driver)"
+    if not DRIVER
+    else "selenium (requirements.txt)"
+    if importlib.util.find_spec("selenium") is None
+    else ""
+)
 # decided before any fixture runs, so a machine without a browser does not build the book for nothing
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"real-browser test skipped: {MISSING} not found; "
-                                "install Debian's chromium and chromium-driver (`make browser` does it "
-                                "where apt is usable)")
+pytestmark = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"real-browser test skipped: {MISSING} not found; "
+    "install Debian's chromium and chromium-driver (`make browser` does it "
+    "where apt is usable)",
+)
 
 # Runs in the page once it has loaded. A page on a busy machine can answer before its document is
 # parsed (``document.body`` null although ``readyState`` is already "complete"), so the probe first
@@ -85,8 +104,17 @@ READY_S = 45  # how long the probe waits for a parsed document and MathJax, per 
 
 
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+; url=([^"]+)"', re.I)
-EMPTY = {"empty_figures": [], "mathjax": None, "math_sources": 0, "math_rendered": 0, "raw_tex": [],
-         "images": [], "links": [], "fetched": [], "console": []}  # what a redirect page reports
+EMPTY = {
+    "empty_figures": [],
+    "mathjax": None,
+    "math_sources": 0,
+    "math_rendered": 0,
+    "raw_tex": [],
+    "images": [],
+    "links": [],
+    "fetched": [],
+    "console": [],
+}  # what a redirect page reports
 
 
 class _Ids(HTMLParser):
@@ -103,8 +131,9 @@ class _Ids(HTMLParser):
 
 
 def _pages(html: Path) -> list[Path]:
-    return sorted(p for p in html.rglob("*.html")
-                  if not p.relative_to(html).parts[0].startswith(("_", ".")))
+    return sorted(
+        p for p in html.rglob("*.html") if not p.relative_to(html).parts[0].startswith(("_", "."))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -136,13 +165,16 @@ def _visit(browser, page: Path) -> dict:
         try:
             browser.get(page.as_uri())
             report = browser.execute_async_script(PAGE_REPORT_JS, READY_S)
-            if "error" not in report and unquote(report["url"]).split("#")[0] != unquote(page.as_uri()):
+            if "error" not in report and unquote(report["url"]).split("#")[0] != unquote(
+                page.as_uri()
+            ):
                 report = {"error": f"the browser reported {report['url']}, not this page"}
         except WebDriverException as e:
             report = {"error": f"{type(e).__name__}: {(e.msg or str(e)).splitlines()[0]}"}
         # the console of a failed attempt is dropped with it: get_log empties the buffer
-        console = [e["message"] for e in browser.get_log("browser")
-                   if e["level"] in ("SEVERE", "ERROR")]
+        console = [
+            e["message"] for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")
+        ]
         if "error" not in report:
             return {**report, "console": console, "attempts": attempt}
     return {"error": f"{report['error']} (after 2 attempts)"}
@@ -153,7 +185,9 @@ def visits(browser, smoke_book) -> dict[str, dict]:
     """Each page of the build, opened from disk: page (relative path) -> what the page showed
     (or ``{"error": ...}`` for a page that could not be visited)."""
     if smoke_book.returncode:
-        pytest.fail("the smoke build failed; see test_book_builds_at_smoke_scale_...:\n" + smoke_book.log)
+        pytest.fail(
+            "the smoke build failed; see test_book_builds_at_smoke_scale_...:\n" + smoke_book.log
+        )
     html = smoke_book.html
     out = {}
     for page in _pages(html):
@@ -199,8 +233,10 @@ def test_no_javascript_errors_in_the_console(visits):
 
 def test_nothing_is_fetched_from_the_network(visits):
     """The built book is self-contained: scripts, styles, fonts and MathJax come from _static."""
-    remote = {p: sorted({u for u in r["fetched"] if not u.startswith(("file:", "data:", "blob:"))})
-              for p, r in _visited(visits).items()}
+    remote = {
+        p: sorted({u for u in r["fetched"] if not u.startswith(("file:", "data:", "blob:"))})
+        for p, r in _visited(visits).items()
+    }
     remote = {p: u for p, u in remote.items() if u}
     _report(remote, "resources fetched from the network", visits)
 
@@ -209,8 +245,10 @@ def test_math_is_rendered_by_mathjax(visits):
     bad = {}
     for page, r in _visited(visits).items():
         if r["math_sources"] and (not r["mathjax"] or r["math_rendered"] < r["math_sources"]):
-            bad[page] = (f"MathJax {r['mathjax']}: {r['math_rendered']} rendered of "
-                         f"{r['math_sources']} math elements")
+            bad[page] = (
+                f"MathJax {r['mathjax']}: {r['math_rendered']} rendered of "
+                f"{r['math_sources']} math elements"
+            )
         if r["raw_tex"]:
             bad[page] = bad.get(page, "") + f" raw TeX left: {r['raw_tex'][:3]}"
     _report(bad, "math not rendered", visits)
@@ -218,7 +256,9 @@ def test_math_is_rendered_by_mathjax(visits):
 
 
 def test_every_image_loaded(visits):
-    broken = {p: [i["src"] for i in r["images"] if not i["ok"]] for p, r in _visited(visits).items()}
+    broken = {
+        p: [i["src"] for i in r["images"] if not i["ok"]] for p, r in _visited(visits).items()
+    }
     broken = {p: s for p, s in broken.items() if s}
     _report(broken, "images that did not load", visits)
 
@@ -267,7 +307,11 @@ def test_every_internal_link_resolves(visits, smoke_book):
                     ids[path] = parser.ids
                 if fragment not in ids[path]:
                     bad.setdefault(page, []).append(href)
-    _report({p: sorted(set(v))[:10] for p, v in bad.items()}, "internal links that do not resolve", visits)
+    _report(
+        {p: sorted(set(v))[:10] for p, v in bad.items()},
+        "internal links that do not resolve",
+        visits,
+    )
 
 
 def test_download_and_launch_buttons(visits):

@@ -37,23 +37,34 @@ def _fcn(**kw):
 
 def _bn_mlp():  # an ordinary module with buffers (BatchNorm running statistics)
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(50, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(),
-                               torch.nn.Linear(16, 2))
+    return torch.nn.Sequential(
+        torch.nn.Linear(50, 16), torch.nn.BatchNorm1d(16), torch.nn.ReLU(), torch.nn.Linear(16, 2)
+    )
 
 
 BASE = TrainConfig(batch_size=64, max_epochs=8, stop_loss=None)
 CASES = {
-    "sgd_momentum_step": (_fcn, replace(BASE, momentum=0.9, schedule="step", step_every=2,
-                                        step_gamma=0.5), 1),
-    "sgd_per_member": (_fcn, replace(BASE, lr=(0.1, 0.05, 0.2), momentum=(0.9, 0.5, 0.0),
-                                     weight_decay=(0.0, 1e-3, 1e-4)), 1),
+    "sgd_momentum_step": (
+        _fcn,
+        replace(BASE, momentum=0.9, schedule="step", step_every=2, step_gamma=0.5),
+        1,
+    ),
+    "sgd_per_member": (
+        _fcn,
+        replace(
+            BASE, lr=(0.1, 0.05, 0.2), momentum=(0.9, 0.5, 0.0), weight_decay=(0.0, 1e-3, 1e-4)
+        ),
+        1,
+    ),
     "adam": (_fcn, replace(BASE, optimizer="adam", lr=1e-3), 1),
     "adam_per_member": (_fcn, replace(BASE, optimizer="adam", lr=(1e-3, 3e-3, 1e-2)), 1),
     "rmsprop_momentum": (_fcn, replace(BASE, optimizer="rmsprop", lr=1e-3, momentum=0.5), 1),
     "dropout": (lambda: _fcn(dropout=0.3), replace(BASE, momentum=0.9), 1),
-    "early_stops": (lambda: StackedFCN(50, width=32, depth=1, n_models=3, seeds=[0, 1, 2]),
-                    replace(BASE, lr=(0.5, 0.2, 0.05), momentum=0.9, stop_loss=0.05,
-                            max_epochs=30), 1),
+    "early_stops": (
+        lambda: StackedFCN(50, width=32, depth=1, n_models=3, seeds=[0, 1, 2]),
+        replace(BASE, lr=(0.5, 0.2, 0.05), momentum=0.9, stop_loss=0.05, max_epochs=30),
+        1,
+    ),
     "eval_every": (_fcn, replace(BASE, momentum=0.9), 3),
     "ordinary_batchnorm": (_bn_mlp, replace(BASE, momentum=0.9, max_updates=70), 1),
 }
@@ -66,6 +77,7 @@ def _callback(stop_at, calls):
             raise Stop(epoch)
         w = next(model.parameters()).detach()
         return {"w_sum": float(w.sum()), "w0": w.reshape(-1)[:2].tolist()}
+
     return cb
 
 
@@ -73,8 +85,17 @@ def _fit(case, data, path=None, stop_at=None, every=1, calls=None):
     build, cfg, eval_every = CASES[case]
     model = build()
     ckpt = None if path is None else Checkpoint(path, every=every)
-    hist = fit(model, data.x, data.y, cfg, seed=7, progress=False, checkpoint=ckpt,
-               callback=_callback(stop_at, [] if calls is None else calls), eval_every=eval_every)
+    hist = fit(
+        model,
+        data.x,
+        data.y,
+        cfg,
+        seed=7,
+        progress=False,
+        checkpoint=ckpt,
+        callback=_callback(stop_at, [] if calls is None else calls),
+        eval_every=eval_every,
+    )
     return model, hist
 
 
@@ -118,10 +139,12 @@ def test_finished_checkpoint_fast_forwards_without_a_step(lms, tmp_path, monkeyp
     path = tmp_path / "fit.pt"
     first = _fit("sgd_momentum_step", lms, path)
     from sbcore import train
+
     steps, calls = [], []
     real = train.train_step
-    monkeypatch.setattr(train, "train_step", lambda *a, **k: (lambda idx, s=real(*a, **k):
-                                                              (steps.append(1), s(idx))))
+    monkeypatch.setattr(
+        train, "train_step", lambda *a, **k: lambda idx, s=real(*a, **k): (steps.append(1), s(idx))
+    )
     again = _fit("sgd_momentum_step", lms, path, calls=calls)
     assert steps == [] and calls == []  # no training step, no callback
     _same(again, first)
@@ -138,7 +161,15 @@ def test_checkpoint_of_another_fit_raises_naming_the_file(lms, tmp_path):
     with pytest.raises(ValueError, match=r"other\.pt belongs to another fit .*tensors"):
         fit(wide, lms.x, lms.y, replace(cfg, max_epochs=2), progress=False, checkpoint=path)
     with pytest.raises(ValueError, match=r"other\.pt .*(seed)"):
-        fit(_fcn(), lms.x, lms.y, replace(cfg, max_epochs=2), seed=1, progress=False, checkpoint=path)
+        fit(
+            _fcn(),
+            lms.x,
+            lms.y,
+            replace(cfg, max_epochs=2),
+            seed=1,
+            progress=False,
+            checkpoint=path,
+        )
     with pytest.raises(ValueError, match=r"other\.pt .*x\.digest"):
         fit(_fcn(), lms.x + 1, lms.y, replace(cfg, max_epochs=2), progress=False, checkpoint=path)
     reseeded = StackedFCN(50, width=16, depth=2, n_models=3, seeds=[0, 1, 5])
@@ -168,21 +199,46 @@ def test_checkpoint_loads_weights_only_and_a_corrupt_one_raises(lms, tmp_path):
 
 def test_callback_results_are_kept_as_weights_only_loads_them(lms, tmp_path):
     import numpy as np
+
     with pytest.raises(TypeError, match=r"callback's result.*ndarray"):
-        fit(_fcn(), lms.x, lms.y, replace(BASE, max_epochs=2), progress=False,
-            checkpoint=tmp_path / "f.pt", callback=lambda m, e: {"a": np.zeros(2)}, eval_every=1)
+        fit(
+            _fcn(),
+            lms.x,
+            lms.y,
+            replace(BASE, max_epochs=2),
+            progress=False,
+            checkpoint=tmp_path / "f.pt",
+            callback=lambda m, e: {"a": np.zeros(2)},
+            eval_every=1,
+        )
 
     def numpy_scalars(m, epoch):  # np.float64 is a float, but pickles as numpy: kept as a float
         return {"mean": np.float64(epoch / 2), "n": np.int64(epoch), "t": torch.ones(2) * epoch}
 
     path, cfg = tmp_path / "g.pt", replace(BASE, max_epochs=3)
     plain = fit(_fcn(), lms.x, lms.y, cfg, progress=False, callback=numpy_scalars, eval_every=1)
-    again = fit(_fcn(), lms.x, lms.y, cfg, progress=False, callback=numpy_scalars, eval_every=1,
-                checkpoint=path)
+    again = fit(
+        _fcn(),
+        lms.x,
+        lms.y,
+        cfg,
+        progress=False,
+        callback=numpy_scalars,
+        eval_every=1,
+        checkpoint=path,
+    )
     saved = torch.load(path, weights_only=True)["history"]["evals"]
     assert [type(e["mean"]) for e in saved] == [float] * 3 and saved[2]["n"] == 3
-    restored = fit(_fcn(), lms.x, lms.y, cfg, progress=False, callback=numpy_scalars, eval_every=1,
-                   checkpoint=path).evals
+    restored = fit(
+        _fcn(),
+        lms.x,
+        lms.y,
+        cfg,
+        progress=False,
+        callback=numpy_scalars,
+        eval_every=1,
+        checkpoint=path,
+    ).evals
     for a, b in zip(plain.evals, restored):
         assert a["mean"] == b["mean"] and a["n"] == b["n"] and torch.equal(a["t"], b["t"])
     assert again.evals[0]["mean"] == 0.5
@@ -190,6 +246,7 @@ def test_callback_results_are_kept_as_weights_only_loads_them(lms, tmp_path):
 
 def test_saves_follow_the_interval_and_the_share_of_time(lms, tmp_path, monkeypatch):
     import time
+
     saves = []
     write = checkpoints._write
 
@@ -200,11 +257,13 @@ def test_saves_follow_the_interval_and_the_share_of_time(lms, tmp_path, monkeypa
 
     monkeypatch.setattr(checkpoints, "_write", slow_write)
     cfg = replace(BASE, max_epochs=6)
-    for ckpt, want in [(Checkpoint(tmp_path / "a.pt", every=2), 2),  # epochs 2, 4 (6 is the end)
-                       (Checkpoint(tmp_path / "b.pt", every=None, seconds=0.0), 5),
-                       (Checkpoint(tmp_path / "c.pt", every=None), 0),
-                       # a 50 ms save with share 1e-3 waits 50 s before the next
-                       (Checkpoint(tmp_path / "d.pt", every=None, seconds=0.0, share=1e-3), 1)]:
+    for ckpt, want in [
+        (Checkpoint(tmp_path / "a.pt", every=2), 2),  # epochs 2, 4 (6 is the end)
+        (Checkpoint(tmp_path / "b.pt", every=None, seconds=0.0), 5),
+        (Checkpoint(tmp_path / "c.pt", every=None), 0),
+        # a 50 ms save with share 1e-3 waits 50 s before the next
+        (Checkpoint(tmp_path / "d.pt", every=None, seconds=0.0, share=1e-3), 1),
+    ]:
         saves.clear()
         fit(_fcn(), lms.x, lms.y, cfg, progress=False, checkpoint=ckpt)
         assert saves == [False] * want + [True], ckpt
@@ -228,8 +287,19 @@ def test_automatic_checkpoints_per_fit_call(lms, tmp_path, monkeypatch):
         out = []
         for width in (8, 12):
             model = ModelSpec.parse(f"({width},1)-FCN").build(50, seeds=[0, 1])
-            out.append((model, fit(model, lms.x, lms.y, replace(BASE, max_epochs=3),
-                                   progress=False, desc=f"w{width}")))
+            out.append(
+                (
+                    model,
+                    fit(
+                        model,
+                        lms.x,
+                        lms.y,
+                        replace(BASE, max_epochs=3),
+                        progress=False,
+                        desc=f"w{width}",
+                    ),
+                )
+            )
         return out
 
     first = two_fits()
@@ -241,8 +311,12 @@ def test_automatic_checkpoints_per_fit_call(lms, tmp_path, monkeypatch):
     for a, b in zip(first, two_fits()):
         _same(a, b)
     assert sorted(p.name for p in tmp_path.glob("fit-*.pt")) == names
-    assert fit(_fcn(), lms.x, lms.y, replace(BASE, max_epochs=1), progress=False,
-               checkpoint=False).n_epochs == 1  # False: no checkpoint even with the variable set
+    assert (
+        fit(
+            _fcn(), lms.x, lms.y, replace(BASE, max_epochs=1), progress=False, checkpoint=False
+        ).n_epochs
+        == 1
+    )  # False: no checkpoint even with the variable set
     assert len(list(tmp_path.glob("fit-*.pt"))) == 2
     monkeypatch.setenv(checkpoints.ENV_SECONDS, "soon")
     with pytest.raises(ValueError, match="SBCORE_CHECKPOINT_SECONDS must be a number"):
@@ -250,27 +324,49 @@ def test_automatic_checkpoints_per_fit_call(lms, tmp_path, monkeypatch):
 
 
 def test_progress_lines():
-    info = {"fit": 3, "desc": "MS-(5,7) FCN", "state": "training", "epoch": 120, "max_epochs": 500,
-            "n_updates": 960, "max_updates": None, "members": 5, "stopped": 2, "resumed_at": 0,
-            "eta_s": 130.4}
+    info = {
+        "fit": 3,
+        "desc": "MS-(5,7) FCN",
+        "state": "training",
+        "epoch": 120,
+        "max_epochs": 500,
+        "n_updates": 960,
+        "max_updates": None,
+        "members": 5,
+        "stopped": 2,
+        "resumed_at": 0,
+        "eta_s": 130.4,
+    }
     assert progress_line("02 seed 0", info) == (
         "  02 seed 0: fit 3 (MS-(5,7) FCN) epoch 120/500, 960 updates, 2/5 members stopped; "
-        "at most 2m10s left")
+        "at most 2m10s left"
+    )
     assert progress_line("j", {**info, "state": "done", "members": 1, "max_updates": 1000}) == (
-        "  j: fit 3 (MS-(5,7) FCN) epoch 120/500, 960/1000 updates; ended")
+        "  j: fit 3 (MS-(5,7) FCN) epoch 120/500, 960/1000 updates; ended"
+    )
     assert progress_line("j", {**info, "eta_s": None, "resumed_at": 40}).endswith(
-        "resumed at epoch 40")
+        "resumed at epoch 40"
+    )
     assert "1h05m left" in progress_line("j", {**info, "eta_s": 3900})
 
 
 def test_watch_prints_changes_at_most_every_30_s(tmp_path):
     import os
     import time
+
     now = [0.0]
     watch = Watch(every=30.0, since=time.time() - 60, clock=lambda: now[0])
     path, missing, old = tmp_path / "a.json", tmp_path / "none.json", tmp_path / "old.json"
-    info = {"fit": 1, "desc": "d", "state": "training", "epoch": 1, "max_epochs": 9,
-            "n_updates": 4, "members": 1, "eta_s": 10}
+    info = {
+        "fit": 1,
+        "desc": "d",
+        "state": "training",
+        "epoch": 1,
+        "max_epochs": 9,
+        "n_updates": 4,
+        "members": 1,
+        "eta_s": 10,
+    }
     path.write_text(json.dumps(info))
     old.write_text(json.dumps(info))
     os.utime(old, (time.time() - 3600,) * 2)  # an earlier run's file
@@ -297,9 +393,17 @@ def test_resume_on_cuda(graph, lms, tmp_path):
 
     def run(path=None, stop_at=None):
         model = _fcn(dropout=0.2).cuda()
-        hist = fit(model, x, y, cfg, seed=7, progress=False, eval_every=1,
-                   checkpoint=None if path is None else Checkpoint(path, every=2),
-                   callback=_callback(stop_at, []))
+        hist = fit(
+            model,
+            x,
+            y,
+            cfg,
+            seed=7,
+            progress=False,
+            eval_every=1,
+            checkpoint=None if path is None else Checkpoint(path, every=2),
+            callback=_callback(stop_at, []),
+        )
         return model, hist
 
     torch.cuda.manual_seed(1)

@@ -55,17 +55,22 @@ def _peak_bytes(fn, *args, match: str) -> int:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("dims, limit", [
-    ((100_000, 100, 100), 1e6),  # header above the cap: refused before reading any data
-    ((10, 28, 28), 2e6),  # small header, a gigabyte behind it: one byte past the data is read
-    ((60_000, 28, 28), 60e6),  # the largest real file's header: at most that much is allocated
-])
+@pytest.mark.parametrize(
+    "dims, limit",
+    [
+        ((100_000, 100, 100), 1e6),  # header above the cap: refused before reading any data
+        ((10, 28, 28), 2e6),  # small header, a gigabyte behind it: one byte past the data is read
+        ((60_000, 28, 28), 60e6),  # the largest real file's header: at most that much is allocated
+    ],
+)
 def test_idx_gzip_bomb_is_rejected_cheaply(tmp_path, zeros_1gb, dims, limit):
     """About 1 MB of gzip inflating to 1 GB (the old reader inflated it whole: 2.3 GB)."""
     bomb = _bomb(tmp_path / "bomb.gz", dims, zeros_1gb)
     assert bomb.stat().st_size < 1_200_000
     start = time.perf_counter()
-    peak = _peak_bytes(idx.read_idx, bomb, match=f"{bomb}: (trailing bytes|IDX header declares .* above the cap)")
+    peak = _peak_bytes(
+        idx.read_idx, bomb, match=f"{bomb}: (trailing bytes|IDX header declares .* above the cap)"
+    )
     assert peak < limit
     assert time.perf_counter() - start < 10
 
@@ -83,6 +88,7 @@ def test_idx_header_cap_is_checked_before_allocating(tmp_path):
 
 def _tar(path: Path, members: dict[str, int]) -> Path:
     """A tar.gz whose members (name: size) are all zeros, streamed (sizes may be large)."""
+
     class Zeros(io.RawIOBase):
         def __init__(self, n):
             self.left = n
@@ -131,7 +137,11 @@ def test_cifar_sizes_are_checked_before_reading(tmp_path, monkeypatch):
 def _idx(path: Path, a: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     a = a.astype(np.uint8)
-    path.write_bytes(gzip.compress(bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.tobytes()))
+    path.write_bytes(
+        gzip.compress(
+            bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.tobytes()
+        )
+    )
     return path
 
 
@@ -143,12 +153,20 @@ def fashion(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "FASHION_SYSTEM_DIR", tmp_path / "system")
     labels = np.repeat(np.arange(10), 2)
     folder = tmp_path / "data" / "fashion-mnist"
-    images = _idx(folder / "t10k-images-idx3-ubyte.gz", np.arange(20 * 28 * 28).reshape(20, 28, 28) % 251)
+    images = _idx(
+        folder / "t10k-images-idx3-ubyte.gz", np.arange(20 * 28 * 28).reshape(20, 28, 28) % 251
+    )
     labs = _idx(folder / "t10k-labels-idx1-ubyte.gz", labels)
     md5 = lambda p: hashlib.md5(p.read_bytes()).hexdigest()  # noqa: E731
-    monkeypatch.setattr(download, "FASHION_MD5", {**download.FASHION_MD5,
-                                                  "t10k-images-idx3-ubyte": (md5(images),),
-                                                  "t10k-labels-idx1-ubyte": (md5(labs),)})
+    monkeypatch.setattr(
+        download,
+        "FASHION_MD5",
+        {
+            **download.FASHION_MD5,
+            "t10k-images-idx3-ubyte": (md5(images),),
+            "t10k-labels-idx1-ubyte": (md5(labs),),
+        },
+    )
     return tmp_path, images, labs, labels
 
 
@@ -168,7 +186,9 @@ def test_fashion_images_and_labels_come_from_one_folder(fashion):
     with pytest.raises(DataUnavailable, match="not found together"):
         fashion_files("test")
     _idx(other / "t10k-labels-idx1-ubyte.gz", labels)
-    with pytest.raises(ChecksumError, match=str(other)):  # the system pair is used whole, and checked
+    with pytest.raises(
+        ChecksumError, match=str(other)
+    ):  # the system pair is used whole, and checked
         fashion_files("test")
 
 
@@ -219,7 +239,9 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setattr(download, "TIMEOUT_S", 5.0)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     yield tmp_path, f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
@@ -229,7 +251,9 @@ def server(tmp_path, monkeypatch):
 def test_download_stops_at_expected_size(server, route):
     tmp_path, base = server
     start = time.perf_counter()
-    with pytest.raises(DataUnavailable, match="server announces 1000000000 bytes|more than the expected 1000"):
+    with pytest.raises(
+        DataUnavailable, match="server announces 1000000000 bytes|more than the expected 1000"
+    ):
         locate("f.bin", sha256="0" * 64, n_bytes=1000, urls=[f"{base}/{route}"])
     assert time.perf_counter() - start < 5
     assert not [p for p in (tmp_path / "xdg").rglob("*") if p.is_file()]
@@ -285,8 +309,10 @@ def test_tampered_file_with_same_size_and_mtime_is_caught(tmp_path, monkeypatch)
         locate("f.bin", sha256=sha, urls=[], download=False)
 
 
-@pytest.mark.parametrize("relpath", ["../escape.bin", "mnist/../../escape.bin", "a/../..", "/tmp/abs.bin",
-                                     "", ".", "mnist/.."])
+@pytest.mark.parametrize(
+    "relpath",
+    ["../escape.bin", "mnist/../../escape.bin", "a/../..", "/tmp/abs.bin", "", ".", "mnist/.."],
+)
 def test_locate_refuses_a_path_outside_its_folders(server, relpath):
     tmp_path, base = server
     with pytest.raises(ValueError, match=re.escape(f"got {relpath!r}")):  # before any download

@@ -128,17 +128,20 @@ def test_drop_removes_coordinates_and_keeps_labels():
     assert torch.equal(no_s.z, d.z[:, 1:]) and torch.equal(no_s.y, d.y)
 
 
-@pytest.mark.parametrize("call,param", [
-    (lambda: make_lms(-5), "n_samples"),
-    (lambda: make_lms(100, k=4), "k"),
-    (lambda: make_lms(100, d=1), "d"),
-    (lambda: blocks.noisy_linear(torch.ones(3), torch.Generator(), p=1.5), "p"),
-    (lambda: blocks.slab_layout(5, gamma=0.3), "gamma"),
-    (lambda: from_name("LMS-9", 10), "k \\(number of slabs\\)"),
-    (lambda: from_name("XMS-5", 10), "dataset"),
-    (lambda: randomize(make_lms(10), "T"), "coords"),
-    (lambda: make_lms(100).split(100), "n_train"),
-])
+@pytest.mark.parametrize(
+    "call,param",
+    [
+        (lambda: make_lms(-5), "n_samples"),
+        (lambda: make_lms(100, k=4), "k"),
+        (lambda: make_lms(100, d=1), "d"),
+        (lambda: blocks.noisy_linear(torch.ones(3), torch.Generator(), p=1.5), "p"),
+        (lambda: blocks.slab_layout(5, gamma=0.3), "gamma"),
+        (lambda: from_name("LMS-9", 10), "k \\(number of slabs\\)"),
+        (lambda: from_name("XMS-5", 10), "dataset"),
+        (lambda: randomize(make_lms(10), "T"), "coords"),
+        (lambda: make_lms(100).split(100), "n_train"),
+    ],
+)
 def test_bad_parameters_raise_naming_the_parameter(call, param):
     with pytest.raises(ValueError, match=param):
         call()

@@ -11,14 +11,15 @@ import torch
 import sbcore
 from sbcore.chapters import ch07_ensembles as ch
 from sbcore.claims import ClaimNotReproduced
+from sbcore.claims.checks import CHECKS
 from sbcore.claims.run import apply_overrides
 from sbcore.metrics import ensemble_logits
 
 
 def test_ensemble_logits_is_the_mean_of_the_first_k_members_by_hand():
-    lg = torch.tensor([[[1.0, 0.0], [0.0, 2.0]],
-                       [[3.0, 0.0], [0.0, -2.0]],
-                       [[-1.0, 6.0], [9.0, 0.0]]])  # (M=3, n=2, C=2)
+    lg = torch.tensor(
+        [[[1.0, 0.0], [0.0, 2.0]], [[3.0, 0.0], [0.0, -2.0]], [[-1.0, 6.0], [9.0, 0.0]]]
+    )  # (M=3, n=2, C=2)
     assert torch.allclose(ensemble_logits(lg, 1), lg[0])
     assert torch.allclose(ensemble_logits(lg, 2), torch.tensor([[2.0, 0.0], [0.0, 0.0]]))
     assert torch.allclose(ensemble_logits(lg, [0, 2]), torch.tensor([[0.0, 3.0], [4.5, 1.0]]))
@@ -38,19 +39,31 @@ def test_ensemble_logits_rejects_bad_members(members):
         ensemble_logits(torch.zeros(3, 2, 2), members)
 
 
-@pytest.mark.parametrize("bad, name", [
-    (dict(n_members=1), "n_members"), (dict(n_groups=1), "n_groups"), (dict(ms5_sizes=()), "ms5_sizes"),
-    (dict(sizes=(1, 11)), "sizes"), (dict(sizes=(1,)), "sizes"), (dict(noisy_noise=0.0), "noisy_noise"),
-    (dict(lr=-1.0), "lr"), (dict(momentum=1.0), "momentum"), (dict(model="(100,2)-XYZ"), "model"),
-    (dict(target_single=0.4), "target_single"), (dict(n_test=10), "n_test"),
-])
+@pytest.mark.parametrize(
+    "bad, name",
+    [
+        (dict(n_members=1), "n_members"),
+        (dict(n_groups=1), "n_groups"),
+        (dict(ms5_sizes=()), "ms5_sizes"),
+        (dict(sizes=(1, 11)), "sizes"),
+        (dict(sizes=(1,)), "sizes"),
+        (dict(noisy_noise=0.0), "noisy_noise"),
+        (dict(lr=-1.0), "lr"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(model="(100,2)-XYZ"), "model"),
+        (dict(target_single=0.4), "target_single"),
+        (dict(n_test=10), "n_test"),
+    ],
+)
 def test_config_rejects_bad_values_naming_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
         apply_overrides(ch.PRESETS["book"], bad, ch.KNOBS)
 
 
 def test_flat_knobs_map_onto_the_recipe_and_unknown_names_are_rejected():
-    cfg = apply_overrides(ch.PRESETS["book"], {"lr": 0.05, "max_epochs": 7, "n_groups": 4}, ch.KNOBS)
+    cfg = apply_overrides(
+        ch.PRESETS["book"], {"lr": 0.05, "max_epochs": 7, "n_groups": 4}, ch.KNOBS
+    )
     assert (cfg.train.lr, cfg.train.max_epochs, cfg.n_groups) == (0.05, 7, 4)
     assert cfg.noisy_train.max_epochs == cfg.noisy_max_epochs and cfg.noisy_train.lr == 0.05
     with pytest.raises(ValueError, match="n_membres"):
@@ -64,8 +77,9 @@ def test_presets_resolve():
 
 
 def _run(logits, y):
-    return ch.EnsembleRun("x", 10, None, [], torch.as_tensor(logits, dtype=torch.float32),
-                          torch.as_tensor(y), None)
+    return ch.EnsembleRun(
+        "x", 10, None, [], torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(y), None
+    )
 
 
 def test_member_accuracy_gain_and_disagreement_by_hand():
@@ -91,17 +105,25 @@ def test_gain_ratio_and_accuracy_bar_by_hand():
     assert ch.gain_snr([0.1, 0.1]) == 1e9 and ch.gain_snr([0.0, 0.0]) == 0.0
     assert ch.gain_snr([-0.1, -0.3]) < 0
     # 0.005 rounding + 4 standard errors of an accuracy near 0.75 on 2,000 points
-    assert ch.accuracy_tol(2000) == pytest.approx(0.005 + 4 * math.sqrt(0.1875 / 2000))
-    assert ch.accuracy_tol(5000, 2) == pytest.approx(0.01 + 4 * math.sqrt(0.1875 / 5000))
+    assert CHECKS["ensembles.noisy.acc"].tol(2000) == pytest.approx(
+        0.005 + 4 * math.sqrt(0.1875 / 2000)
+    )
+    assert CHECKS["ensembles.noisy.gap"].target(5000) == pytest.approx(
+        0.01 + 4 * math.sqrt(0.1875 / 5000)
+    )
 
 
 # G=2 groups of M=2 members on 8 points (y = 1), every member right on 6 of them (0.75: trained,
 # above the gain checks' learned precondition 0.6): the last four points every member gets right.
 _RIGHT = [[0, 1]] * 4
-_GAINS = [[[0, 1], [0, 3], [1, 0], [1, 0], *_RIGHT],  # member 0: right on points 0, 1
-          [[0, 1], [1, 0], [0, 3], [1, 0], *_RIGHT]]  # member 1: right on 0, 2 -> mean on 0-2
-_LOSES = [[[0, 1], [0, 1], [1, 0], [1, 0], *_RIGHT],  # member 0: weakly right on 0, 1
-          [[5, 0], [5, 0], [0, 0.1], [0, 0.1], *_RIGHT]]  # member 1: confidently wrong there
+_GAINS = [
+    [[0, 1], [0, 3], [1, 0], [1, 0], *_RIGHT],  # member 0: right on points 0, 1
+    [[0, 1], [1, 0], [0, 3], [1, 0], *_RIGHT],
+]  # member 1: right on 0, 2 -> mean on 0-2
+_LOSES = [
+    [[0, 1], [0, 1], [1, 0], [1, 0], *_RIGHT],  # member 0: weakly right on 0, 1
+    [[5, 0], [5, 0], [0, 0.1], [0, 0.1], *_RIGHT],
+]  # member 1: confidently wrong there
 
 
 def _ms5_like(group):
@@ -109,18 +131,22 @@ def _ms5_like(group):
 
 
 def test_ms5_records_gate_on_the_direction_and_raise_when_it_fails():
-    run = sbcore.start("07_ensembles", scale="smoke", strict=False, progress=False, n_members=2,
-                       sizes=(1, 2))
+    run = sbcore.start(
+        "07_ensembles", scale="smoke", strict=False, progress=False, n_members=2, sizes=(1, 2)
+    )
     ms5 = _ms5_like(_GAINS)  # members 0.75 each, ensembles 0.875: gain +0.125 in both groups
     assert np.allclose(ms5.gain(2), [0.125, 0.125])
     ch.ms5_records(run, ms5)
     rec = {(r.check, r.meta.get("k")): r for r in run.records}
-    assert rec[("ensembles.ms5.gain_sign", 2)].passed and rec[("ensembles.ms5.gain_snr", 2)].values == [1e9]
+    assert rec[("ensembles.ms5.gain_sign", 2)].passed and rec[
+        ("ensembles.ms5.gain_snr", 2)
+    ].values == [1e9]
     # the paper's 5 and 10 are not formed: recorded as not run, never as reproduced
     assert rec[("ensembles.ms5.gain", 5)].not_run and rec[("ensembles.ms5.gain", 10)].not_run
     assert rec[("ensembles.ms5.single", None)].meta["known_deviation"]
-    strict = sbcore.start("07_ensembles", scale="smoke", strict=True, progress=False,
-                          n_members=2, sizes=(1, 2))
+    strict = sbcore.start(
+        "07_ensembles", scale="smoke", strict=True, progress=False, n_members=2, sizes=(1, 2)
+    )
     losing = _ms5_like(_LOSES)  # members 0.75 each, ensembles right on the last four only
     assert np.allclose(losing.gain(2), [-0.25, -0.25])
     with pytest.raises(ClaimNotReproduced, match="#25"):
@@ -128,8 +154,17 @@ def test_ms5_records_gate_on_the_direction_and_raise_when_it_fails():
 
 
 def test_train_ensembles_stack_groups_and_records():
-    run = sbcore.start("07_ensembles", scale="smoke", strict=False, progress=False, n_members=3,
-                       n_groups=2, n_test=200, max_epochs=3, sizes=(1, 3))
+    run = sbcore.start(
+        "07_ensembles",
+        scale="smoke",
+        strict=False,
+        progress=False,
+        n_members=3,
+        n_groups=2,
+        n_test=200,
+        max_epochs=3,
+        sizes=(1, 3),
+    )
     cfg = run.cfg
     ens = ch.train_ensembles("LMS-5", 300, cfg, cfg.train, seed=0, progress=False)
     assert ens.logits.shape == (2, 3, 200, 2) and ens.y.shape == (2, 200)
@@ -138,7 +173,9 @@ def test_train_ensembles_stack_groups_and_records():
     assert not torch.allclose(ens.logits[0, 0], ens.logits[0, 1])
     assert not torch.equal(ens.tests[0].x, ens.tests[1].x)
     ev = ch.randomized_ensemble_eval(ens, 3)
-    assert set(ev) == {"acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc"} and ev["acc"].shape == (2,)
+    assert set(ev) == {"acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc"} and ev["acc"].shape == (
+        2,
+    )
     assert np.allclose(ev["acc"], ens.ensemble_acc(3))
     assert ch.coordinate_reliance(ens).shape == (3, 50)
     ch.noisy_records(run, ens)
@@ -150,18 +187,27 @@ def test_train_ensembles_stack_groups_and_records():
 
 def test_keep_best_keeps_every_members_best_test_epoch():
     cfg = ch.PRESETS["smoke"]
-    run = ch.train_ensembles("MS-5", 600, dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3),
-                                                               n_test=300),
-                             dataclasses.replace(cfg.train, max_epochs=6), seed=0,
-                             progress=False, keep_best=True)
+    run = ch.train_ensembles(
+        "MS-5",
+        600,
+        dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3), n_test=300),
+        dataclasses.replace(cfg.train, max_epochs=6),
+        seed=0,
+        progress=False,
+        keep_best=True,
+    )
     best = run.at_best()
     assert best.logits.shape == run.logits.shape and best.best_logits is None
     # a member's best epoch is never worse than its last, and is one of the epochs trained
     assert np.all(best.member_acc() >= run.member_acc() - 1e-12)
-    plain = ch.train_ensembles("MS-5", 600, dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3),
-                                                                n_test=300),
-                               dataclasses.replace(cfg.train, max_epochs=6), seed=0,
-                               progress=False)
+    plain = ch.train_ensembles(
+        "MS-5",
+        600,
+        dataclasses.replace(cfg, n_members=3, n_groups=2, sizes=(1, 3), n_test=300),
+        dataclasses.replace(cfg.train, max_epochs=6),
+        seed=0,
+        progress=False,
+    )
     torch.testing.assert_close(plain.logits, run.logits)  # keeping the best changes no training
     with pytest.raises(ValueError, match="keep_best"):
         plain.at_best()

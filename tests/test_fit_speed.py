@@ -26,15 +26,24 @@ def test_periodic_slab_has_k_slabs_alternating_with_the_5_slabs_gap_share(k):
 
 
 def test_epochs_to_fit_counts_the_first_fitted_epoch_and_the_budget_when_never():
-    fast = epochs_to_fit([3], n=500, seeds=[0, 1], progress=False,
-                         cfg=TrainConfig(lr=0.1, momentum=0.9, max_epochs=30))
+    fast = epochs_to_fit(
+        [3],
+        n=500,
+        seeds=[0, 1],
+        progress=False,
+        cfg=TrainConfig(lr=0.1, momentum=0.9, max_epochs=30),
+    )
     assert fast.shape == (1, 2) and np.all(fast <= 30)
-    never = epochs_to_fit([5], n=500, seeds=[0], progress=False,
-                          cfg=TrainConfig(lr=1e-6, max_epochs=3))
+    never = epochs_to_fit(
+        [5], n=500, seeds=[0], progress=False, cfg=TrainConfig(lr=1e-6, max_epochs=3)
+    )
     assert never.tolist() == [[4]]  # the budget + 1: not fitted
 
 
 def test_fit_rows_one_row_per_k():
     from sbcore.chapters.ch01_datasets_and_metrics import fit_rows
+
     assert fit_rows((5, 7), np.array([[56, 79], [126, 501]])) == [
-        {"k": 5, "seed 0": 56, "seed 1": 79}, {"k": 7, "seed 0": 126, "seed 1": 501}]
+        {"k": 5, "seed 0": 56, "seed 1": 79},
+        {"k": 7, "seed 0": 126, "seed 1": 501},
+    ]

@@ -14,6 +14,7 @@ import sbcore
 from sbcore import margins
 from sbcore.chapters import ch05_fragility as ch
 from sbcore.claims import ClaimNotReproduced
+from sbcore.claims.checks import CHECKS
 from sbcore.data import make_lms
 from sbcore.data.synthetic import SyntheticData, contradict
 from sbcore.experiments import fragility
@@ -30,8 +31,16 @@ def _run(strict=False, **kw):
 
 def _unrotated(z, y, name="LMS-5"):
     z = torch.tensor(z, dtype=torch.float32)
-    return SyntheticData(x=z, y=torch.tensor(y), z=z, rotation=torch.eye(z.shape[1]),
-                         s_coords=(0,), sc_coords=tuple(range(1, z.shape[1])), name=name, seed=0)
+    return SyntheticData(
+        x=z,
+        y=torch.tensor(y),
+        z=z,
+        rotation=torch.eye(z.shape[1]),
+        s_coords=(0,),
+        sc_coords=tuple(range(1, z.shape[1])),
+        name=name,
+        seed=0,
+    )
 
 
 def test_vote_boundaries_of_the_5_slab_are_the_midpoints_between_centres():
@@ -49,7 +58,8 @@ def test_averaging_flip_budget_by_hand():
     # y=0: the linear vote is wrong (c=2, w=1): one turn suffices, 0.22.
     data = _unrotated([[0.3, 0.44, 0.44], [0.5, 0.0, 0.0]], [1, 0])
     assert margins.averaging_flip_budget(data, 5).tolist() == pytest.approx(
-        [math.sqrt(2 * 0.22 ** 2), 0.22], abs=1e-6)
+        [math.sqrt(2 * 0.22**2), 0.22], abs=1e-6
+    )
 
 
 def test_averaging_flip_budget_is_the_exact_minimum_for_the_oracle():
@@ -66,8 +76,10 @@ def test_averaging_flip_budget_is_the_exact_minimum_for_the_oracle():
 
 
 def test_averaging_budget_grows_like_sqrt_d():
-    med = [np.median(margins.averaging_flip_budget(make_lms(1000, k=5, d=d, seed=0), 5))
-           for d in (10, 40, 160)]
+    med = [
+        np.median(margins.averaging_flip_budget(make_lms(1000, k=5, d=d, seed=0), 5))
+        for d in (10, 40, 160)
+    ]
     assert 0.4 < margins.loglog_slope([10, 40, 160], med) < 0.6
 
 
@@ -88,7 +100,9 @@ def test_flip_budget_of_a_linear_model_is_the_median_distance():
 
 
 def test_exact_curve_and_loglog_slope():
-    assert margins.exact_curve(np.array([0.1, 0.2, 0.3]), [0, 0.15, 0.3]).tolist() == pytest.approx([1, 2 / 3, 0])
+    assert margins.exact_curve(
+        np.array([0.1, 0.2, 0.3]), [0, 0.15, 0.3]
+    ).tolist() == pytest.approx([1, 2 / 3, 0])
     assert margins.loglog_slope([10, 40], [1.0, 2.0]) == pytest.approx(0.5)
 
 
@@ -122,8 +136,10 @@ def lms_stacks():
     seeds = [0, 1]
     trains, tests = make_splits("LMS-5", 2000, 400, seeds, d=10)
     cfg = TrainConfig(lr=0.1, momentum=0.9, max_epochs=30)
-    stacks = [train_stack(m, trains, tests, cfg, seeds=seeds, progress=False).model
-              for m in ("(50,1)-FCN", "(100,2)-FCN")]
+    stacks = [
+        train_stack(m, trains, tests, cfg, seeds=seeds, progress=False).model
+        for m in ("(50,1)-FCN", "(100,2)-FCN")
+    ]
     return trains, tests, stacks
 
 
@@ -144,29 +160,42 @@ def test_attacks_transfer_and_records(lms_stacks):
     r = _run(strict=True)
     ch.check_transfer(r, mats, {"LMS-5": ["a", "b"]}, {"LMS-5": runs})
     lms = [x for x in r.records if x.data == "LMS-5"]
-    assert len(lms) == 2 and lms[1].values == [mat[0, 1, 0], mat[0, 1, 1], mat[1, 0, 0], mat[1, 0, 1]]
+    assert len(lms) == 2 and lms[1].values == [
+        mat[0, 1, 0],
+        mat[0, 1, 1],
+        mat[1, 0, 0],
+        mat[1, 0, 1],
+    ]
     ms = [x for x in r.records if x.data == "MS-(5,7)"]
     assert len(ms) == 2 and all(x.not_run for x in ms)  # one architecture: no transfer to measure
     assert len(ch.attack_rows(runs)) == 6
 
 
 def _attack_run(data, acc, share):
-    return AttackRun(data, "m", 0.32, 0.44, np.ones(2), acc=acc, share=share,
-                     raw_share=share, uaps={})
+    return AttackRun(
+        data, "m", 0.32, 0.44, np.ones(2), acc=acc, share=share, raw_share=share, uaps={}
+    )
 
 
 def test_attack_records_known_deviations_do_not_raise_under_strict():
     ok = {a: np.ones(2) for a in ATTACKS}
-    run = _attack_run("MS-(5,7)", {"PGD": np.zeros(2), "SVD-UAP": np.full(2, 0.06),
-                                   "AS-UAP": np.zeros(2)}, {**ok, "AS-UAP": np.full(2, 0.99)})
+    run = _attack_run(
+        "MS-(5,7)",
+        {"PGD": np.zeros(2), "SVD-UAP": np.full(2, 0.06), "AS-UAP": np.zeros(2)},
+        {**ok, "AS-UAP": np.full(2, 0.99)},
+    )
     r = _run(strict=True)
     ch.check_attacks(r, [run])
     bad = [x for x in r.records if not x.passed and not x.not_run]
     # 0.06 after the SVD-UAP on MS-(5,7) is within the floor's bar (1/16 + 0.005 + 4 se)
     assert len(bad) == 1 and all("known_deviation" in x.meta for x in bad)
     ms = [x for x in r.records if x.check == "fragility.uap_acc_ms57"]
-    assert len(ms) == 2 and ms[0].target == pytest.approx(ch.uap_floor_bar(r.cfg.n_attack))
-    assert ch.uap_floor_bar(10_000) == pytest.approx(1 / 16 + 0.005 + 4 * math.sqrt(15 / 256 / 1e4))
+    assert len(ms) == 2 and ms[0].target == pytest.approx(
+        CHECKS["fragility.uap_acc_ms57"].target(r.cfg.n_attack)
+    )
+    assert CHECKS["fragility.uap_acc_ms57"].target(10_000) == pytest.approx(
+        1 / 16 + 0.005 + 4 * math.sqrt(15 / 256 / 1e4)
+    )
     missing = {(x.data, x.meta["model"]) for x in r.records if x.not_run}
     assert ("LMS-5", "(100,10,1)-GRU") in missing and ("MS-(5,7)", "(32,7,1)-CNN") in missing
     run.share["SVD-UAP"] = np.full(2, 0.99)  # the SVD-UAP's share carries no deviation
@@ -182,8 +211,9 @@ def test_attack_records_known_deviations_do_not_raise_under_strict():
 
 def test_share_bars_are_the_printed_percentages_squared():
     from sbcore.claims import CHECKS
+
     for key, printed in (("lms5", 0.996), ("ms57", 0.999), ("images", 0.993)):
-        assert CHECKS[f"fragility.share.{key}"].target == pytest.approx(printed ** 2, abs=6e-4)
+        assert CHECKS[f"fragility.share.{key}"].target == pytest.approx(printed**2, abs=6e-4)
 
 
 def test_margin_records_slope_of_f_star_is_a_fact():
@@ -195,16 +225,26 @@ def test_margin_records_slope_of_f_star_is_a_fact():
     with pytest.raises(ClaimNotReproduced):
         ch.check_margins(r, {"f*": np.array([0.5, 0.5]), "(100,1)-FCN": np.array([0.3, 0.3])}, acc)
     with pytest.raises(ClaimNotReproduced, match="did not train|not reproduced"):  # at chance
-        ch.check_margins(_run(strict=True), {"f*": np.array([0.5, 0.5]),
-                                             "(100,1)-FCN": np.array([0.0, 0.0])}, acc * 0.5)
+        ch.check_margins(
+            _run(strict=True),
+            {"f*": np.array([0.5, 0.5]), "(100,1)-FCN": np.array([0.0, 0.0])},
+            acc * 0.5,
+        )
 
 
 def test_confidence_records():
     r = _run()
-    ch.check_contradiction(r, {("d", "m"): {"clean_conf": np.array([0.99, 0.99]),
-                                            "contra_conf": np.array([0.98, 0.9]),
-                                            "follow_s": np.array([1.0, 1.0]),
-                                            "acc": np.array([1.0, 0.99])}})
+    ch.check_contradiction(
+        r,
+        {
+            ("d", "m"): {
+                "clean_conf": np.array([0.99, 0.99]),
+                "contra_conf": np.array([0.98, 0.9]),
+                "follow_s": np.array([1.0, 1.0]),
+                "acc": np.array([1.0, 0.99]),
+            }
+        },
+    )
     assert [x.passed for x in r.records] == [True, False]
 
 
@@ -228,19 +268,37 @@ def test_ood_and_contradiction_on_a_model_reading_only_s():
 
 def test_flip_budget_sweep_shapes_and_f_star_grows():
     cfg = TrainConfig(lr=0.1, momentum=0.9, max_epochs=5)
-    out = flip_budget_sweep("(50,1)-FCN", (10, 40), n_train=500, n_test=200, n_points=50,
-                            seeds=[0, 1], cfg=cfg, progress=False, n_steps=5)
+    out = flip_budget_sweep(
+        "(50,1)-FCN",
+        (10, 40),
+        n_train=500,
+        n_test=200,
+        n_points=50,
+        seeds=[0, 1],
+        cfg=cfg,
+        progress=False,
+        n_steps=5,
+    )
     assert out["f*"].shape == out["(50,1)-FCN"].shape == (2, 2)
     assert (out["f*"][:, 1] > out["f*"][:, 0]).all()
 
 
 def test_config_presets_and_validation_name_the_parameter():
     assert ch.PRESETS["book"].n_seeds >= 3 and ch.PRESETS["paper"].models_ms == ch.ALL3
-    assert ch.PRESETS["paper"].train.momentum == 0.0 and ch.PRESETS["paper"].image_model == "densenet121"
-    for kw, name in ((dict(n_attack=10 ** 6), "n_attack"), (dict(n_seeds=1), "n_seeds"),
-                     (dict(margin_dims=(10,)), "margin_dims"), (dict(lr=0.0), "lr"),
-                     (dict(momentum=1.0), "momentum"), (dict(pgd_steps=0), "pgd_steps"),
-                     (dict(image_model="vgg"), "image_model"), (dict(image_n_test=5), "image_n_test")):
+    assert (
+        ch.PRESETS["paper"].train.momentum == 0.0
+        and ch.PRESETS["paper"].image_model == "densenet121"
+    )
+    for kw, name in (
+        (dict(n_attack=10**6), "n_attack"),
+        (dict(n_seeds=1), "n_seeds"),
+        (dict(margin_dims=(10,)), "margin_dims"),
+        (dict(lr=0.0), "lr"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(pgd_steps=0), "pgd_steps"),
+        (dict(image_model="vgg"), "image_model"),
+        (dict(image_n_test=5), "image_n_test"),
+    ):
         with pytest.raises(ValueError, match=name):
             _run(**kw)
     with pytest.raises(ValueError, match="unknown"):

@@ -14,8 +14,8 @@ import sbcore  # noqa: E402
 from sbcore.chapters import ch05_fragility as ch  # noqa: E402
 from sbcore.claims import ClaimNotReproduced  # noqa: E402
 from sbcore.data.dominoes import ImageDominoes, block_mask  # noqa: E402
-from sbcore.figures.fragility import plot_uap_images  # noqa: E402
 from sbcore.experiments.fragility import ATTACKS, attack_models, mean_block_distance  # noqa: E402
+from sbcore.figures.fragility import plot_uap_images  # noqa: E402
 
 
 class TopOnly(nn.Module):
@@ -33,7 +33,7 @@ class TopOnly(nn.Module):
 def _data(n: int = 64, seed: int = 0) -> tuple[ImageDominoes, TopOnly]:
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(1, 32, 32, generator=g) / 32
-    x = 0.3 + 0.4 * torch.rand(n, 1, 64, 32, generator=g)   # inside [0, 1], away from the edges
+    x = 0.3 + 0.4 * torch.rand(n, 1, 64, 32, generator=g)  # inside [0, 1], away from the edges
     model = TopOnly(w)
     y = (model(x)[:, 1] > 0).long()
     return ImageDominoes(x, y, "toy dominoes", ("a", "b"), ("c", "d")), model
@@ -41,9 +41,18 @@ def _data(n: int = 64, seed: int = 0) -> tuple[ImageDominoes, TopOnly]:
 
 def _attack(models, data, **kw):
     d = mean_block_distance(data)
-    args = dict(on_s=block_mask(data.x.shape[1:], "S"), eps_pgd=d / 2, eps_uap=d, pgd_steps=10,
-                uap_epochs=2, uap_batch=16, clip=(0.0, 1.0), seed=0, data=data.source,
-                model_name="top-only")
+    args = dict(
+        on_s=block_mask(data.x.shape[1:], "S"),
+        eps_pgd=d / 2,
+        eps_uap=d,
+        pgd_steps=10,
+        uap_epochs=2,
+        uap_batch=16,
+        clip=(0.0, 1.0),
+        seed=0,
+        data=data.source,
+        model_name="top-only",
+    )
     args.update(kw)
     sets = [(data.x, data.y)] * len(models)
     return attack_models(models, sets, sets, **args)
@@ -51,12 +60,12 @@ def _attack(models, data, **kw):
 
 def test_mean_block_distance():
     x = torch.zeros(4, 1, 64, 32)
-    x[2:, :, :32] = 0.5                   # class 1: top block 0.5 everywhere (1024 pixels)
-    x[2:, :, 32:] = 1.0                   # the bottom block does not count
+    x[2:, :, :32] = 0.5  # class 1: top block 0.5 everywhere (1024 pixels)
+    x[2:, :, 32:] = 1.0  # the bottom block does not count
     data = ImageDominoes(x, torch.tensor([0, 0, 1, 1]), "t", ("a", "b"), ("c", "d"))
     assert mean_block_distance(data) == pytest.approx(0.5 * 32)
     with pytest.raises(ValueError):
-        mean_block_distance(data.subset(slice(0, 2)))   # one class only
+        mean_block_distance(data.subset(slice(0, 2)))  # one class only
 
 
 def test_attacks_on_a_top_only_model_spend_everything_on_S():
@@ -92,7 +101,10 @@ def test_stand_in_deviations_apply_on_the_stand_in_only():
     data, model = _data()
     run = _attack([model], data)
     run.share["AS-UAP"] = np.array([0.5])
-    for source, raises in (("Fashion-MNIST dominoes:A (toy)", False), ("MNIST-CIFAR:A (toy)", True)):
+    for source, raises in (
+        ("Fashion-MNIST dominoes:A (toy)", False),
+        ("MNIST-CIFAR:A (toy)", True),
+    ):
         run.data = source
         r = sbcore.start("05_fragility", scale="smoke", strict=True, progress=False)
         if raises:
@@ -114,6 +126,7 @@ def test_bad_arguments_raise(kw):
 def test_model_choice_and_plot():
     assert ch.PRESETS["paper"].image_model == ch.PAPER_IMAGE_MODEL == "densenet121"
     assert ch.PRESETS["book"].image_model == ch.PRESETS["smoke"].image_model == "small_cnn"
-    fig = plot_uap_images({"a": np.random.default_rng(0).normal(size=(1, 64, 32)),
-                           "zeros": np.zeros((64, 32))})
-    assert len(fig.axes) == 3   # two panels and the colour bar
+    fig = plot_uap_images(
+        {"a": np.random.default_rng(0).normal(size=(1, 64, 32)), "zeros": np.zeros((64, 32))}
+    )
+    assert len(fig.axes) == 3  # two panels and the colour bar

@@ -16,8 +16,19 @@ STEPS = ["environment", "cuda_tests", "graph_records", "bench_cuda", "chapters",
 @pytest.mark.skipif(torch.cuda.is_available(), reason="on a GPU, make gpu-check itself runs")
 def test_gpu_check_on_the_cpu_records_the_environment_and_skips_the_device_steps(tmp_path):
     out = tmp_path / "gpu-check.jsonl"
-    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_check.py"), "--out",
-                          str(out), "--budget", "60"], capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu_check.py"),
+            "--out",
+            str(out),
+            "--budget",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     steps = [json.loads(line) for line in out.read_text().splitlines()]
     assert [s["step"] for s in steps] == STEPS

@@ -23,10 +23,23 @@ import torch
 
 from sbcore.data import download
 from sbcore.data.cifar import CLASS_NAMES, read_cifar10
-from sbcore.data.dominoes import (FASHION_PAIRS, ImageDominoes, block_mask, load_dominoes,
-                                  pad_to_32, pair_blocks, randomize)
-from sbcore.data.download import (ChecksumError, DataUnavailable, KnownFile, fashion_files, fetch,
-                                  locate)
+from sbcore.data.dominoes import (
+    FASHION_PAIRS,
+    ImageDominoes,
+    block_mask,
+    load_dominoes,
+    pad_to_32,
+    pair_blocks,
+    randomize,
+)
+from sbcore.data.download import (
+    ChecksumError,
+    DataUnavailable,
+    KnownFile,
+    fashion_files,
+    fetch,
+    locate,
+)
 from sbcore.data.idx import read_idx, read_idx_pair
 from sbcore.probes import linear_probe_accuracy
 
@@ -65,8 +78,6 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-
-
 # ---------------------------------------------------------------- IDX
 
 
@@ -83,9 +94,14 @@ def test_idx_roundtrip(tmp_path, gz):
 @pytest.mark.parametrize("damage", ["truncated", "trailing", "magic", "dtype", "header", "gzip"])
 def test_idx_malformed_raises_with_path(tmp_path, damage):
     good = idx_bytes(np.ones((4, 28, 28), np.uint8))
-    bad = {"truncated": good[:-7], "trailing": good + b"\0", "magic": b"\1" + good[1:],
-           "dtype": good[:2] + b"\x0d" + good[3:], "header": good[:9],
-           "gzip": gzip.compress(good)[:-20]}[damage]
+    bad = {
+        "truncated": good[:-7],
+        "trailing": good + b"\0",
+        "magic": b"\1" + good[1:],
+        "dtype": good[:2] + b"\x0d" + good[3:],
+        "header": good[:9],
+        "gzip": gzip.compress(good)[:-20],
+    }[damage]
     path = tmp_path / f"{damage}.idx"
     path.write_bytes(bad)
     with pytest.raises(ValueError, match=str(path)):
@@ -130,7 +146,9 @@ def test_cifar_reads_tar_and_folder(cifar_tar, tmp_path):
         for split in ("train", "test"):
             x, y = read_cifar10(source, split)
             assert x.dtype == torch.uint8 and x.shape == (len(expected[split][1]), 3, 32, 32)
-            assert np.array_equal(x.numpy(), expected[split][0]) and y.tolist() == expected[split][1]
+            assert (
+                np.array_equal(x.numpy(), expected[split][0]) and y.tolist() == expected[split][1]
+            )
     x, y = read_cifar10(path, "train", classes=[1, 9])
     keep = [i for i, lab in enumerate(expected["train"][1]) if lab in (1, 9)]
     assert y.tolist() == [expected["train"][1][i] for i in keep]
@@ -147,7 +165,9 @@ def test_cifar_malformed(cifar_tar, tmp_path):
     odd = write_cifar_tar(tmp_path / "odd.tar.gz", {**batches, "test_batch.bin": b"\0" * 3000})
     with pytest.raises(ValueError, match="odd.tar.gz.*3073-byte"):
         read_cifar10(odd, "test")
-    partial = write_cifar_tar(tmp_path / "partial.tar.gz", {"test_batch.bin": batches["test_batch.bin"]})
+    partial = write_cifar_tar(
+        tmp_path / "partial.tar.gz", {"test_batch.bin": batches["test_batch.bin"]}
+    )
     with pytest.raises(ValueError, match="lacks"):
         read_cifar10(partial, "train")
     with pytest.raises(ValueError, match="split must be one of"):
@@ -178,9 +198,12 @@ def server(tmp_path):
     root = tmp_path / "served"
     root.mkdir()
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
+        ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root))
+    )
     httpd.requests = []
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    ).start()
     yield root, f"http://127.0.0.1:{httpd.server_address[1]}", httpd.requests
     httpd.shutdown()
     httpd.server_close()
@@ -196,7 +219,9 @@ def test_locate_finds_local_files_first(env, server):
     sha = hashlib.sha256(good).hexdigest()
     (env / "data" / "sub").mkdir(parents=True)
     (env / "data" / "sub" / "f.bin").write_bytes(good)
-    assert locate("sub/f.bin", sha256=sha, urls=[f"{base}/f.bin"]) == env / "data" / "sub" / "f.bin"
+    assert (
+        locate("sub/f.bin", sha256=sha, urls=[f"{base}/f.bin"]) == env / "data" / "sub" / "f.bin"
+    )
     (env / "xdg" / "sbcore").mkdir(parents=True)
     (env / "xdg" / "sbcore" / "g.bin").write_bytes(good)
     assert locate("g.bin", sha256=sha.upper(), urls=[]) == env / "xdg" / "sbcore" / "g.bin"
@@ -219,7 +244,10 @@ def test_download_falls_back_to_mirror(env, server, monkeypatch):
     assert requests == ["/missing/f.gz", "/mirror/f.gz"]
     # A corrupt cache entry is replaced by a fresh, verified download.
     path.write_bytes(b"garbage")
-    assert locate("mnist/f.gz", sha256=sha, urls=[f"{base}/mirror/f.gz"]).read_bytes() == b"payload" * 100
+    assert (
+        locate("mnist/f.gz", sha256=sha, urls=[f"{base}/mirror/f.gz"]).read_bytes()
+        == b"payload" * 100
+    )
 
 
 @pytest.mark.parametrize("what", ["wrong checksum", "interrupted"])
@@ -239,17 +267,29 @@ def test_offline_message_says_what_and_where(env, server):
     with pytest.raises(FileNotFoundError) as info:  # DataUnavailable is a FileNotFoundError
         locate("mnist/f.bin", sha256="ab" * 32, urls=[f"{base}/f.bin"])  # SBCORE_OFFLINE=1
     msg = str(info.value)
-    for part in ("f.bin", str(env / "data" / "mnist" / "f.bin"), str(env / "xdg" / "sbcore"),
-                 f"{base}/f.bin", "ab" * 32):
+    for part in (
+        "f.bin",
+        str(env / "data" / "mnist" / "f.bin"),
+        str(env / "xdg" / "sbcore"),
+        f"{base}/f.bin",
+        "ab" * 32,
+    ):
         assert part in msg
     assert requests == []
     with pytest.raises(ValueError, match="relpath must be one of"):
         fetch("mnist/nonsense.gz")
     assert set(download.KNOWN_FILES) == {
-        "cifar-10-binary.tar.gz", *(f"mnist/{s}-{k}-ubyte.gz" for s in ("train", "t10k")
-                                    for k in ("images-idx3", "labels-idx1"))}
-    assert all(len(k.sha256) == 64 and k.urls[0].startswith("https://")
-               for k in download.KNOWN_FILES.values())
+        "cifar-10-binary.tar.gz",
+        *(
+            f"mnist/{s}-{k}-ubyte.gz"
+            for s in ("train", "t10k")
+            for k in ("images-idx3", "labels-idx1")
+        ),
+    }
+    assert all(
+        len(k.sha256) == 64 and k.urls[0].startswith("https://")
+        for k in download.KNOWN_FILES.values()
+    )
 
 
 # ---------------------------------------------------------------- domino images
@@ -271,7 +311,9 @@ def mnist_cifar(env, monkeypatch):
         for kind, arr in (("images-idx3", digits[split]), ("labels-idx1", np.array(labs))):
             rel = f"mnist/{split}-{kind}-ubyte.gz"
             path = write_idx(env / "data" / rel, arr)
-            monkeypatch.setitem(download.KNOWN_FILES, rel, KnownFile(rel, sha256_of(path), None, ()))
+            monkeypatch.setitem(
+                download.KNOWN_FILES, rel, KnownFile(rel, sha256_of(path), None, ())
+            )
     train_labels = [[1, 9, 1, 3], [9, 9, 1, 0], [8, 1, 9, 9], [1, 0, 8, 2], [9, 1, 5, 5]]
     batches, cifar = {}, {"train": [], "test": []}
     for i, labs in enumerate(train_labels, 1):
@@ -295,22 +337,33 @@ def test_mnist_cifar_geometry_and_pairing(mnist_cifar, split):
     n_per_class = {"train": 6, "test": 3}[split]  # automobiles = trucks = 6 (train), 3 (test)
     assert data.x.shape == (2 * n_per_class, 3, 64, 32) and data.x.dtype == torch.float32
     assert data.y.dtype == torch.int64 and data.y.bincount().tolist() == [n_per_class] * 2
-    assert data.source.startswith("MNIST-CIFAR:A") and data.bottom_classes == ("automobile", "truck")
+    assert data.source.startswith("MNIST-CIFAR:A") and data.bottom_classes == (
+        "automobile",
+        "truck",
+    )
     assert 0 <= data.x.min() and data.x.max() <= 1
     top = data.block("S")
     assert torch.equal(top[:, 0], top[:, 1]) and torch.equal(top[:, 0], top[:, 2])
     # Top = a padded digit of the matching class; zero border of 2 pixels.
     prefix = "train" if split == "train" else "t10k"
     padded = pad_to_32(torch.from_numpy(mnist_cifar["digits"][prefix]))[:, 0]
-    digit_keys = {c: [padded[i].numpy().tobytes() for i, lab in enumerate(mnist_cifar["labels"][prefix])
-                      if lab == c] for c in (0, 1)}
+    digit_keys = {
+        c: [
+            padded[i].numpy().tobytes()
+            for i, lab in enumerate(mnist_cifar["labels"][prefix])
+            if lab == c
+        ]
+        for c in (0, 1)
+    }
     used_digits = []
     for img, label in zip(top[:, 0], data.y.tolist()):
         key = _as_key(img)
         assert key in digit_keys[(0, 1)[label]]
         used_digits.append(key)
     # Bottom = each CIFAR image of the two classes exactly once, with its class.
-    expected = sorted((int(lab == 9), x.tobytes()) for lab, x in mnist_cifar["cifar"][split] if lab in (1, 9))
+    expected = sorted(
+        (int(lab == 9), x.tobytes()) for lab, x in mnist_cifar["cifar"][split] if lab in (1, 9)
+    )
     got = sorted((int(lab), _as_key(img)) for img, lab in zip(data.block("Sc"), data.y))
     assert got == expected
     if split == "test":  # 3 automobiles but only 2 zeros: the zeros are reused evenly
@@ -321,7 +374,9 @@ def test_mnist_cifar_geometry_and_pairing(mnist_cifar, split):
 def test_mnist_cifar_options(mnist_cifar):
     a = load_dominoes("mnist-cifar", split="train", download=False, seed=3)
     assert torch.equal(a.x, load_dominoes("mnist-cifar", split="train", download=False, seed=3).x)
-    assert not torch.equal(a.x, load_dominoes("mnist-cifar", split="train", download=False, seed=4).x)
+    assert not torch.equal(
+        a.x, load_dominoes("mnist-cifar", split="train", download=False, seed=4).x
+    )
     gray = load_dominoes("mnist-cifar", split="train", download=False, channels=1)
     assert gray.x.shape == (12, 1, 64, 32) and "grayscale" in gray.source
     b = load_dominoes("mnist-cifar", pair="B", split="train", download=False)
@@ -339,10 +394,21 @@ def _write_fashion(env: Path, monkeypatch, n: int = 4) -> None:
     labels = np.repeat(np.arange(10), n)
     table = dict(download.FASHION_MD5)
     for split in ("train", "t10k"):
-        for kind, path in (("images-idx3", write_idx(env / "data" / "fashion-mnist" / f"{split}-images-idx3-ubyte.gz",
-                                                     _digits(list(labels), 5))),
-                           ("labels-idx1", write_idx(env / "data" / "fashion-mnist" / f"{split}-labels-idx1-ubyte",
-                                                     labels, gz=False))):
+        for kind, path in (
+            (
+                "images-idx3",
+                write_idx(
+                    env / "data" / "fashion-mnist" / f"{split}-images-idx3-ubyte.gz",
+                    _digits(list(labels), 5),
+                ),
+            ),
+            (
+                "labels-idx1",
+                write_idx(
+                    env / "data" / "fashion-mnist" / f"{split}-labels-idx1-ubyte", labels, gz=False
+                ),
+            ),
+        ):
             table[f"{split}-{kind}-ubyte"] = (hashlib.md5(path.read_bytes()).hexdigest(),)
     monkeypatch.setattr(download, "FASHION_MD5", table)
 
@@ -355,17 +421,29 @@ def test_auto_falls_back_to_fashion_then_fails_clearly(env, monkeypatch):
     _write_fashion(env, monkeypatch)
     data = load_dominoes("auto", pair="A", split="test")
     assert data.source.startswith("Fashion-MNIST dominoes:A")
-    assert data.top_classes == ("Trouser", "Sneaker") and data.bottom_classes == ("Pullover", "Coat")
+    assert data.top_classes == ("Trouser", "Sneaker") and data.bottom_classes == (
+        "Pullover",
+        "Coat",
+    )
     assert data.x.shape == (8, 1, 64, 32) and data.y.bincount().tolist() == [4, 4]
     assert load_dominoes("fashion", channels=3).x.shape == (8, 3, 64, 32)
     for pair, (top, bottom) in FASHION_PAIRS.items():
         assert not set(top) & set(bottom), pair
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(source="mnist"), "source"), (dict(pair="D"), "pair"), (dict(split="val"), "split"),
-    (dict(n_samples=0), "n_samples"), (dict(n_samples=2.5), "n_samples"),
-    (dict(n_samples=True), "n_samples"), (dict(channels=2), "channels"), (dict(seed="0"), "seed")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(source="mnist"), "source"),
+        (dict(pair="D"), "pair"),
+        (dict(split="val"), "split"),
+        (dict(n_samples=0), "n_samples"),
+        (dict(n_samples=2.5), "n_samples"),
+        (dict(n_samples=True), "n_samples"),
+        (dict(channels=2), "channels"),
+        (dict(seed="0"), "seed"),
+    ],
+)
 def test_bad_parameters_raise_before_loading(env, kwargs, name):
     with pytest.raises(ValueError, match=f"^{name} must be"):
         load_dominoes(**kwargs)  # nothing is on disk: a DataUnavailable would mean it tried
@@ -375,8 +453,10 @@ def _toy(n: int = 2000) -> ImageDominoes:
     """Top block = the label everywhere, bottom block = noise (a distinct image per example)."""
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 2, (n,), generator=g)
-    x = torch.cat([y.float().view(n, 1, 1, 1).expand(n, 1, 32, 32),
-                   torch.rand(n, 1, 32, 32, generator=g)], dim=2)
+    x = torch.cat(
+        [y.float().view(n, 1, 1, 1).expand(n, 1, 32, 32), torch.rand(n, 1, 32, 32, generator=g)],
+        dim=2,
+    )
     return ImageDominoes(x=x, y=y, source="toy", top_classes=("0", "1"), bottom_classes=("a", "b"))
 
 
@@ -410,8 +490,15 @@ def test_block_mask_and_pairing_rule():
         block_mask((3, 32, 32))
     top_x = torch.arange(5, dtype=torch.uint8).view(5, 1, 1, 1).expand(5, 1, 32, 32)
     bottom_x = torch.arange(100, 109, dtype=torch.uint8).view(9, 1, 1, 1).expand(9, 1, 32, 32)
-    x, y = pair_blocks(top_x, torch.tensor([0, 0, 1, 1, 1]), bottom_x,
-                       torch.tensor([5, 5, 5, 5, 6, 6, 6, 7, 7]), top=(0, 1), bottom=(5, 6), seed=0)
+    x, y = pair_blocks(
+        top_x,
+        torch.tensor([0, 0, 1, 1, 1]),
+        bottom_x,
+        torch.tensor([5, 5, 5, 5, 6, 6, 6, 7, 7]),
+        top=(0, 1),
+        bottom=(5, 6),
+        seed=0,
+    )
     assert x.shape == (6, 1, 64, 32) and y.tolist().count(1) == 3
     for img, label in zip(x, y.tolist()):
         assert int(img[0, 0, 0]) in ((0, 1), (2, 3, 4))[label]
@@ -426,8 +513,12 @@ def test_linear_probe():
     x = torch.rand(400, 1, 8, 8, generator=g)
     x[:, 0, 0, 0] = y.float()  # one pixel gives the label away
     assert linear_probe_accuracy(x[:300], y[:300], x[300:], y[300:]) == 1.0
-    assert linear_probe_accuracy(torch.rand(300, 64, generator=g), y[:300],
-                                 torch.rand(100, 64, generator=g), y[300:]) < 0.75
+    assert (
+        linear_probe_accuracy(
+            torch.rand(300, 64, generator=g), y[:300], torch.rand(100, 64, generator=g), y[300:]
+        )
+        < 0.75
+    )
     with pytest.raises(ValueError, match="C must be > 0"):
         linear_probe_accuracy(x, y, x, y, C=0)
 

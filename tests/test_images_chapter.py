@@ -12,7 +12,7 @@ from torch import nn
 import sbcore
 from sbcore.chapters import ch03_extreme_sb_images as ch
 from sbcore.claims import ClaimNotReproduced
-from sbcore.claims.checks.images import chance_tol
+from sbcore.claims.checks.images import CHANCE
 from sbcore.data.dominoes import ImageDominoes
 from sbcore.experiments.images import MNIST_CIFAR_RECIPE, randomized_image_eval, train_image_model
 from sbcore.figures.images import plot_dominoes
@@ -27,8 +27,13 @@ def _dominoes(n=400, seed=0, channels=1, source="toy dominoes") -> ImageDominoes
     x[:, :, 8:24, 8:24] += 0.8 * y.view(-1, 1, 1, 1)
     x[y == 0, :, 40:56, 2:10] += 0.8
     x[y == 1, :, 40:56, 22:30] += 0.8
-    return ImageDominoes(x=x.clamp(0, 1), y=y, source=source, top_classes=("dark", "bright"),
-                         bottom_classes=("left", "right"))
+    return ImageDominoes(
+        x=x.clamp(0, 1),
+        y=y,
+        source=source,
+        top_classes=("dark", "bright"),
+        bottom_classes=("left", "right"),
+    )
 
 
 class ReadsRows(nn.Module):
@@ -58,7 +63,9 @@ def _run(strict=False, **kw):
 
 def _result(model, pair, test, n=2):
     ev = randomized_image_eval([model] * n, test)
-    return ch.ImageResult(pair, type(model).__name__, test.source, ev, np.ones(n), [], test.n_samples)
+    return ch.ImageResult(
+        pair, type(model).__name__, test.source, ev, np.ones(n), [], test.n_samples
+    )
 
 
 def test_model_reading_only_the_top_block_is_invariant_to_sc_and_at_chance_under_s():
@@ -117,12 +124,12 @@ def test_missing_cnns_and_pairs_are_recorded_as_not_run():
 
 
 def test_s_randomized_accuracy_bar_adds_the_sampling_error():
-    assert chance_tol(400, 2) == pytest.approx(0.02 + 1.5 / np.sqrt(800))
+    assert CHANCE(400, 2) == pytest.approx(0.02 + 1.5 / np.sqrt(800))
     run = _run()
     res = _result(ReadsRows(), "A", _dominoes(400, seed=3))
-    res.eval.s_acc[:] = 0.5 + chance_tol(400, 2) - 1e-3
+    res.eval.s_acc[:] = 0.5 + CHANCE(400, 2) - 1e-3
     ch.check_tables(run, [res])
-    assert run.records[0].passed and run.records[0].tol == pytest.approx(chance_tol(400, 2))
+    assert run.records[0].passed and run.records[0].tol == pytest.approx(CHANCE(400, 2))
 
 
 def test_stand_in_deviations_are_known_and_mnist_cifar_is_enforced():
@@ -154,8 +161,11 @@ def test_block_record_threshold_claim_and_not_run_at_smoke():
 
 def test_training_a_small_cnn_learns_the_toy_dominoes_and_is_seeded():
     train, test = _dominoes(256, seed=4), _dominoes(256, seed=5)
-    cfg = dataclasses.replace(ch.PRESETS["smoke"], train=dataclasses.replace(
-        ch.PRESETS["smoke"].train, max_epochs=3, batch_size=32), block_max_epochs=2)
+    cfg = dataclasses.replace(
+        ch.PRESETS["smoke"],
+        train=dataclasses.replace(ch.PRESETS["smoke"].train, max_epochs=3, batch_size=32),
+        block_max_epochs=2,
+    )
     m1, h1 = train_image_model("small_cnn", train.x, train.y, cfg.train, seed=7, progress=False)
     m2, _ = train_image_model("small_cnn", train.x, train.y, cfg.train, seed=7, progress=False)
     assert h1.loss[-1][0] < h1.loss[0][0]
@@ -201,11 +211,22 @@ def test_flat_knobs_map_onto_the_recipe():
     assert (cfg.train.lr, cfg.train.max_epochs, cfg.pairs) == (0.01, 2, ("A", "B"))
 
 
-@pytest.mark.parametrize("override, name", [
-    (dict(n_seeds=1), "n_seeds"), (dict(pairs=("D",)), "pairs"), (dict(models=("vgg",)), "models"),
-    (dict(width=0.0), "width"), (dict(lr=-1.0), "lr"), (dict(momentum=1.0), "momentum"),
-    (dict(source="cifar"), "source"), (dict(n_train=0), "n_train"), (dict(n_test=10), "n_test"),
-    (dict(block_model="x"), "block_model"), (dict(max_epochs=0), "max_epochs")])
+@pytest.mark.parametrize(
+    "override, name",
+    [
+        (dict(n_seeds=1), "n_seeds"),
+        (dict(pairs=("D",)), "pairs"),
+        (dict(models=("vgg",)), "models"),
+        (dict(width=0.0), "width"),
+        (dict(lr=-1.0), "lr"),
+        (dict(momentum=1.0), "momentum"),
+        (dict(source="cifar"), "source"),
+        (dict(n_train=0), "n_train"),
+        (dict(n_test=10), "n_test"),
+        (dict(block_model="x"), "block_model"),
+        (dict(max_epochs=0), "max_epochs"),
+    ],
+)
 def test_config_validation_names_the_parameter(override, name):
     with pytest.raises(ValueError, match=name):
         sbcore.start("03_extreme_sb_images", scale="book", progress=False, **override)

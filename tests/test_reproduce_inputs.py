@@ -21,20 +21,43 @@ CH = "01_datasets_and_metrics"
 
 
 def _rec(values, quantity="Bayes accuracy", claim=5):
-    return claims.ClaimRecord(claim=claim, check="toy", quantity=quantity, values=list(values),
-                              paper="0.5", source="toy", kind="mean_within", target=0.5, tol=0.05,
-                              upper=None, rationale="a toy bar", data="toy", scale="smoke",
-                              chapter=CH)
+    return claims.ClaimRecord(
+        claim=claim,
+        check="toy",
+        quantity=quantity,
+        values=list(values),
+        paper="0.5",
+        source="toy",
+        kind="mean_within",
+        target=0.5,
+        tol=0.05,
+        upper=None,
+        rationale="a toy bar",
+        data="toy",
+        scale="smoke",
+        chapter=CH,
+    )
 
 
-def _done_job(out: Path, seed: int, *, commit: str | None = None, records=None, scale="smoke") -> Path:
+def _done_job(
+    out: Path, seed: int, *, commit: str | None = None, records=None, scale="smoke"
+) -> Path:
     """A finished job folder as ``run_job`` leaves it."""
     folder = out / CH / f"seed{seed}"
     config = {"chapter": CH, "seed": seed, "scale": scale, "strict": False, "device": "auto"}
-    claims.save_records(records if records is not None else [_rec([0.5 + seed / 100])],
-                        folder / "records" / f"{CH}.json", metadata={"seed": seed})
-    manifest = {"job": f"{CH} seed {seed}", "config": config, "status": "done", "seconds": 1.0,
-                "commit": commit or reproduce.source_commit(ROOT), "records": f"records/{CH}.json"}
+    claims.save_records(
+        records if records is not None else [_rec([0.5 + seed / 100])],
+        folder / "records" / f"{CH}.json",
+        metadata={"seed": seed},
+    )
+    manifest = {
+        "job": f"{CH} seed {seed}",
+        "config": config,
+        "status": "done",
+        "seconds": 1.0,
+        "commit": commit or reproduce.source_commit(ROOT),
+        "records": f"records/{CH}.json",
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
@@ -42,6 +65,7 @@ def _done_job(out: Path, seed: int, *, commit: str | None = None, records=None, 
 def _no_jobs(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("no job may run")
+
     monkeypatch.setattr(schedule, "_run_jobs", refuse)
 
 
@@ -54,20 +78,23 @@ def _cli_error(capsys, *args) -> str:
     return err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--chapters", ""], "non-empty prefixes"),
-    (["--chapters"], "expected at least one argument"),
-    (["--chapters", "01", "01"], "names 01_datasets_and_metrics twice"),
-    (["--chapters", "0", "01"], "names 01_datasets_and_metrics twice"),
-    (["--chapters", "99"], "chapters must be prefixes"),
-    (["--seeds", "100000000000000000000"], "outside [0, 2^31)"),
-    (["--seeds", "-1"], "outside [0, 2^31)"),
-    (["--seeds", "2147483648"], "outside [0, 2^31)"),
-    (["--seeds", "1", "1"], "repeats a seed"),
-    (["--seeds", "x"], "seed must be an integer"),
-    (["--workers", "0"], "must be an integer >= 1"),
-    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--chapters", ""], "non-empty prefixes"),
+        (["--chapters"], "expected at least one argument"),
+        (["--chapters", "01", "01"], "names 01_datasets_and_metrics twice"),
+        (["--chapters", "0", "01"], "names 01_datasets_and_metrics twice"),
+        (["--chapters", "99"], "chapters must be prefixes"),
+        (["--seeds", "100000000000000000000"], "outside [0, 2^31)"),
+        (["--seeds", "-1"], "outside [0, 2^31)"),
+        (["--seeds", "2147483648"], "outside [0, 2^31)"),
+        (["--seeds", "1", "1"], "repeats a seed"),
+        (["--seeds", "x"], "seed must be an integer"),
+        (["--workers", "0"], "must be an integer >= 1"),
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with argument"),
+    ],
+)
 def test_bad_inputs_fail_fast_with_one_line(capsys, monkeypatch, tmp_path, args, message):
     _no_jobs(monkeypatch)
     assert message in _cli_error(capsys, "--out", str(tmp_path), *args)
@@ -151,18 +178,27 @@ def test_seeds_run_one_after_another_are_pooled_with_every_run_listed(monkeypatc
     assert not board["left_out"] and not board["mixed"]
 
 
-def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(monkeypatch, tmp_path):
+def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(
+    monkeypatch, tmp_path
+):
     ran = []
-    monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **k: ran.append(
-        sorted(j.name for j, _ in todo)) or [])
+    monkeypatch.setattr(
+        schedule,
+        "_run_jobs",
+        lambda todo, out, **k: ran.append(sorted(j.name for j, _ in todo)) or [],
+    )
     _done_job(tmp_path, 0)
     _done_job(tmp_path, 1, commit="0123456789ab")
     reproduce.run("smoke", [0, 1, 2], ["01"], out_dir=tmp_path, log=lambda m: None)
     assert ran[-1] == [f"{CH} seed 1", f"{CH} seed 2"]
-    with pytest.raises(ValueError, match="holds finished jobs of other settings: .*seed 0 .*strict False"):
+    with pytest.raises(
+        ValueError, match="holds finished jobs of other settings: .*seed 0 .*strict False"
+    ):
         reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, strict=True, log=lambda m: None)
     assert len(ran) == 1  # finished work of other settings is never overwritten silently
-    reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, strict=True, force=True, log=lambda m: None)
+    reproduce.run(
+        "smoke", [0], ["01"], out_dir=tmp_path, strict=True, force=True, log=lambda m: None
+    )
     assert ran[-1] == [f"{CH} seed 0"]
     reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, force=True, log=lambda m: None)
     assert ran[-1] == [f"{CH} seed 0"]
@@ -171,8 +207,11 @@ def test_done_job_of_another_commit_or_forced_is_rerun_other_settings_refused(mo
 def _write_many(args):
     path, i = args
     for _ in range(20):
-        claims.save_records([_rec([0.5 + i / 1000] * 50, quantity=f"q{k}") for k in range(20)],
-                            path, metadata={"writer": i})
+        claims.save_records(
+            [_rec([0.5 + i / 1000] * 50, quantity=f"q{k}") for k in range(20)],
+            path,
+            metadata={"writer": i},
+        )
 
 
 def test_concurrent_writers_never_leave_a_broken_or_mixed_file(tmp_path):
@@ -187,22 +226,40 @@ def test_concurrent_writers_never_leave_a_broken_or_mixed_file(tmp_path):
 
 def test_extra_parameters_reach_the_notebook_and_keep_runs_apart(tmp_path):
     from sbcore.reproduce.jobs import Job
-    assert reproduce.check_params(["method=pkg.mod:fn", "n_train=4000"]) == ["method=pkg.mod:fn",
-                                                                          "n_train=4000"]
+
+    assert reproduce.check_params(["method=pkg.mod:fn", "n_train=4000"]) == [
+        "method=pkg.mod:fn",
+        "n_train=4000",
+    ]
     for bad in (["method"], ["1x=2"], ["seed=3"], ["a=1", "a=2"]):
         with pytest.raises(ValueError, match="--param"):
             reproduce.check_params(bad)
     job = Job(CH, 0, "smoke", params=("method=pkg.mod:fn", "n_train=4000"))
-    assert job.parameters() == {"scale": "smoke", "seed": 0, "strict": False, "device": "auto",
-                                "method": "pkg.mod:fn", "n_train": 4000}  # YAML, as papermill -p
+    assert job.parameters() == {
+        "scale": "smoke",
+        "seed": 0,
+        "strict": False,
+        "device": "auto",
+        "method": "pkg.mod:fn",
+        "n_train": 4000,
+    }  # YAML, as papermill -p
     plain = Job(CH, 0, "smoke")
     assert job.folder(tmp_path) != plain.folder(tmp_path)  # two methods never share a folder
     assert reproduce.pool_config({"scale": "smoke"})["params"] == []
 
 
-@pytest.mark.parametrize("records", ["../../elsewhere/records.json", "records/../../seed0/records/x.json",
-                                     "/etc/hostname", "link/r.json"])
-def test_done_manifest_with_records_outside_its_folder_is_refused(capsys, monkeypatch, tmp_path, records):
+@pytest.mark.parametrize(
+    "records",
+    [
+        "../../elsewhere/records.json",
+        "records/../../seed0/records/x.json",
+        "/etc/hostname",
+        "link/r.json",
+    ],
+)
+def test_done_manifest_with_records_outside_its_folder_is_refused(
+    capsys, monkeypatch, tmp_path, records
+):
     _no_jobs(monkeypatch)
     _done_job(tmp_path, 0)
     folder = _done_job(tmp_path, 1)
@@ -210,7 +267,9 @@ def test_done_manifest_with_records_outside_its_folder_is_refused(capsys, monkey
     (folder / "link").symlink_to(outside, target_is_directory=True)  # a link out resolves outside
     manifest = json.loads((folder / "manifest.json").read_text())
     (folder / "manifest.json").write_text(json.dumps({**manifest, "records": records}))
-    message = f"{folder / 'manifest.json'}: its records path '{records}' points outside its job folder"
+    message = (
+        f"{folder / 'manifest.json'}: its records path '{records}' points outside its job folder"
+    )
     with pytest.raises(ValueError, match=re.escape(message)):
         reproduce.read_jobs(tmp_path)
     with pytest.raises(ValueError, match=re.escape(message)):  # the scoreboard pools none of it

@@ -18,7 +18,7 @@ from sbcore.reproduce import Job, schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_WRITE_RECORDS = '''
+_WRITE_RECORDS = """
 import os
 from sbcore import claims
 assert os.environ["SBCORE_SCALE"] == scale == "smoke"
@@ -28,12 +28,16 @@ rec = claims.ClaimRecord(claim=5, check="toy", quantity="toy", values=[0.5], pap
                         rationale="a toy bar", data="toy", scale=scale, chapter="90_ok")
 claims.save_records([rec], os.path.join(os.environ["SBCORE_RECORDS_DIR"], "90_ok.json"),
                     metadata={"device": "cpu"})
-'''
+"""
 
 
 def _notebook(path: Path, *sources: str) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell('scale = None\nseed = 0\nstrict = True\ndevice = "auto"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params] + [nbformat.v4.new_code_cell(s) for s in sources]
@@ -47,13 +51,22 @@ def test_failed_job_names_its_cell_and_does_not_stop_the_other(tmp_path):
     out = tmp_path / "out"
     lines: list[str] = []
     environ = dict(os.environ)
-    failed = schedule._run_jobs([(Job("90_ok", 0, "smoke"), ok), (Job("91_bad", 3, "smoke"), bad)],
-                                out, commit="c0", log=lines.append, workers=2, scheduler=None,
-                                scheduler_file=None, device="cpu")
+    failed = schedule._run_jobs(
+        [(Job("90_ok", 0, "smoke"), ok), (Job("91_bad", 3, "smoke"), bad)],
+        out,
+        commit="c0",
+        log=lines.append,
+        workers=2,
+        scheduler=None,
+        scheduler_file=None,
+        device="cpu",
+    )
     assert dict(os.environ) == environ
     assert failed == ["91_bad seed 3"]
     report = next(line for line in lines if "91_bad seed 3" in line)
-    assert "FAILED at cell 3 (In [4])" in report  # papermill adds a cell of parameters and "ValueError: broken on purpose" in report
+    assert (
+        "FAILED at cell 3 (In [4])" in report
+    )  # papermill adds a cell of parameters and "ValueError: broken on purpose" in report
     bad_job = json.loads((out / "91_bad" / "seed3" / "manifest.json").read_text())
     assert bad_job["status"] == "failed" and bad_job["error"]["cell_index"] == 3
     assert (out / "91_bad" / "seed3" / "91_bad.failed.ipynb").exists()
@@ -66,24 +79,50 @@ def test_failed_job_names_its_cell_and_does_not_stop_the_other(tmp_path):
 
 def test_job_without_records_is_not_done(tmp_path):
     quiet = _notebook(tmp_path / "92_quiet.ipynb", "x = 1")
-    m = reproduce.run_job(Job("92_quiet", 0, "smoke"), str(tmp_path / "out"), notebook=str(quiet),
-                          commit="c0")
+    m = reproduce.run_job(
+        Job("92_quiet", 0, "smoke"), str(tmp_path / "out"), notebook=str(quiet), commit="c0"
+    )
     assert m["status"] == "failed" and "without writing" in m["error"]["evalue"]
 
 
 def _statuses(out: Path) -> dict:
-    return {(p.parent.parent.name[:2], p.parent.name): json.loads(p.read_text())
-            for p in out.glob("*/seed*/manifest.json")}
+    return {
+        (p.parent.parent.name[:2], p.parent.name): json.loads(p.read_text())
+        for p in out.glob("*/seed*/manifest.json")
+    }
 
 
 @pytest.mark.slow
 def test_sigint_midway_then_rerun_redoes_only_unfinished_jobs(tmp_path):
-    cmd = [sys.executable, "-m", "sbcore", "reproduce", "--scale", "smoke", "--chapters", "01", "02",
-           "--seeds", "0", "1", "--workers", "2", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sbcore",
+        "reproduce",
+        "--scale",
+        "smoke",
+        "--chapters",
+        "01",
+        "02",
+        "--seeds",
+        "0",
+        "1",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     # started with SIGINT ignored, as a shell script starts a background job: it must still stop
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:  # wait for two jobs done and a later one running
         jobs = _statuses(tmp_path)
@@ -126,19 +165,40 @@ def test_sigint_midway_then_rerun_redoes_only_unfinished_jobs(tmp_path):
 def test_existing_cluster_by_address_and_by_scheduler_file(tmp_path):
     from distributed import LocalCluster
 
-    ok = _notebook(tmp_path / "90_ok.ipynb", _WRITE_RECORDS.replace(
-        'assert os.environ["OMP_NUM_THREADS"] == "1"\n', ""))
+    ok = _notebook(
+        tmp_path / "90_ok.ipynb",
+        _WRITE_RECORDS.replace('assert os.environ["OMP_NUM_THREADS"] == "1"\n', ""),
+    )
     sched_file = tmp_path / "scheduler.json"
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, scheduler_kwargs={"scheduler_file": str(sched_file)}) as cluster:
-        for i, where in enumerate([{"scheduler": cluster.scheduler_address, "scheduler_file": None},
-                                   {"scheduler": None, "scheduler_file": str(sched_file)}]):
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"scheduler_file": str(sched_file)},
+    ) as cluster:
+        for i, where in enumerate(
+            [
+                {"scheduler": cluster.scheduler_address, "scheduler_file": None},
+                {"scheduler": None, "scheduler_file": str(sched_file)},
+            ]
+        ):
             lines: list[str] = []
-            failed = schedule._run_jobs([(Job("90_ok", i, "smoke"), ok)], tmp_path / "out", commit="c0",
-                                        log=lines.append, workers=None, device="cpu", **where)
+            failed = schedule._run_jobs(
+                [(Job("90_ok", i, "smoke"), ok)],
+                tmp_path / "out",
+                commit="c0",
+                log=lines.append,
+                workers=None,
+                device="cpu",
+                **where,
+            )
             assert failed == [] and "on 1 Dask worker(s)" in lines[0]
             m = json.loads((tmp_path / "out" / "90_ok" / f"seed{i}" / "manifest.json").read_text())
-            assert m["status"] == "done" and m["device"]["threads"] is None  # the cluster's own setup
+            assert (
+                m["status"] == "done" and m["device"]["threads"] is None
+            )  # the cluster's own setup
 
 
 def test_local_layout_shares_cores_and_pins_one_job_per_gpu(monkeypatch):
@@ -159,11 +219,22 @@ def test_local_layout_shares_cores_and_pins_one_job_per_gpu(monkeypatch):
 
 def test_job_kernel_is_pinned_to_its_gpu(tmp_path):
     before = os.environ.get("CUDA_VISIBLE_DEVICES")
-    nb = _notebook(tmp_path / "93_gpu.ipynb", 'import os\nassert os.environ["CUDA_VISIBLE_DEVICES"] == "7"\n'
-                   'assert os.environ["OMP_NUM_THREADS"] == "3"\n' + _WRITE_RECORDS.replace(
-                       'assert os.environ["OMP_NUM_THREADS"] == "1"\n', "").replace("90_ok", "93_gpu"))
-    m = reproduce.run_job(Job("93_gpu", 0, "smoke"), str(tmp_path / "out"), notebook=str(nb),
-                          commit="c0", threads=3, gpus=("7",))
+    nb = _notebook(
+        tmp_path / "93_gpu.ipynb",
+        'import os\nassert os.environ["CUDA_VISIBLE_DEVICES"] == "7"\n'
+        'assert os.environ["OMP_NUM_THREADS"] == "3"\n'
+        + _WRITE_RECORDS.replace('assert os.environ["OMP_NUM_THREADS"] == "1"\n', "").replace(
+            "90_ok", "93_gpu"
+        ),
+    )
+    m = reproduce.run_job(
+        Job("93_gpu", 0, "smoke"),
+        str(tmp_path / "out"),
+        notebook=str(nb),
+        commit="c0",
+        threads=3,
+        gpus=("7",),
+    )
     assert m["status"] == "done", m["error"]
     assert m["device"]["cuda_visible_devices"] == "7"
     assert os.environ.get("CUDA_VISIBLE_DEVICES") == before  # only the job's kernel saw it

@@ -23,14 +23,39 @@ CH = "01_datasets_and_metrics"
 def _write_job(out: Path, seed: int, status: str) -> Path:
     """A job folder as ``run_job`` leaves it while running (``status="running"``) or once done."""
     folder = out / CH / f"seed{seed}"
-    config = {"chapter": CH, "seed": seed, "scale": "smoke", "strict": False, "device": "auto",
-              "params": []}
-    manifest = {"job": f"{CH} seed {seed}", "config": config, "status": status, "seconds": 1.0,
-                "commit": reproduce.source_commit(ROOT), "records": None}
+    config = {
+        "chapter": CH,
+        "seed": seed,
+        "scale": "smoke",
+        "strict": False,
+        "device": "auto",
+        "params": [],
+    }
+    manifest = {
+        "job": f"{CH} seed {seed}",
+        "config": config,
+        "status": status,
+        "seconds": 1.0,
+        "commit": reproduce.source_commit(ROOT),
+        "records": None,
+    }
     if status == "done":
-        rec = claims.ClaimRecord(claim=5, check="toy", quantity="Bayes accuracy", values=[0.5],
-                                 paper="0.5", source="toy", kind="mean_within", target=0.5, tol=0.05,
-                                 upper=None, rationale="a toy bar", data="toy", scale="smoke", chapter=CH)
+        rec = claims.ClaimRecord(
+            claim=5,
+            check="toy",
+            quantity="Bayes accuracy",
+            values=[0.5],
+            paper="0.5",
+            source="toy",
+            kind="mean_within",
+            target=0.5,
+            tol=0.05,
+            upper=None,
+            rationale="a toy bar",
+            data="toy",
+            scale="smoke",
+            chapter=CH,
+        )
         claims.save_records([rec], folder / "records" / f"{CH}.json", metadata={"seed": seed})
         manifest["records"] = f"records/{CH}.json"
     folder.mkdir(parents=True, exist_ok=True)
@@ -46,7 +71,9 @@ def _cli(capsys, out: Path) -> tuple[int, str]:
     return e.value.code, err
 
 
-def test_second_run_on_a_busy_folder_refuses_and_leaves_the_first_intact(tmp_path, monkeypatch, capsys):
+def test_second_run_on_a_busy_folder_refuses_and_leaves_the_first_intact(
+    tmp_path, monkeypatch, capsys
+):
     started, go, calls = threading.Event(), threading.Event(), []
 
     def slow_jobs(todo, out, **kw):  # the first run's jobs: running for a while, then done
@@ -59,43 +86,70 @@ def test_second_run_on_a_busy_folder_refuses_and_leaves_the_first_intact(tmp_pat
 
     monkeypatch.setattr(schedule, "_run_jobs", slow_jobs)
     first: dict = {}
-    thread = threading.Thread(target=lambda: first.update(
-        outcome=reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)))
+    thread = threading.Thread(
+        target=lambda: first.update(
+            outcome=reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)
+        )
+    )
     thread.start()
     try:
         assert started.wait(20)
-        with pytest.raises(reproduce.ReproduceError, match=f"{tmp_path} is in use by another "
-                           f"reproduce run \\(pid {os.getpid()} on "):
+        with pytest.raises(
+            reproduce.ReproduceError,
+            match=f"{tmp_path} is in use by another reproduce run \\(pid {os.getpid()} on ",
+        ):
             reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, force=True, log=lambda m: None)
         code, err = _cli(capsys, tmp_path)
         assert code == 3 and str(tmp_path) in err and f"pid {os.getpid()}" in err
     finally:
         go.set()
         thread.join(20)
-    assert first["outcome"].ran == [f"{CH} seed 0"] and calls == [[f"{CH} seed 0"]]  # only the first ran
+    assert first["outcome"].ran == [f"{CH} seed 0"] and calls == [
+        [f"{CH} seed 0"]
+    ]  # only the first ran
     manifest = json.loads((tmp_path / CH / "seed0" / "manifest.json").read_text())
-    assert manifest["status"] == "done"  # the first run's job is whole: never removed, never marked failed
-    assert claims.load_records([tmp_path / CH / "seed0" / "records" / f"{CH}.json"])[0].values == [0.5]
+    assert (
+        manifest["status"] == "done"
+    )  # the first run's job is whole: never removed, never marked failed
+    assert claims.load_records([tmp_path / CH / "seed0" / "records" / f"{CH}.json"])[0].values == [
+        0.5
+    ]
     board = json.loads((tmp_path / "scoreboard.json").read_text())
     assert [(r["chapter"], r["seed"]) for r in board["runs"]] == [(CH, 0)]
     # the first run ended: the folder is free again (its job is done, so it is skipped)
-    assert reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None).skipped == [f"{CH} seed 0"]
+    assert reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None).skipped == [
+        f"{CH} seed 0"
+    ]
 
 
 def test_a_killed_run_leaves_no_stale_lock(tmp_path, monkeypatch):
     monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **kw: [])
     _write_job(tmp_path, 0, "done")
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sbcore.reproduce.jobs import folder_lock\n"
-         "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(120)\n",
-         str(tmp_path)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom pathlib import Path\nfrom sbcore.reproduce.jobs import folder_lock\n"
+            "with folder_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n    time.sleep(120)\n",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(reproduce.ReproduceError, match=f"in use by another reproduce run \\(pid {holder.pid} "):
+        with pytest.raises(
+            reproduce.ReproduceError, match=f"in use by another reproduce run \\(pid {holder.pid} "
+        ):
             reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)
     finally:
         holder.kill()  # SIGKILL: no cleanup runs in the holder
         holder.wait(20)
-    assert (tmp_path / ".reproduce.lock").exists()  # the file stays, its lock went with the process
-    assert reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None).skipped == [f"{CH} seed 0"]
+    assert (
+        tmp_path / ".reproduce.lock"
+    ).exists()  # the file stays, its lock went with the process
+    assert reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None).skipped == [
+        f"{CH} seed 0"
+    ]

@@ -15,7 +15,11 @@ from sbcore.reproduce.jobs import CHECKPOINTS, OWNER, clear_job_folder
 
 def _notebook(path: Path, source: str) -> Path:  # as in test_reproduce_jobs
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell('scale = None\nseed = 0\nstrict = True\ndevice = "auto"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(source)]
@@ -25,7 +29,7 @@ def _notebook(path: Path, source: str) -> Path:  # as in test_reproduce_jobs
 
 # Two fits; the second is killed (os._exit in its callback) at epoch 8 on the first try only. Fit 1
 # has dropout (torch's global RNG): the second fit's result depends on the RNG fit 1 left behind.
-_TRAIN = '''
+_TRAIN = """
 import hashlib, json, os
 from pathlib import Path
 import torch
@@ -67,7 +71,7 @@ rec = claims.ClaimRecord(claim=5, check="toy", quantity="toy", values=[h2.final_
                          source="toy", kind="mean_within", target=0.0, tol=1.0, upper=None,
                          rationale="a toy bar", data="toy", scale=scale, chapter="94_resume")
 claims.save_records([rec], os.path.join(records, "94_resume.json"), metadata={"device": "cpu"})
-'''
+"""
 
 
 def _read(folder: Path, name: str) -> dict:
@@ -75,15 +79,22 @@ def _read(folder: Path, name: str) -> dict:
 
 
 @pytest.mark.slow
-def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run(tmp_path,
-                                                                                  monkeypatch):
+def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run(
+    tmp_path, monkeypatch
+):
     monkeypatch.setattr(schedule, "PROGRESS_EVERY_S", 0.0)  # every change, not every 30 s
     nb = _notebook(tmp_path / "94_resume.ipynb", _TRAIN)
     job = Job("94_resume", 0, "smoke")
     out = tmp_path / "out"
     out.mkdir()
-    call = dict(commit="c0", workers=1, scheduler=None, scheduler_file=None, device="cpu",
-                checkpoint_every=0)
+    call = dict(
+        commit="c0",
+        workers=1,
+        scheduler=None,
+        scheduler_file=None,
+        device="cpu",
+        checkpoint_every=0,
+    )
     lines: list[str] = []
     assert schedule._run_jobs([(job, nb)], out, log=lines.append, **call) == [job.name]
     folder = job.folder(out)
@@ -93,7 +104,9 @@ def test_killed_job_resumes_from_its_checkpoint_and_matches_an_uninterrupted_run
     saved = sorted(p.name.split("-")[1] for p in (folder / CHECKPOINTS).glob("fit-*.pt"))
     assert saved == ["1", "2"]  # fit 1 done, fit 2 at its last epoch end before the kill
     # the driver polled the progress file the dying kernel left (fit 2, at its last epoch end)
-    assert any(line.startswith(f"  {job.name}: fit 2 (long fit) epoch 7/40") for line in lines), lines
+    assert any(line.startswith(f"  {job.name}: fit 2 (long fit) epoch 7/40") for line in lines), (
+        lines
+    )
 
     lines.clear()
     assert schedule._run_jobs([(job, nb)], out, log=lines.append, **call) == []  # the same call
@@ -136,33 +149,65 @@ def test_job_folder_keeps_checkpoints_of_the_same_job_and_commit_only(tmp_path):
 
 def test_progress_lines_of_running_jobs(tmp_path):
     from sbcore.checkpoints import PROGRESS_NAME, Watch
+
     jobs = [Job("94_resume", 0, "smoke"), Job("94_resume", 1, "smoke")]
-    info = {"fit": 2, "desc": "long fit", "state": "training", "epoch": 8, "max_epochs": 40,
-            "n_updates": 80, "members": 3, "stopped": 1, "resumed_at": 0, "eta_s": 12.0}
+    info = {
+        "fit": 2,
+        "desc": "long fit",
+        "state": "training",
+        "epoch": 8,
+        "max_epochs": 40,
+        "n_updates": 80,
+        "members": 3,
+        "stopped": 1,
+        "resumed_at": 0,
+        "eta_s": 12.0,
+    }
     path = jobs[0].folder(tmp_path) / CHECKPOINTS / PROGRESS_NAME
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(info))
     watch = Watch(30.0)
     assert reproduce.progress_lines(watch, jobs, tmp_path) == [
         "  94_resume seed 0: fit 2 (long fit) epoch 8/40, 80 updates, 1/3 members stopped; "
-        "at most 12s left"]
+        "at most 12s left"
+    ]
     assert reproduce.progress_lines(watch, jobs, tmp_path) == []  # unchanged: nothing new
 
 
-def test_force_starts_afresh_and_the_checkpoint_interval_reaches_the_jobs(monkeypatch, tmp_path,
-                                                                          capsys):
+def test_force_starts_afresh_and_the_checkpoint_interval_reaches_the_jobs(
+    monkeypatch, tmp_path, capsys
+):
     from sbcore.__main__ import main
+
     seen = []
-    monkeypatch.setattr(schedule, "_run_jobs", lambda todo, out, **k: seen.append(
-        (k["fresh"], k["checkpoint_every"])) or [])
+    monkeypatch.setattr(
+        schedule,
+        "_run_jobs",
+        lambda todo, out, **k: seen.append((k["fresh"], k["checkpoint_every"])) or [],
+    )
     reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, log=lambda m: None)
-    reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, force=True, checkpoint_every=5,
-                  log=lambda m: None)
+    reproduce.run(
+        "smoke", [0], ["01"], out_dir=tmp_path, force=True, checkpoint_every=5, log=lambda m: None
+    )
     assert seen == [(False, None), (True, 5)]
     with pytest.raises(ValueError, match="--checkpoint-every must be >= 0"):
         reproduce.run("smoke", [0], ["01"], out_dir=tmp_path, checkpoint_every=-1)
-    assert main(["reproduce", "--scale", "smoke", "--chapters", "01", "--out", str(tmp_path),
-                 "--checkpoint-every", "0"]) == 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "--scale",
+                "smoke",
+                "--chapters",
+                "01",
+                "--out",
+                str(tmp_path),
+                "--checkpoint-every",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert seen[-1] == (False, 0.0)
     with pytest.raises(SystemExit) as e:
         main(["reproduce", "--scale", "smoke", "--checkpoint-every", "soon"])
@@ -172,6 +217,7 @@ def test_force_starts_afresh_and_the_checkpoint_interval_reaches_the_jobs(monkey
 def test_run_job_points_the_kernel_at_the_job_checkpoints(tmp_path, monkeypatch):
     """The kernel's environment (read from the kernel manager run_job builds), without a kernel."""
     import papermill as pm
+
     from sbcore.reproduce import jobs
 
     def fake_execute(notebook, output, **kw):
@@ -179,16 +225,32 @@ def test_run_job_points_the_kernel_at_the_job_checkpoints(tmp_path, monkeypatch)
 
     captured = {}
     real = jobs._kernel_manager
-    monkeypatch.setattr(jobs, "_kernel_manager", lambda env, cwd, stderr: captured.update(env) or
-                        real(env, cwd, stderr))
+    monkeypatch.setattr(
+        jobs,
+        "_kernel_manager",
+        lambda env, cwd, stderr: captured.update(env) or real(env, cwd, stderr),
+    )
     monkeypatch.setattr(pm, "execute_notebook", fake_execute)
     job = Job("95_env", 0, "smoke")
-    m = reproduce.run_job(job, str(tmp_path), notebook=str(tmp_path / "95_env.ipynb"),
-                          commit="c0", checkpoint_every=12.5)
+    m = reproduce.run_job(
+        job,
+        str(tmp_path),
+        notebook=str(tmp_path / "95_env.ipynb"),
+        commit="c0",
+        checkpoint_every=12.5,
+    )
     assert m["status"] == "failed"
     ckpts = job.folder(tmp_path) / CHECKPOINTS
     assert captured["SBCORE_CHECKPOINT_DIR"] == str(ckpts)
     assert captured["SBCORE_CHECKPOINT_SECONDS"] == "12.5"
     assert json.loads((ckpts / OWNER).read_text()) == {
-        "config": {"chapter": "95_env", "seed": 0, "scale": "smoke", "strict": False,
-                   "device": "auto", "params": []}, "commit": "c0"}
+        "config": {
+            "chapter": "95_env",
+            "seed": 0,
+            "scale": "smoke",
+            "strict": False,
+            "device": "auto",
+            "params": [],
+        },
+        "commit": "c0",
+    }

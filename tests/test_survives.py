@@ -12,8 +12,12 @@ import torch
 import sbcore
 from sbcore.chapters import ch04_sb_survives as ch
 from sbcore.claims.checks import CHECKS
-from sbcore.claims.checks.survives import (KEY_FIELDS, auc_null_sd, parse_printed, printed_cell,
-                                           printed_cells, s_auc_bar)
+from sbcore.claims.checks.survives import (
+    KEY_FIELDS,
+    parse_printed,
+    printed_cell,
+    printed_cells,
+)
 from sbcore.data.synthetic import make_lms, make_ms_k, with_linear_at
 from sbcore.experiments import stacks
 from sbcore.experiments.stacks import make_splits
@@ -22,8 +26,8 @@ from sbcore.metrics import ks_distance
 from sbcore.models.stacked import StackedFCN
 from sbcore.train import TrainConfig
 
-
 # ------------------------------------------------------------------ dropout
+
 
 def _unit_probe(p, n_models=1):
     """An FCN whose logit 0 is hidden unit 0 after dropout: 1 when kept (before scaling)."""
@@ -67,9 +71,17 @@ def test_dropout_is_per_member_and_off_in_eval_mode():
 
 # ------------------------------------------------------------------ initialization
 
+
 def test_init_schemes_follow_the_formulas_per_member_from_its_seed():
-    m = StackedFCN(400, width=300, depth=2, n_models=2, seeds=[5, 6], init=("kaiming", "xavier"),
-                   init_scale=(0.5, 2.0))
+    m = StackedFCN(
+        400,
+        width=300,
+        depth=2,
+        n_models=2,
+        seeds=[5, 6],
+        init=("kaiming", "xavier"),
+        init_scale=(0.5, 2.0),
+    )
     linears = [m.net[0], m.net[2], m.net[4]]
     for lin in linears:
         fan_in, fan_out = lin.weight.shape[1:]
@@ -80,7 +92,9 @@ def test_init_schemes_follow_the_formulas_per_member_from_its_seed():
         assert abs(lin.weight[1].std().item() / x - 1) < 6 / math.sqrt(2 * n) + 0.01
         assert abs(lin.weight[0].mean().item()) < 6 * k / math.sqrt(n)
         assert torch.all(lin.bias == 0)
-    alone = StackedFCN(400, width=300, depth=2, n_models=1, seeds=[6], init="xavier", init_scale=2.0)
+    alone = StackedFCN(
+        400, width=300, depth=2, n_models=1, seeds=[6], init="xavier", init_scale=2.0
+    )
     assert all(torch.equal(a[0], b[1]) for a, b in zip(alone.parameters(), m.parameters()))
 
 
@@ -96,6 +110,7 @@ def test_default_init_is_unchanged_and_scale_multiplies_weights_only():
 
 
 # ------------------------------------------------------------------ data
+
 
 def test_table8_noise_coordinates_carry_no_label_information():
     data = make_lms(20_000, k=7, d=10, n_slabs=3, seed=3)
@@ -132,6 +147,7 @@ def test_with_linear_at_puts_the_linear_block_in_place_of_one_coordinate():
 
 # ------------------------------------------------------------------ stacks
 
+
 def test_mix_members_is_the_convex_combination_per_alpha_and_seed():
     a = StackedFCN(5, width=3, depth=1, n_models=2, seeds=[1, 2])
     b = StackedFCN(5, width=3, depth=1, n_models=2, seeds=[3, 4])
@@ -144,9 +160,16 @@ def test_mix_members_is_the_convex_combination_per_alpha_and_seed():
 
 def test_fcn_grid_trains_cells_times_seeds_and_splits_them_back():
     trains, tests = make_splits("LMS-7", 400, 200, [1, 2], d=6)
-    cells, stack = fcn_grid("(8,1)-FCN", [{"dropout": 0.0}, {"dropout": 0.1}, {"dropout": 0.2}],
-                            trains, tests, TrainConfig(max_epochs=2), seeds=[1, 2],
-                            labels=[{"p": p} for p in (0.0, 0.1, 0.2)], progress=False)
+    cells, stack = fcn_grid(
+        "(8,1)-FCN",
+        [{"dropout": 0.0}, {"dropout": 0.1}, {"dropout": 0.2}],
+        trains,
+        tests,
+        TrainConfig(max_epochs=2),
+        seeds=[1, 2],
+        labels=[{"p": p} for p in (0.0, 0.1, 0.2)],
+        progress=False,
+    )
     assert stack.n_models == 6 and stack.dropout == (0.0, 0.0, 0.1, 0.1, 0.2, 0.2)
     assert [c.labels["p"] for c in cells] == [0.0, 0.1, 0.2]
     assert all(c.auc.shape == (2,) and c.s_auc.shape == (2,) for c in cells)
@@ -154,16 +177,22 @@ def test_fcn_grid_trains_cells_times_seeds_and_splits_them_back():
 
 # ------------------------------------------------------------------ the printed tables
 
+
 def test_printed_tables_and_bars():
     assert len(printed_cells("t6")) == 24 and len(printed_cells("t7")) == 12
     assert len(printed_cells("t8")) == 6 and len(printed_cells("t9")) == 8
     assert printed_cell("t6", {"data": "LMS-7", "opt": "adam", "act": "tanh"}) == "0.502±0.004"
     assert printed_cell("t7", {"model": "(100,1)-FCN", "dropout": 0.0, "l2": 1e-4}) == "0.50±0.01"
     assert printed_cell("t7", {"model": "(100,2)-FCN", "dropout": 0.05, "l2": 1e-3}) == "0.50±0.00"
-    assert parse_printed("0.50±0.00") == (0.5, 0.005) and parse_printed("0.499±0.001") == (0.499, 0.001)
+    assert parse_printed("0.50±0.00") == (0.5, 0.005) and parse_printed("0.499±0.001") == (
+        0.499,
+        0.001,
+    )
     # sigma_0 by hand: n = 5000 balanced -> sqrt(5001 / (12 * 2500^2)) = 0.008165
-    assert auc_null_sd(2500, 2500) == pytest.approx(0.008165, abs=1e-6)
-    target, tol = s_auc_bar("0.499±0.001", 2500, 2500, 3)
+    bar = CHECKS["survives.t6.s_auc"].tol
+    assert bar.se((2500, 2500)) == pytest.approx(0.008165, abs=1e-6)
+    target, pm = parse_printed("0.499±0.001")
+    tol = bar((2500, 2500), 3, printed=pm)
     assert target == 0.499 and tol == pytest.approx(0.001 + 3 * 0.008165 / math.sqrt(3), abs=1e-5)
     for t, fields in KEY_FIELDS.items():
         assert all(len(k) == len(fields) for k in printed_cells(t))
@@ -171,6 +200,7 @@ def test_printed_tables_and_bars():
 
 
 # ------------------------------------------------------------------ the chapter's presets
+
 
 def test_presets_resolve_and_the_paper_scale_runs_the_full_grid():
     paper = ch.PRESETS["paper"]
@@ -193,6 +223,7 @@ class _Started(Exception):
 def test_the_paper_scale_starts_training(monkeypatch):
     def first_fit(*args, **kwargs):
         raise _Started
+
     monkeypatch.setattr(stacks, "fit", first_fit)
     run = sbcore.start("04_sb_survives", scale="paper", seed=1, progress=False)
     assert run.scale == "paper" and len(run.seeds) == 5
@@ -202,11 +233,22 @@ def test_the_paper_scale_starts_training(monkeypatch):
 
 def test_before_violation_rows_give_the_worst_seed_per_alpha_by_hand():
     from sbcore.experiments.survives import before_violation_rows
-    f = {"alphas": np.array([0.0, 0.5]),
-         "before": {"auc": np.array([[0.9, 0.8], [1.0, 1.0]]),
-                    "s_auc": np.array([[0.5, 0.7], [0.99, 0.97]]),
-                    "sc_auc": np.array([[0.6, 0.4], [0.5, 0.52]])}}
+
+    f = {
+        "alphas": np.array([0.0, 0.5]),
+        "before": {
+            "auc": np.array([[0.9, 0.8], [1.0, 1.0]]),
+            "s_auc": np.array([[0.5, 0.7], [0.99, 0.97]]),
+            "sc_auc": np.array([[0.6, 0.4], [0.5, 0.52]]),
+        },
+    }
     rows = before_violation_rows(f)
     assert [r["α"] for r in rows] == ["0", "0.5"]
-    assert rows[0]["largest |AUC − S-rand AUC|"] == "0.400" and rows[1]["largest |AUC − S-rand AUC|"] == "0.030"
-    assert rows[0]["largest |Sc-rand AUC − 0.5|"] == "0.100" and rows[1]["largest |Sc-rand AUC − 0.5|"] == "0.020"
+    assert (
+        rows[0]["largest |AUC − S-rand AUC|"] == "0.400"
+        and rows[1]["largest |AUC − S-rand AUC|"] == "0.030"
+    )
+    assert (
+        rows[0]["largest |Sc-rand AUC − 0.5|"] == "0.100"
+        and rows[1]["largest |Sc-rand AUC − 0.5|"] == "0.020"
+    )

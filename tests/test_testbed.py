@@ -31,8 +31,9 @@ def test_default_loss_is_unchanged(lms):
     spec = ModelSpec.parse("(16,1)-FCN")
     a, b = spec.build(50, seeds=[1, 2]), spec.build(50, seeds=[1, 2])
     ha = fit(a, lms.x, lms.y, cfg, progress=False)
-    hb = fit(b, lms.x, lms.y, cfg, progress=False,
-             loss=lambda m, x, y, lg: member_cross_entropy(lg, y))
+    hb = fit(
+        b, lms.x, lms.y, cfg, progress=False, loss=lambda m, x, y, lg: member_cross_entropy(lg, y)
+    )
     assert ha.loss == hb.loss
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
@@ -68,8 +69,14 @@ def test_a_custom_loss_is_never_captured_in_a_cuda_graph(lms, monkeypatch):
     monkeypatch.setattr(train, "use_cuda_graph", lambda cfg, x, perturb: True)
     monkeypatch.setattr(train, "CapturedStep", refuse)
     model = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])
-    fit(model, lms.x, lms.y, TrainConfig(max_epochs=1), progress=False,
-        loss=lambda m, x, y, lg: member_cross_entropy(lg, y))
+    fit(
+        model,
+        lms.x,
+        lms.y,
+        TrainConfig(max_epochs=1),
+        progress=False,
+        loss=lambda m, x, y, lg: member_cross_entropy(lg, y),
+    )
     with pytest.raises(AssertionError):  # the default loss would be
         fit(model, lms.x, lms.y, TrainConfig(max_epochs=1), progress=False)
 
@@ -110,8 +117,12 @@ def test_sam_normalises_each_member_of_a_stack_by_its_own_norm(lms):
     per_member = torch.sqrt(sum(e.pow(2).flatten(1).sum(1) for e in eps))
     assert torch.allclose(per_member, torch.full((2,), 0.05), atol=1e-6)
     for m in range(2):  # each member's direction is its own gradient's
-        assert all(torch.allclose(e[m] / 0.05 * torch.sqrt(sum(g[m].pow(2).sum() for g in grads)),
-                                  g[m], atol=1e-5) for e, g in zip(eps, grads))
+        assert all(
+            torch.allclose(
+                e[m] / 0.05 * torch.sqrt(sum(g[m].pow(2).sum() for g in grads)), g[m], atol=1e-5
+            )
+            for e, g in zip(eps, grads)
+        )
 
 
 # ---------------------------------------------------------------- spectral decoupling
@@ -154,17 +165,31 @@ def test_diversity_term_matches_per_member_autograd(lms):
         lm = Averaged(stack, [m])(xm)
         (gm,) = torch.autograd.grad(lm.max(-1).values.sum(), xm)
         assert torch.allclose(grads[m], gm, atol=1e-6)
-    want = torch.stack([np.mean([nn.functional.cosine_similarity(
-        grads[i * D + g], grads[j * D + g], dim=-1).pow(2).mean().item()
-        for i in range(K) for j in range(i + 1, K)]) * torch.ones(()) for g in range(D)])
+    want = torch.stack(
+        [
+            np.mean(
+                [
+                    nn.functional.cosine_similarity(grads[i * D + g], grads[j * D + g], dim=-1)
+                    .pow(2)
+                    .mean()
+                    .item()
+                    for i in range(K)
+                    for j in range(i + 1, K)
+                ]
+            )
+            * torch.ones(())
+            for g in range(D)
+        ]
+    )
     assert torch.allclose(M.gradient_alignment(grads, D), want.float(), atol=1e-5)
 
 
 def test_diversity_loss_trains_a_committee_and_a_stack(lms):
     method = M.diverse(members=2, weight=1.0)
     torch.manual_seed(0)
-    comm = Committee([nn.Sequential(nn.Linear(50, 8), nn.ReLU(), nn.Linear(8, 2))
-                      for _ in range(2)])
+    comm = Committee(
+        [nn.Sequential(nn.Linear(50, 8), nn.ReLU(), nn.Linear(8, 2)) for _ in range(2)]
+    )
     hist = method.fit(comm, lms.x, lms.y, TrainConfig(max_epochs=2, stop_loss=None), seed=0)
     assert np.isfinite(hist.loss[-1]).all()
     stack = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0, 1, 2, 3])
@@ -172,8 +197,14 @@ def test_diversity_loss_trains_a_committee_and_a_stack(lms):
     hist = method.fit(stack, x, y, TrainConfig(max_epochs=2, stop_loss=None), seed=0, n_data=2)
     assert len(hist.loss[-1]) == 4
     with pytest.raises(ValueError, match="two members"):
-        method.fit(ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0, 1]), x, y,
-                   TrainConfig(max_epochs=1), seed=0, n_data=2)
+        method.fit(
+            ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0, 1]),
+            x,
+            y,
+            TrainConfig(max_epochs=1),
+            seed=0,
+            n_data=2,
+        )
 
 
 # ---------------------------------------------------------------- protocol and scorecard
@@ -182,8 +213,11 @@ def test_diversity_loss_trains_a_committee_and_a_stack(lms):
 def test_method_protocol_and_loading():
     assert testbed.load_method("sbcore.testbed.methods:sam").name == "SAM"
     assert testbed.load_method("sbcore.testbed.methods:vanilla").loss is None
-    for bad in ("sbcore.testbed.methods", "sbcore.testbed.methods:nope",
-                "sbcore.testbed.methods:REFERENCE"):
+    for bad in (
+        "sbcore.testbed.methods",
+        "sbcore.testbed.methods:nope",
+        "sbcore.testbed.methods:REFERENCE",
+    ):
         with pytest.raises(ValueError):
             testbed.load_method(bad)
     for kw in ({"name": ""}, {"name": "x", "members": 0}, {"name": "x", "loss": 3}):
@@ -196,8 +230,10 @@ def test_method_protocol_and_loading():
 
 
 def test_scorecard_deltas_noise_and_moves():
-    rows = [MethodScore("vanilla", {k: np.array([0.5, 0.5]) for k in KEYS}),
-            MethodScore("m", {k: np.array([0.9, 0.7]) for k in KEYS})]
+    rows = [
+        MethodScore("vanilla", {k: np.array([0.5, 0.5]) for k in KEYS}),
+        MethodScore("m", {k: np.array([0.9, 0.7]) for k in KEYS}),
+    ]
     card = Scorecard("smoke", [0, 1], rows, "x")
     assert card.deltas()["m"]["lms5_s_auc"] == pytest.approx(0.3)
     assert card.noise()["m"]["lms5_s_auc"] == pytest.approx(np.sqrt(0.02 / 2))
@@ -213,8 +249,13 @@ def test_scorecard_deltas_noise_and_moves():
 def test_config_validation():
     assert ch.KNOWN == (*M.REFERENCE, *M.EXTRA) and ch.REFERENCE == M.REFERENCE
     smoke = ch.PRESETS["smoke"]
-    for kw in ({"methods": ("dropout",)}, {"method": "nocolon"}, {"n_seeds": 1},
-               {"n_attack": 10**6}, {"ens_sizes": (1,)}):
+    for kw in (
+        {"methods": ("dropout",)},
+        {"method": "nocolon"},
+        {"n_seeds": 1},
+        {"n_attack": 10**6},
+        {"ens_sizes": (1,)},
+    ):
         with pytest.raises(ValueError):
             dataclasses.replace(smoke, **kw)
 
@@ -272,6 +313,7 @@ def test_jtt_retrains_on_the_first_models_errors(lms, monkeypatch):
 def test_member_diagnostics_of_identical_and_different_members():
     from sbcore.experiments.stacks import make_splits
     from sbcore.testbed.evaluation import member_diagnostics
+
     _, tests = make_splits("LMS-5", 10, 200, [0])
     one = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])
     twins = one.select([0, 0])  # the same member twice: parallel gradients everywhere

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from sbcore.experiments import theory
 from sbcore.chapters import ch00_theory as ch
 from sbcore.data import stylized
+from sbcore.experiments import theory
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,9 @@ def test_init_variance_matches_the_statement():
     for i, p in enumerate((4, 2)):
         assert w[:, i].std().item() == pytest.approx(theory.init_std(400, 50, p), rel=0.02)
     # both settings scale one draw: the ratio is log d exactly
-    assert (w[:, 1] / w[:, 0]).flatten()[:5].tolist() == pytest.approx([math.log(400)] * 5, rel=1e-5)
+    assert (w[:, 1] / w[:, 0]).flatten()[:5].tolist() == pytest.approx(
+        [math.log(400)] * 5, rel=1e-5
+    )
 
 
 def test_lsn_batch_follows_the_definition():
@@ -77,8 +79,8 @@ def test_hinge_gradient_matches_autograd():
     v = theory.output_weights(k, dtype=torch.float64)
     loss, grad, active = theory.hinge_grad(w, v, x, y)
     wa = w.clone().requires_grad_(True)
-    f = theory.forward(wa, v, x)                                    # (S, n, P)
-    ref = torch.relu(1 - y[:, :, None] * f).mean(1)                 # (S, P)
+    f = theory.forward(wa, v, x)  # (S, n, P)
+    ref = torch.relu(1 - y[:, :, None] * f).mean(1)  # (S, P)
     (ref_grad,) = torch.autograd.grad(ref.sum(), wa)
     assert torch.allclose(loss, ref, atol=1e-12)
     assert torch.allclose(grad, ref_grad, atol=1e-12)
@@ -111,7 +113,7 @@ def test_stylized_data_supports_and_seed():
     assert torch.equal(a.x, stylized.make_stylized(3000, seed=4).x)
     assert torch.equal(a.x, a.z) and a.s_coords == (0,) and a.sc_coords == (1,)
     ypm = 2 * a.y - 1
-    assert (a.z[:, 0] * ypm).min().item() >= 0.1 - 1e-6   # phi_1 alone separates, margin 0.1
+    assert (a.z[:, 0] * ypm).min().item() >= 0.1 - 1e-6  # phi_1 alone separates, margin 0.1
     band = torch.bucketize(a.z[:, 1].contiguous(), torch.tensor([-0.69, -0.23, 0.23, 0.69]))
     assert torch.equal(ypm, torch.tensor([-1, 1, -1, 1, -1])[band])  # phi_2 alone separates
 
@@ -119,7 +121,7 @@ def test_stylized_data_supports_and_seed():
 def test_piecewise_boundary_attains_the_max_margin():
     assert stylized.max_margin(0.1, 0.15) == pytest.approx(math.sqrt(0.0325))
     poly = stylized.piecewise_boundary(0.1, 0.15)
-    assert poly.shape == (7, 2)                                   # 4 slanted pieces + 2 ends
+    assert poly.shape == (7, 2)  # 4 slanted pieces + 2 ends
     data = stylized.make_stylized(5000, seed=0)
     ypm = 2.0 * data.y - 1
     assert torch.equal(stylized.polyline_predict(data.z, poly), ypm)
@@ -135,32 +137,47 @@ def test_distances_and_crossings_by_hand():
     pts = torch.tensor([[0.0, 0.0], [1.0, 3.0]])
     assert stylized.distance_to_polyline(pts, seg).tolist() == pytest.approx([1.0, 2.0])
     grid = torch.linspace(-1, 1, 201)
-    score = (grid[None, :] - 0.3).expand(201, 201)             # boundary phi_1 = 0.3
+    score = (grid[None, :] - 0.3).expand(201, 201)  # boundary phi_1 = 0.3
     cross = stylized.zero_crossings(score, grid)
     assert cross[:, 0].tolist() == pytest.approx([0.3] * len(cross), abs=1e-6)
     ok = torch.tensor([True, False])
     m = stylized.signed_margin(torch.tensor([[0.0, 0.0], [0.5, 0.0]]), ok, cross)
-    assert m == pytest.approx(-0.2, abs=1e-6)                  # the misclassified point counts
+    assert m == pytest.approx(-0.2, abs=1e-6)  # the misclassified point counts
 
 
 # ---- the chapter module ---------------------------------------------------------------------------
-@pytest.mark.parametrize("field,value", [("k", 7), ("dims", (100, 50)), ("dims", (4, 50)),
-                                         ("gamma_slab", 0.3), ("n_seeds", 0), ("model", "FCN"),
-                                         ("momentum", 1.0)])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("k", 7),
+        ("dims", (100, 50)),
+        ("dims", (4, 50)),
+        ("gamma_slab", 0.3),
+        ("n_seeds", 0),
+        ("model", "FCN"),
+        ("momentum", 1.0),
+    ],
+)
 def test_config_rejects_bad_values(field, value):
     import dataclasses
+
     with pytest.raises(ValueError, match=field if field != "model" else "model"):
         dataclasses.replace(ch.PRESETS["smoke"], **{field: value})
 
 
 def test_check_values_cover_the_declared_checks():
     tree = ast.parse((ROOT / "sbcore/claims/checks/theory.py").read_text())
-    declared = {c.args[0].value for c in ast.walk(tree)
-                if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "Check"}
+    declared = {
+        c.args[0].value
+        for c in ast.walk(tree)
+        if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "Check"
+    }
     cfg = ch.PRESETS["smoke"]
     import dataclasses
-    tiny = dataclasses.replace(cfg, n_train=200, n_test=200, max_epochs=30, dims=(20, 40), k=4,
-                               n_lsn_test=200)
+
+    tiny = dataclasses.replace(
+        cfg, n_train=200, n_test=200, max_epochs=30, dims=(20, 40), k=4, n_lsn_test=200
+    )
     res = ch.fig1_experiment(tiny, [0, 1], progress=False, n_grid=101)
     run = ch.theorem_experiment(tiny, [0, 1], progress=False)
     values = {**ch.fig1_check_values(res), **ch.theorem_check_values(run)}

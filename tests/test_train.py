@@ -56,8 +56,9 @@ def test_stopping_rule_freezes_each_member(lms):
 def test_callback_and_schedule(lms):
     model = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0])
     cfg = TrainConfig(max_epochs=3, stop_loss=None, schedule="step", step_every=1, step_gamma=0.5)
-    hist = fit(model, lms.x, lms.y, cfg, callback=lambda m, e: {"e2": e * 2}, eval_every=1,
-               progress=False)
+    hist = fit(
+        model, lms.x, lms.y, cfg, callback=lambda m, e: {"e2": e * 2}, eval_every=1, progress=False
+    )
     assert [h["e2"] for h in hist.evals] == [2, 4, 6]
 
 
@@ -74,9 +75,17 @@ def test_ordinary_module_is_trained_too(lms):
     assert _loss(model, lms.x, lms.y) < before
 
 
-@pytest.mark.parametrize("kw,param", [({"optimizer": "lbfgs"}, "optimizer"), ({"lr": 0}, "lr"),
-                                      ({"batch_size": -1}, "batch_size"), ({"momentum": 1.0}, "momentum"),
-                                      ({"schedule": "cosine"}, "schedule"), ({"weight_decay": -1}, "weight_decay")])
+@pytest.mark.parametrize(
+    "kw,param",
+    [
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"lr": 0}, "lr"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"schedule": "cosine"}, "schedule"),
+        ({"weight_decay": -1}, "weight_decay"),
+    ],
+)
 def test_bad_config_raises(kw, param):
     with pytest.raises(ValueError, match=param):
         TrainConfig(**kw)
@@ -84,6 +93,7 @@ def test_bad_config_raises(kw, param):
 
 def test_batches_draw_into_a_static_buffer(lms):
     from sbcore.train import Batches
+
     x2, y2 = torch.stack([lms.x, lms.x + 1]), torch.stack([lms.y, lms.y])
     data = Batches(x2, y2, 4, 256, seed=0)  # 2 datasets, member m on dataset m % 2
     ptr = data.order.data_ptr()
@@ -119,6 +129,7 @@ def test_captured_path_bookkeeping_on_cpu(lms, monkeypatch):
     import contextlib
 
     from sbcore import train
+
     captures = []
 
     def fake_capture(self, static):
@@ -130,13 +141,22 @@ def test_captured_path_bookkeeping_on_cpu(lms, monkeypatch):
     monkeypatch.setattr(torch.cuda, "Stream", _FakeStream)
     monkeypatch.setattr(torch.cuda, "current_stream", lambda: _FakeStream())
     monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
-    cfg = TrainConfig(lr=(0.1, 0.05), momentum=0.9, weight_decay=(0.0, 1e-3), max_epochs=5,
-                      stop_loss=None, schedule="step", step_every=2, batch_size=300)
+    cfg = TrainConfig(
+        lr=(0.1, 0.05),
+        momentum=0.9,
+        weight_decay=(0.0, 1e-3),
+        max_epochs=5,
+        stop_loss=None,
+        schedule="step",
+        step_every=2,
+        batch_size=300,
+    )
     runs = []
     for graph in (False, True):
         model = ModelSpec.parse("(16,1)-FCN").build(50, seeds=[0, 1])
-        runs.append((model, fit(model, lms.x, lms.y, replace(cfg, cuda_graph=graph),
-                                progress=False)))
+        runs.append(
+            (model, fit(model, lms.x, lms.y, replace(cfg, cuda_graph=graph), progress=False))
+        )
     assert captures == [300, 200]  # 2000 = 6 x 300 + 200: the short batch is captured in epoch 4
     (eager, h0), (graphed, h1) = runs
     assert h0.n_updates == h1.n_updates == 35

@@ -39,12 +39,20 @@ def _bad_inputs(lms):
     nan_x[3, 7], inf_x[5, 0] = float("nan"), float("inf")
     label = lambda v: torch.where(torch.arange(600) == 5, v, lms.y)  # noqa: E731
     return {
-        "label 2 for 2 classes": (lms.x, label(2), r"^y must hold class indices in \[0, 2\) .*"
-                                                   r"from 0 to 2$"),
+        "label 2 for 2 classes": (
+            lms.x,
+            label(2),
+            r"^y must hold class indices in \[0, 2\) .*"
+            r"from 0 to 2$",
+        ),
         "a negative label": (lms.x, label(-1), r"^y must hold class indices in \[0, 2\)"),
         "float labels": (lms.x, lms.y.float(), r"^y must hold int64 class indices"),
-        "the wrong width": (lms.x[:, :49], lms.y, r"^x: the model does not take examples of "
-                                                  r"shape \(49,\)"),
+        "the wrong width": (
+            lms.x[:, :49],
+            lms.y,
+            r"^x: the model does not take examples of "
+            r"shape \(49,\)",
+        ),
         "zero points": (lms.x[:0], lms.y[:0], r"^x and y hold no points"),
         "a NaN in x": (nan_x, lms.y, r"^x holds non-finite values"),
         "an inf in x": (inf_x, lms.y, r"^x holds non-finite values"),
@@ -71,18 +79,35 @@ def test_a_model_without_class_logits_is_refused(lms):
 def test_a_loss_hook_must_give_one_value_per_member(lms):
     stack = _stack(5)
     before = _weights(stack)
-    for bad, got in ((lambda m, x, y, lg: member_cross_entropy(lg, y).sum(), r"\(\)"),
-                     (lambda m, x, y, lg: 0.5, "float"),
-                     (lambda m, x, y, lg: member_cross_entropy(lg, y)[:2], r"\(2,\)")):
-        with pytest.raises(ValueError, match=rf"^loss must return one value per member \(5, "
-                                             rf"as a tensor\), got {got}$"):
+    for bad, got in (
+        (lambda m, x, y, lg: member_cross_entropy(lg, y).sum(), r"\(\)"),
+        (lambda m, x, y, lg: 0.5, "float"),
+        (lambda m, x, y, lg: member_cross_entropy(lg, y)[:2], r"\(2,\)"),
+    ):
+        with pytest.raises(
+            ValueError,
+            match=rf"^loss must return one value per member \(5, "
+            rf"as a tensor\), got {got}$",
+        ):
             fit(stack, lms.x, lms.y, CFG, loss=bad, progress=False)
         assert _unchanged(stack, before)
     # (M, 1) or a scalar for a stack of one are one value per member: accepted as before
-    fit(_stack(2), lms.x, lms.y, CFG, loss=lambda m, x, y, lg: member_cross_entropy(lg, y)[:, None],
-        progress=False)
-    fit(_stack(1), lms.x, lms.y, CFG, loss=lambda m, x, y, lg: member_cross_entropy(lg, y).sum(),
-        progress=False)
+    fit(
+        _stack(2),
+        lms.x,
+        lms.y,
+        CFG,
+        loss=lambda m, x, y, lg: member_cross_entropy(lg, y)[:, None],
+        progress=False,
+    )
+    fit(
+        _stack(1),
+        lms.x,
+        lms.y,
+        CFG,
+        loss=lambda m, x, y, lg: member_cross_entropy(lg, y).sum(),
+        progress=False,
+    )
 
 
 def _poisoned(member, from_update, value=float("nan")):
@@ -95,6 +120,7 @@ def _poisoned(member, from_update, value=float("nan")):
         if len(calls) >= from_update:
             out = out + torch.where(torch.arange(len(out)) == member, value, 0.0)
         return out
+
     return loss
 
 
@@ -104,27 +130,38 @@ def test_a_nan_loss_names_the_member_and_epoch(lms):
         fit(stack, lms.x, lms.y, CFG, loss=_poisoned(3, 17), progress=False)
     err = info.value
     assert isinstance(err, FloatingPointError)
-    assert str(err).startswith("member 3 of 5 (counting from 0): loss is nan at epoch 2 (after "
-                               f"{err.history.n_updates} updates)")
+    assert str(err).startswith(
+        "member 3 of 5 (counting from 0): loss is nan at epoch 2 (after "
+        f"{err.history.n_updates} updates)"
+    )
     assert (err.members, err.epoch) == ((3,), 2) and err.history.n_updates == 20
     assert err.history.n_epochs == 2 and math.isnan(err.history.loss[-1][3])
     assert all(math.isfinite(v) for m, v in enumerate(err.history.loss[-1]) if m != 3)
 
 
 def test_an_infinite_loss_and_an_ordinary_model(lms):
-    with pytest.raises(NonFiniteLoss, match=r"^member 1 of 2 \(counting from 0\): loss is inf at "
-                                            r"epoch 1 \(after \d+ updates\)"):
+    with pytest.raises(
+        NonFiniteLoss,
+        match=r"^member 1 of 2 \(counting from 0\): loss is inf at "
+        r"epoch 1 \(after \d+ updates\)",
+    ):
         fit(_stack(2), lms.x, lms.y, CFG, loss=_poisoned(1, 4, math.inf), progress=False)
     plain = nn.Sequential(nn.Linear(50, 8), nn.ReLU(), nn.Linear(8, 2))
     with pytest.raises(NonFiniteLoss, match=r"^the model's loss is nan at epoch 1 "):
-        fit(plain, lms.x, lms.y, TrainConfig(lr=1e30, max_epochs=3, stop_loss=None),
-            progress=False)
+        fit(
+            plain, lms.x, lms.y, TrainConfig(lr=1e30, max_epochs=3, stop_loss=None), progress=False
+        )
 
 
 def test_every_diverged_member_is_named(lms):
     with pytest.raises(NonFiniteLoss) as info:
-        fit(_stack(3), lms.x, lms.y, TrainConfig(lr=(0.1, 1e30, 1e30), max_epochs=3,
-                                                 stop_loss=None), progress=False)
+        fit(
+            _stack(3),
+            lms.x,
+            lms.y,
+            TrainConfig(lr=(0.1, 1e30, 1e30), max_epochs=3, stop_loss=None),
+            progress=False,
+        )
     assert info.value.members == (1, 2) and str(info.value).startswith("members 1, 2 of 3")
 
 
@@ -163,13 +200,22 @@ def test_the_graph_path_reports_divergence_as_the_eager_one(lms, monkeypatch):
     for graph in (False, True):
         if graph:
             monkeypatch.setattr(train, "use_cuda_graph", lambda cfg, x, perturb: cfg.cuda_graph)
-            monkeypatch.setattr(train.CapturedStep, "capture",
-                                lambda self, static: _FakeGraph(lambda: self.step(static)))
+            monkeypatch.setattr(
+                train.CapturedStep,
+                "capture",
+                lambda self, static: _FakeGraph(lambda: self.step(static)),
+            )
             monkeypatch.setattr(torch.cuda, "Stream", _FakeStream)
             monkeypatch.setattr(torch.cuda, "current_stream", lambda: _FakeStream())
             monkeypatch.setattr(torch.cuda, "stream", lambda s: contextlib.nullcontext())
-        cfg = TrainConfig(lr=(0.1, 1e30), momentum=0.9, max_epochs=3, stop_loss=None,
-                          batch_size=64, cuda_graph=graph)
+        cfg = TrainConfig(
+            lr=(0.1, 1e30),
+            momentum=0.9,
+            max_epochs=3,
+            stop_loss=None,
+            batch_size=64,
+            cuda_graph=graph,
+        )
         with pytest.raises(NonFiniteLoss) as info:
             fit(_stack(2), lms.x, lms.y, cfg, progress=False)
         found.append(str(info.value))

@@ -59,7 +59,9 @@ def test_each_member_trains_as_if_alone(lms, kind, name, values, shared):
     cfg = TrainConfig(optimizer=kind, batch_size=BATCH, max_epochs=EPOCHS, stop_loss=None, **hp)
     fit(stack, lms.x, lms.y, cfg, seed=0, progress=False)
     for m in range(len(SEEDS)):
-        alone = _alone(lms, kind, m, **{k: (v[m] if isinstance(v, tuple) else v) for k, v in hp.items()})
+        alone = _alone(
+            lms, kind, m, **{k: (v[m] if isinstance(v, tuple) else v) for k, v in hp.items()}
+        )
         for p, q in zip(stack.parameters(), alone.parameters()):
             torch.testing.assert_close(p[m], q[0], atol=1e-5, rtol=1e-5)
 
@@ -68,8 +70,14 @@ def test_each_member_trains_as_if_alone(lms, kind, name, values, shared):
 def test_shared_values_reproduce_torch_optim_bitwise(lms, kind):
     kw = dict(lr=0.05 if kind == "sgd" else 1e-3, momentum=0.9, weight_decay=5e-4)
     stack = SPEC.build(50, seeds=list(SEEDS))
-    fit(stack, lms.x, lms.y, TrainConfig(optimizer=kind, batch_size=BATCH, max_epochs=EPOCHS,
-                                         stop_loss=None, **kw), seed=0, progress=False)
+    fit(
+        stack,
+        lms.x,
+        lms.y,
+        TrainConfig(optimizer=kind, batch_size=BATCH, max_epochs=EPOCHS, stop_loss=None, **kw),
+        seed=0,
+        progress=False,
+    )
     ref = SPEC.build(50, seeds=list(SEEDS))  # the loop fit had before: torch.optim on the stack
     opt = TORCH[kind](ref.parameters(), **_torch_kwargs(kind, **kw))
     data = Batches(lms.x, lms.y, len(SEEDS), BATCH, seed=0)
@@ -78,7 +86,9 @@ def test_shared_values_reproduce_torch_optim_bitwise(lms, kind):
         for b in range(len(data.bounds)):
             xb, yb = data.gather(data.index(b))
             lg = ref(xb)
-            loss = torch.nn.functional.cross_entropy(lg.reshape(-1, 2), yb.reshape(-1), reduction="none")
+            loss = torch.nn.functional.cross_entropy(
+                lg.reshape(-1, 2), yb.reshape(-1), reduction="none"
+            )
             opt.zero_grad()
             loss.view(len(SEEDS), -1).mean(1).sum().backward()
             opt.step()
@@ -97,7 +107,9 @@ def test_optimizer_arithmetic_per_member(kind, tensors):
     start = torch.randn(3, 4, 5, generator=g)
     grads = [torch.randn(3, 4, 5, generator=g) for _ in range(6)]
     stacked = start.clone()
-    opt = StackedOptimizer([stacked], kind=kind, lr=lr, momentum=mom, weight_decay=wd, tensors=tensors)
+    opt = StackedOptimizer(
+        [stacked], kind=kind, lr=lr, momentum=mom, weight_decay=wd, tensors=tensors
+    )
     for gr in grads:
         opt.step([gr])
     for m in range(3):
@@ -110,7 +122,9 @@ def test_optimizer_arithmetic_per_member(kind, tensors):
 
 
 def test_schedule_scales_every_member(lms):
-    kw = dict(max_epochs=3, stop_loss=None, schedule="step", step_every=1, step_gamma=0.5, momentum=0.9)
+    kw = dict(
+        max_epochs=3, stop_loss=None, schedule="step", step_every=1, step_gamma=0.5, momentum=0.9
+    )
     stack = SPEC.build(50, seeds=[0, 1])
     fit(stack, lms.x, lms.y, TrainConfig(lr=(0.2, 0.1), **kw), progress=False)
     twin = SPEC.build(50, seeds=[1, 1])  # same batch orders (same seed, same stack size)
@@ -127,8 +141,12 @@ def test_config_per_member_fields():
         cfg.members("lr", 3)
     with pytest.raises(ValueError, match="differ in length"):
         TrainConfig(lr=(0.1, 0.2), momentum=(0.0, 0.5, 0.9))
-    for kw, name in [({"lr": (0.1, 0.0)}, "lr"), ({"momentum": (0.5, 1.0)}, "momentum"),
-                     ({"weight_decay": (0.0, -1.0)}, "weight_decay"), ({"lr": ()}, "lr")]:
+    for kw, name in [
+        ({"lr": (0.1, 0.0)}, "lr"),
+        ({"momentum": (0.5, 1.0)}, "momentum"),
+        ({"weight_decay": (0.0, -1.0)}, "weight_decay"),
+        ({"lr": ()}, "lr"),
+    ]:
         with pytest.raises(ValueError, match=name):
             TrainConfig(**kw)
     assert TrainConfig().lr == 0.1 and TrainConfig(lr=1).lr == 1  # scalars untouched
@@ -136,7 +154,13 @@ def test_config_per_member_fields():
 
 def test_stack_size_is_checked(lms):
     with pytest.raises(ValueError, match="lr has 3 values"):
-        fit(SPEC.build(50, seeds=[0, 1]), lms.x, lms.y, TrainConfig(lr=(0.1, 0.2, 0.3)), progress=False)
+        fit(
+            SPEC.build(50, seeds=[0, 1]),
+            lms.x,
+            lms.y,
+            TrainConfig(lr=(0.1, 0.2, 0.3)),
+            progress=False,
+        )
     plain = torch.nn.Linear(50, 2)
     fit(plain, lms.x, lms.y, TrainConfig(lr=(0.1,), max_epochs=1, stop_loss=None), progress=False)
     with pytest.raises(ValueError, match="momentum has 2 values"):
@@ -144,8 +168,12 @@ def test_stack_size_is_checked(lms):
 
 
 def test_grid_as_one_stack(lms):
-    cfg, points = grid_config(TrainConfig(max_epochs=2, stop_loss=None), seeds=(0, 1),
-                              lr=(0.1, 0.01), momentum=(0.0, 0.9))
+    cfg, points = grid_config(
+        TrainConfig(max_epochs=2, stop_loss=None),
+        seeds=(0, 1),
+        lr=(0.1, 0.01),
+        momentum=(0.0, 0.9),
+    )
     assert len(points) == 8 and cfg.lr == (0.1,) * 4 + (0.01,) * 4
     assert cfg.momentum == (0.0, 0.0, 0.9, 0.9) * 2 and [p["seed"] for p in points] == [0, 1] * 4
     # one dataset per seed, member m on dataset m % 2
@@ -169,9 +197,14 @@ def test_every_stacked_architecture_takes_per_member_values(lms, name):
     cfg = TrainConfig(batch_size=BATCH, max_epochs=1, stop_loss=None, **hp)
     fit(stack, lms.x, lms.y, cfg, seed=0, progress=False)
     twin = spec.build(50, seeds=[7, 7])  # member 1 alone in a stack of the same size
-    fit(twin, lms.x, lms.y, TrainConfig(batch_size=BATCH, max_epochs=1, stop_loss=None, lr=0.01,
-                                        weight_decay=0.0),
-        seed=0, progress=False)
+    fit(
+        twin,
+        lms.x,
+        lms.y,
+        TrainConfig(batch_size=BATCH, max_epochs=1, stop_loss=None, lr=0.01, weight_decay=0.0),
+        seed=0,
+        progress=False,
+    )
     for p, q in zip(stack.parameters(), twin.parameters()):
         torch.testing.assert_close(p[1], q[1], atol=1e-5, rtol=1e-5)
         assert not torch.allclose(p[0], q[0])

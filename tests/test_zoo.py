@@ -41,7 +41,6 @@ PUBLISHED_PARAMS = {
 SMALL_CNN_PARAMS = 24_778
 
 
-
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -92,7 +91,14 @@ def test_width_scales_channels() -> None:
     assert (mobilenet.stem_channels, mobilenet.head_channels) == (8, 320)
     assert [s[1] for s in mobilenet.stages] == [4, 6, 8, 16, 24, 40, 80]
     assert [s[0] for s in mobilenet.stages] == [1, 6, 6, 6, 6, 6, 6]  # expansions do not scale
-    assert build_image_model("googlenet", width=0.5).config.inceptions[0] == (32, 48, 64, 8, 16, 16)
+    assert build_image_model("googlenet", width=0.5).config.inceptions[0] == (
+        32,
+        48,
+        64,
+        8,
+        16,
+        16,
+    )
     # Parameters of conv nets grow about quadratically in width.
     half = n_params(build_image_model("resnet18", width=0.5))
     ratio = half / n_params(build_image_model("resnet18"))

@@ -40,8 +40,14 @@ def start(chapter: str, **params) -> Run:
     mod = module(chapter)
     caller = inspect.currentframe().f_back
     namespace = injected_parameters(caller.f_globals) if caller is not None else {}
-    return Run.create(mod.CHAPTER, mod.PRESETS, knobs=getattr(mod, "KNOBS", {}),
-                      summary=getattr(mod, "SUMMARY", ()), namespace=namespace, **params)
+    return Run.create(
+        mod.CHAPTER,
+        mod.PRESETS,
+        knobs=getattr(mod, "KNOBS", {}),
+        summary=getattr(mod, "SUMMARY", ()),
+        namespace=namespace,
+        **params,
+    )
 
 
 def injected_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,6 +66,11 @@ def injected_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             body = ast.parse(source).body
         except SyntaxError:
             continue
-        names += [t.id for stmt in body if isinstance(stmt, ast.Assign)
-                  for t in stmt.targets if isinstance(t, ast.Name)]
+        names += [
+            t.id
+            for stmt in body
+            if isinstance(stmt, ast.Assign)
+            for t in stmt.targets
+            if isinstance(t, ast.Name)
+        ]
     return {n: namespace[n] for n in dict.fromkeys(names) if n in namespace}

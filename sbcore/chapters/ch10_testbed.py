@@ -34,8 +34,14 @@ EPS_LMS5 = 1.1
 # 1.000 ± 0.000 rounds away a 1e-5 difference; the tables show three decimals).
 MIN_MOVE = 0.01
 # The columns that say whether a model uses the complex features at all (Sec. 4, Table 4).
-SB_COLUMNS = ("lms5_s_auc", "lms5_sc_auc", "ms57_s_auc", "ms57_sc_auc", "img_top_auc",
-              "img_bottom_auc")
+SB_COLUMNS = (
+    "lms5_s_auc",
+    "lms5_sc_auc",
+    "ms57_s_auc",
+    "ms57_sc_auc",
+    "img_top_auc",
+    "img_bottom_auc",
+)
 
 
 @dataclass(frozen=True)
@@ -75,30 +81,54 @@ class Config:
     method: str | None = None
 
     def __post_init__(self) -> None:
-        for name, least in (("n_seeds", 2), ("n_test", 100), ("n_train_lms", 1),
-                            ("n_train_ms57", 1), ("n_train_noisy", 1), ("n_train_ms5", 1),
-                            ("n_attack", 1), ("pgd_steps", 1), ("uap_epochs", 1),
-                            ("uap_batch", 1), ("d", 3)):
+        for name, least in (
+            ("n_seeds", 2),
+            ("n_test", 100),
+            ("n_train_lms", 1),
+            ("n_train_ms57", 1),
+            ("n_train_noisy", 1),
+            ("n_train_ms5", 1),
+            ("n_attack", 1),
+            ("pgd_steps", 1),
+            ("uap_epochs", 1),
+            ("uap_batch", 1),
+            ("d", 3),
+        ):
             positive_int(name, getattr(self, name), minimum=least)
-        require(self.n_attack <= min(self.n_test, self.n_train_lms), "n_attack",
-                "<= n_test and n_train_lms", self.n_attack)
-        require(len(self.ens_sizes) > 0 and all(isinstance(k, int) and k >= 2
-                                                for k in self.ens_sizes),
-                "ens_sizes", "ensemble sizes >= 2", self.ens_sizes)
+        require(
+            self.n_attack <= min(self.n_test, self.n_train_lms),
+            "n_attack",
+            "<= n_test and n_train_lms",
+            self.n_attack,
+        )
+        require(
+            len(self.ens_sizes) > 0 and all(isinstance(k, int) and k >= 2 for k in self.ens_sizes),
+            "ens_sizes",
+            "ensemble sizes >= 2",
+            self.ens_sizes,
+        )
         require(0 < self.noise < 1, "noise", "in (0, 1)", self.noise)
         for m in (self.model, self.ens_model):
             ModelSpec.parse(m)
-        require(self.image_model in IMAGE_MODELS, "image_model", f"one of {IMAGE_MODELS}",
-                self.image_model)
-        require(self.image_source in SOURCES, "image_source", f"one of {SOURCES}",
-                self.image_source)
+        require(
+            self.image_model in IMAGE_MODELS,
+            "image_model",
+            f"one of {IMAGE_MODELS}",
+            self.image_model,
+        )
+        require(
+            self.image_source in SOURCES, "image_source", f"one of {SOURCES}", self.image_source
+        )
         for name in ("image_n_train", "image_n_test"):
             if getattr(self, name) is not None:
                 positive_int(name, getattr(self, name), minimum=20)
         require(set(self.methods) <= set(KNOWN), "methods", f"names from {KNOWN}", self.methods)
-        require(self.method is None or (isinstance(self.method, str)
-                                        and self.method.count(":") == 1),
-                "method", "None or 'package.module:name'", self.method)
+        require(
+            self.method is None or (isinstance(self.method, str) and self.method.count(":") == 1),
+            "method",
+            "None or 'package.module:name'",
+            self.method,
+        )
 
 
 # Chapter 02's book recipe: SGD lr 0.1, momentum 0.9 (to fit a CPU), l2 5e-7, stop < 0.01.
@@ -106,24 +136,54 @@ _SGD = TrainConfig(lr=0.1, momentum=0.9, weight_decay=5e-7, batch_size=256, max_
 _R = MNIST_CIFAR_RECIPE
 PRESETS = {
     # Seconds per method: tiny sets, short budgets; the numbers mean little, the code path all.
-    "smoke": Config(n_seeds=2, n_test=400, n_train_lms=1000, n_train_ms57=3000,
-                    n_train_noisy=1000, n_train_ms5=1500, n_attack=100,
-                    train=dataclasses.replace(_SGD, max_epochs=8), pgd_steps=5, uap_epochs=1,
-                    image_n_train=128, image_n_test=100,
-                    image_train=dataclasses.replace(_R, max_epochs=2, batch_size=32)),
+    "smoke": Config(
+        n_seeds=2,
+        n_test=400,
+        n_train_lms=1000,
+        n_train_ms57=3000,
+        n_train_noisy=1000,
+        n_train_ms5=1500,
+        n_attack=100,
+        train=dataclasses.replace(_SGD, max_epochs=8),
+        pgd_steps=5,
+        uap_epochs=1,
+        image_n_train=128,
+        image_n_test=100,
+        image_train=dataclasses.replace(_R, max_epochs=2, batch_size=32),
+    ),
     # The book on a 2-core CPU: about a minute per method.
-    "book": Config(n_seeds=3, n_test=2000, n_train_lms=10_000, n_train_ms57=20_000,
-                   n_train_noisy=10_000, n_train_ms5=3500, n_attack=300,
-                   train=dataclasses.replace(_SGD, max_epochs=40),
-                   pgd_steps=10, uap_epochs=2, image_n_train=1000, image_n_test=400,
-                   image_train=dataclasses.replace(_R, max_epochs=6, batch_size=64, step_every=2)),
+    "book": Config(
+        n_seeds=3,
+        n_test=2000,
+        n_train_lms=10_000,
+        n_train_ms57=20_000,
+        n_train_noisy=10_000,
+        n_train_ms5=3500,
+        n_attack=300,
+        train=dataclasses.replace(_SGD, max_epochs=40),
+        pgd_steps=10,
+        uap_epochs=2,
+        image_n_train=1000,
+        image_n_test=400,
+        image_train=dataclasses.replace(_R, max_epochs=6, batch_size=64, step_every=2),
+    ),
     # The paper's sample sizes and plain SGD (App. B); MS-5's size is chapter 07's choice (~75%
     # single-model accuracy); all domino images with the MNIST-CIFAR recipe (a GPU is advised).
-    "paper": Config(n_seeds=5, n_test=10_000, n_train_lms=50_000, n_train_ms57=100_000,
-                    n_train_noisy=40_000, n_train_ms5=3500, n_attack=2000,
-                    train=TrainConfig(lr=0.1, momentum=0.0, max_epochs=500), uap_epochs=10,
-                    image_n_train=None, image_n_test=None, image_train=_R,
-                    image_model="resnet18"),
+    "paper": Config(
+        n_seeds=5,
+        n_test=10_000,
+        n_train_lms=50_000,
+        n_train_ms57=100_000,
+        n_train_noisy=40_000,
+        n_train_ms5=3500,
+        n_attack=2000,
+        train=TrainConfig(lr=0.1, momentum=0.0, max_epochs=500),
+        uap_epochs=10,
+        image_n_train=None,
+        image_n_test=None,
+        image_train=_R,
+        image_model="resnet18",
+    ),
 }
 
 
@@ -132,23 +192,35 @@ def method_names(cfg: Config) -> list[str]:
     return [cfg.method] if cfg.method else list(cfg.methods)
 
 
-def moved(deltas: dict[str, dict[str, float]], noise: dict[str, dict[str, float]],
-          columns: dict[str, int], *, floor: float = MIN_MOVE) -> dict[str, list[str]]:
+def moved(
+    deltas: dict[str, dict[str, float]],
+    noise: dict[str, dict[str, float]],
+    columns: dict[str, int],
+    *,
+    floor: float = MIN_MOVE,
+) -> dict[str, list[str]]:
     """Per method, the columns it moves in the mitigating direction by more than twice the noise
     and more than ``floor`` (``columns``: key -> +1 when up mitigates, -1 when down does).
     ``deltas``/``noise``: method -> column -> mean difference from vanilla / its standard error."""
     out = {}
     for name, row in deltas.items():
-        out[name] = [k for k, sign in columns.items()
-                     if np.isfinite(row.get(k, np.nan))
-                     and sign * row[k] > max(2 * noise[name].get(k, 0.0), floor)]
+        out[name] = [
+            k
+            for k, sign in columns.items()
+            if np.isfinite(row.get(k, np.nan))
+            and sign * row[k] > max(2 * noise[name].get(k, 0.0), floor)
+        ]
     return out
 
 
 def describe(moves: dict[str, list[str]], labels: dict[str, str]) -> dict[str, str]:
     """One phrase per method for the prose: which columns it moves, or that it moves none."""
-    return {name: ("none of the columns beyond noise" if not cols else
-                   ", ".join(labels[c] for c in cols)) for name, cols in moves.items()}
+    return {
+        name: (
+            "none of the columns beyond noise" if not cols else ", ".join(labels[c] for c in cols)
+        )
+        for name, cols in moves.items()
+    }
 
 
 def masked(deltas: dict[str, dict[str, float]], noise: dict[str, dict[str, float]]) -> list[str]:
@@ -167,4 +239,5 @@ def failures_text(card) -> str:
     if not fails:
         return "Every scored method trained to the end"
     return "Left out of the map below, because their scoring stopped: " + "; ".join(
-        f"{name} ({f})" for name, f in fails.items())
+        f"{name} ({f})" for name, f in fails.items()
+    )

@@ -10,11 +10,39 @@
 """
 
 from .checks import CHECKS, Check
-from .records import (ClaimNotReproduced, ClaimRecord, against_registry, check_counts,
-                      check_unique, load_folder, load_records, merge, parse_records, save_records)
+from .records import (
+    ClaimNotReproduced,
+    ClaimRecord,
+    against_registry,
+    check_counts,
+    check_unique,
+    load_folder,
+    load_records,
+    merge,
+    parse_records,
+    save_records,
+)
 from .registry import CLAIMS, Claim
 from .scoreboard import claim_rows, headline_rows, markdown_table, verdict_class, verdict_of
 
-__all__ = ["CLAIMS", "Claim", "CHECKS", "Check", "ClaimRecord", "ClaimNotReproduced",
-           "against_registry", "check_counts", "check_unique", "load_folder", "load_records", "parse_records", "merge", "save_records", "claim_rows",
-           "headline_rows", "markdown_table", "verdict_class", "verdict_of"]
+__all__ = [
+    "CLAIMS",
+    "Claim",
+    "CHECKS",
+    "Check",
+    "ClaimRecord",
+    "ClaimNotReproduced",
+    "against_registry",
+    "check_counts",
+    "check_unique",
+    "load_folder",
+    "load_records",
+    "parse_records",
+    "merge",
+    "save_records",
+    "claim_rows",
+    "headline_rows",
+    "markdown_table",
+    "verdict_class",
+    "verdict_of",
+]

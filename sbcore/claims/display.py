@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 from typing import Any, Sequence
 
-
 from ..metrics import mean_std  # noqa: F401 (re-exported: chapters format with it)
 from .scoreboard import markdown_table
 
@@ -22,8 +21,9 @@ def _display(obj) -> None:
     display(obj)
 
 
-def show_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *,
-               digits: int = 3) -> str:
+def show_table(
+    rows: Sequence[dict], columns: Sequence[str] | None = None, *, digits: int = 3
+) -> str:
     """Show ``rows`` as a Markdown table (floats rounded to ``digits``); returns the Markdown."""
     if not rows:
         return ""
@@ -33,9 +33,11 @@ def show_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *,
         if isinstance(v, float):
             return "—" if v != v else f"{v:.{digits}f}"
         return v
+
     md = markdown_table([{c: cell(v) for c, v in r.items()} for r in rows], cols)
     try:
         from IPython.display import Markdown
+
         _display(Markdown(md))
     except ImportError:  # pragma: no cover
         pass
@@ -45,13 +47,19 @@ def show_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *,
 def show_settings(summary: str, rows: Sequence[dict]) -> str:
     """The resolved settings as a panel collapsed by default: ``summary`` (the few knobs a reader
     cares about) on the closed panel, every setting inside. Returns the HTML."""
-    body = "".join(f"<tr><td><code>{html.escape(str(r['setting']))}</code></td>"
-                   f"<td>{html.escape(str(r['value']))}</td></tr>" for r in rows)
-    text = (f"<details class='sb-settings'><summary>Settings: {html.escape(summary)}</summary>"
-            f"<table><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>{body}"
-            "</tbody></table></details>")
+    body = "".join(
+        f"<tr><td><code>{html.escape(str(r['setting']))}</code></td>"
+        f"<td>{html.escape(str(r['value']))}</td></tr>"
+        for r in rows
+    )
+    text = (
+        f"<details class='sb-settings'><summary>Settings: {html.escape(summary)}</summary>"
+        f"<table><thead><tr><th>setting</th><th>value</th></tr></thead><tbody>{body}"
+        "</tbody></table></details>"
+    )
     try:
         from IPython.display import HTML
+
         _display(HTML(text))
     except ImportError:  # pragma: no cover
         pass
@@ -65,12 +73,14 @@ def glue(name: str, value: Any) -> Any:
     time: it appears exactly where a ``{glue:figure}`` directive places it."""
     try:
         from myst_nb import glue as _glue
+
         _glue(name, value, display=False)
     except ImportError:  # pragma: no cover - outside the book toolchain
         pass
     try:
         import matplotlib.pyplot as plt
         from matplotlib.figure import Figure
+
         if isinstance(value, Figure):
             plt.close(value)
     except ImportError:  # pragma: no cover

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..runtime import atomic_write_text
 from .checks import CHAPTER_CHECKS, CHECKS
-from .checks.base import KINDS, criterion_text, passes
+from .checks.base import KINDS, Bar, criterion_text, passes
 from .registry import CLAIMS
 
 
@@ -99,8 +99,11 @@ class ClaimRecord:
     @property
     def passed(self) -> bool:
         """Recomputed from the values (and the learned precondition) every time it is read."""
-        return (not self.not_run and self.trained
-                and passes(self.kind, self.values, self.target, self.tol, self.upper))
+        return (
+            not self.not_run
+            and self.trained
+            and passes(self.kind, self.values, self.target, self.tol, self.upper)
+        )
 
     @property
     def verdict(self) -> str:
@@ -109,14 +112,19 @@ class ClaimRecord:
         if self.fact:
             return "fact of the construction" if self.passed else "fact fails (a bug)"
         if self.erratum:
-            return ("matches the printed value" if self.passed else
-                    "erratum: the printed value matches no definition (see the errata)")
+            return (
+                "matches the printed value"
+                if self.passed
+                else "erratum: the printed value matches no definition (see the errata)"
+            )
         if self.passed:
             return "reproduced"
         if not self.trained:
             pre = self.meta["learned"]
-            return (f"did not train ({pre['metric']} {min(pre['values'], default=float('nan')):.3f}"
-                    f" < {pre['min']:g}): not evidence for the claim")
+            return (
+                f"did not train ({pre['metric']} {min(pre['values'], default=float('nan')):.3f}"
+                f" < {pre['min']:g}): not evidence for the claim"
+            )
         known = self.meta.get("known_deviation")
         return f"not reproduced (known: {known})" if known else "not reproduced"
 
@@ -127,9 +135,15 @@ class ClaimRecord:
 
     def row(self) -> dict:
         """A flat dict for tables."""
-        return {"claim": f"#{self.claim}", "quantity": self.quantity, "data": self.data,
-                "paper": f"{self.paper} ({self.source})", "ours": self.ours,
-                "criterion": self.criterion, "verdict": self.verdict}
+        return {
+            "claim": f"#{self.claim}",
+            "quantity": self.quantity,
+            "data": self.data,
+            "paper": f"{self.paper} ({self.source})",
+            "ours": self.ours,
+            "criterion": self.criterion,
+            "verdict": self.verdict,
+        }
 
     def to_json(self) -> dict:
         return {**asdict(self), "passed": self.passed}
@@ -156,8 +170,10 @@ def check_unique(records: Sequence[ClaimRecord], *, where: str) -> None:
     seen: set[tuple] = set()
     for r in records:
         if r.identity in seen:
-            raise ValueError(f"{where}: duplicate record for claim #{r.claim}, {r.quantity!r} on "
-                             f"{r.data!r} ({r.scale}); each check is recorded once per run")
+            raise ValueError(
+                f"{where}: duplicate record for claim #{r.claim}, {r.quantity!r} on "
+                f"{r.data!r} ({r.scale}); each check is recorded once per run"
+            )
         seen.add(r.identity)
 
 
@@ -175,8 +191,10 @@ def parse_records(items: Sequence[dict], *, where: str) -> list[ClaimRecord]:
     check_unique(recs, where=where)
     for rec in recs:
         if rec.kind not in KINDS or rec.claim not in CLAIMS:
-            raise ValueError(f"{where}: record {rec.quantity!r} has kind {rec.kind!r} / claim "
-                             f"#{rec.claim}, not one of {KINDS} / #1-#{len(CLAIMS)}")
+            raise ValueError(
+                f"{where}: record {rec.quantity!r} has kind {rec.kind!r} / claim "
+                f"#{rec.claim}, not one of {KINDS} / #1-#{len(CLAIMS)}"
+            )
     return recs
 
 
@@ -193,8 +211,10 @@ def check_counts(records: Sequence[ClaimRecord], run: dict, *, where: str) -> No
     have = record_counts(records)
     for name, n in have.items():
         if run.get(name) != n:
-            raise ValueError(f"{where}: holds {n} record(s) for {name[2:].replace('_', ' ')}, its "
-                             f"run made {run.get(name)}; records were removed or edited")
+            raise ValueError(
+                f"{where}: holds {n} record(s) for {name[2:].replace('_', ' ')}, its "
+                f"run made {run.get(name)}; records were removed or edited"
+            )
 
 
 def load_records(paths: Iterable[str | Path]) -> list[ClaimRecord]:
@@ -227,8 +247,9 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def against_registry(records: Sequence[ClaimRecord], *, where: str,
-                     complete: bool = True) -> list[ClaimRecord]:
+def against_registry(
+    records: Sequence[ClaimRecord], *, where: str, complete: bool = True
+) -> list[ClaimRecord]:
     """``records`` checked against the registry, with its prose (paper, source, rationale).
 
     Raises ValueError naming ``where`` for a record whose check the registry lacks; whose claim,
@@ -245,27 +266,45 @@ def against_registry(records: Sequence[ClaimRecord], *, where: str,
             raise ValueError(f"{what}: no such check in the registry (sbcore/claims/checks/)")
         for name in _CRITERION:
             stored, declared = getattr(r, name), getattr(c, name)
-            if declared is None and name in ("target", "tol"):  # the run sets it: a number,
-                # except on a record that did not run
+            taken = r.meta.get("bar_sample")
+            if isinstance(declared, Bar) and taken is not None and not r.not_run:
+                n = tuple(taken["n"]) if isinstance(taken["n"], list) else taken["n"]
+                declared = declared(n, taken["n_seeds"], taken["printed"])
+            if (declared is None or isinstance(declared, Bar)) and name in ("target", "tol"):
+                # the run sets it (a bar without its sample: a record from before bars kept
+                # theirs): a number, except on a record that did not run
                 if not r.not_run and (stored is None or not math.isfinite(stored)):
                     raise ValueError(f"{what}: {name} {stored!r} is not a number")
             elif not _same(stored, declared):
-                raise ValueError(f"{what}: stored {name} {stored!r} disagrees with the registry's "
-                                 f"{declared!r}; the criterion comes from the registry")
+                raise ValueError(
+                    f"{what}: stored {name} {stored!r} disagrees with the registry's "
+                    f"{declared!r}; the criterion comes from the registry"
+                )
         if not r.not_run and bool(r.meta.get("fact")) != c.fact:
-            raise ValueError(f"{what}: marked fact={bool(r.meta.get('fact'))}, the registry "
-                             f"declares fact={c.fact}")
+            raise ValueError(
+                f"{what}: marked fact={bool(r.meta.get('fact'))}, the registry "
+                f"declares fact={c.fact}"
+            )
         if not r.not_run and bool(r.meta.get("erratum")) != bool(c.erratum):
-            raise ValueError(f"{what}: marked erratum={bool(r.meta.get('erratum'))}, the registry "
-                             f"declares erratum={bool(c.erratum)}")
+            raise ValueError(
+                f"{what}: marked erratum={bool(r.meta.get('erratum'))}, the registry "
+                f"declares erratum={bool(c.erratum)}"
+            )
         pre = r.meta.get("learned")
         if not r.not_run and (pre is None) != (c.learned is None):
-            raise ValueError(f"{what}: the registry declares learned={c.learned!r}; the record "
-                             f"{'has no' if pre is None else 'has a'} learned precondition")
-        if pre is not None and (not isinstance(pre, dict) or not _same(pre.get("min"), c.learned)
-                                or not isinstance(pre.get("values"), list)):
-            raise ValueError(f"{what}: its learned precondition is not the registry's "
-                             f"(min {c.learned!r}, a list of values)")
+            raise ValueError(
+                f"{what}: the registry declares learned={c.learned!r}; the record "
+                f"{'has no' if pre is None else 'has a'} learned precondition"
+            )
+        if pre is not None and (
+            not isinstance(pre, dict)
+            or not _same(pre.get("min"), c.learned)
+            or not isinstance(pre.get("values"), list)
+        ):
+            raise ValueError(
+                f"{what}: its learned precondition is not the registry's "
+                f"(min {c.learned!r}, a list of values)"
+            )
         known = r.meta.get("known_deviation")
         if known is not None and known != c.known_deviation:
             raise ValueError(f"{what}: its known deviation is not the one the registry declares")
@@ -279,9 +318,11 @@ def against_registry(records: Sequence[ClaimRecord], *, where: str,
             seen = {r.check for r in out if r.chapter == chapter}
             missing = [k for k in CHAPTER_CHECKS[chapter] if k not in seen]
             if missing:
-                raise ValueError(f"{where}: chapter {chapter} has no record of check(s) "
-                                 f"{', '.join(missing)}; every declared check is recorded, run "
-                                 "or not run")
+                raise ValueError(
+                    f"{where}: chapter {chapter} has no record of check(s) "
+                    f"{', '.join(missing)}; every declared check is recorded, run "
+                    "or not run"
+                )
     return out
 
 

@@ -20,10 +20,18 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
-from ..runtime import member_seeds, pick_device, records_dir, run_metadata, seed_everything, DEVICES
+from ..runtime import (
+    DEVICES,
+    member_seeds,
+    pick_device,
+    records_dir,
+    run_metadata,
+    seed_everything,
+)
 from ..scales import resolve_scale
 from . import display
 from .checks import CHECKS
+from .checks.base import Bar
 from .records import ClaimNotReproduced, ClaimRecord, record_counts, save_records
 
 STANDARD = ("scale", "seed", "device", "strict", "progress")
@@ -64,8 +72,9 @@ def _coerce(name: str, value, tp) -> Any:
     if tp is bool:
         return _parse_bool(name, value)
     if tp is int:
-        if isinstance(value, bool) or not (isinstance(value, int) or
-                                           (isinstance(value, float) and value.is_integer())):
+        if isinstance(value, bool) or not (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        ):
             raise ValueError(f"{name} must be an integer, got {value!r}")
         return int(value)
     if tp is float:
@@ -87,8 +96,10 @@ def _coerce(name: str, value, tp) -> Any:
         return tuple(_coerce(name, v, inner) for v in items)
     if origin in (Mapping, collections.abc.Mapping, dict):
         if not isinstance(value, Mapping):
-            raise ValueError(f"{name} must be a mapping (e.g. {{'(100,10,1)-GRU': 'Adam lr 1e-3'}}), "
-                             f"got {value!r}")
+            raise ValueError(
+                f"{name} must be a mapping (e.g. {{'(100,10,1)-GRU': 'Adam lr 1e-3'}}), "
+                f"got {value!r}"
+            )
         key_tp, value_tp = typing.get_args(tp) or (str, str)
         return {_coerce(name, k, key_tp): _coerce(name, v, value_tp) for k, v in value.items()}
     if dataclasses.is_dataclass(tp) and not isinstance(value, tp):
@@ -134,9 +145,13 @@ def injected_names(namespace: Mapping[str, Any] | None) -> dict[str, Any]:
     (``-p``, ``-f params.yaml`` or ``reproduce``), without IPython's own names and modules."""
     if not namespace:
         return {}
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in _KERNEL_NAMES
-            and not isinstance(v, (types.ModuleType, types.FunctionType, type))}
+    return {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_")
+        and k not in _KERNEL_NAMES
+        and not isinstance(v, (types.ModuleType, types.FunctionType, type))
+    }
 
 
 # ---------------------------------------------------------------- the Run
@@ -145,9 +160,19 @@ def injected_names(namespace: Mapping[str, Any] | None) -> dict[str, Any]:
 class Run:
     """One execution of a chapter (see the module docstring). Build it with ``sbcore.start``."""
 
-    def __init__(self, chapter: str, cfg, *, scale: str, seed: int, device: torch.device,
-                 strict: bool, progress: bool, summary: Sequence[str] = (),
-                 overrides: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        chapter: str,
+        cfg,
+        *,
+        scale: str,
+        seed: int,
+        device: torch.device,
+        strict: bool,
+        progress: bool,
+        summary: Sequence[str] = (),
+        overrides: Mapping[str, Any] | None = None,
+    ):
         self.chapter, self.cfg, self.scale, self.seed = chapter, cfg, scale, seed
         # the settings that differ from the scale's preset (seed included), saved with the records
         self.overrides = dict(overrides or {})
@@ -159,9 +184,16 @@ class Run:
         self._summary = summary
 
     @classmethod
-    def create(cls, chapter: str, presets: Mapping[str, Any], *, knobs: Mapping[str, str] = {},
-               summary: Sequence[str] = (), namespace: Mapping[str, Any] | None = None,
-               **params) -> "Run":
+    def create(
+        cls,
+        chapter: str,
+        presets: Mapping[str, Any],
+        *,
+        knobs: Mapping[str, str] = {},
+        summary: Sequence[str] = (),
+        namespace: Mapping[str, Any] | None = None,
+        **params,
+    ) -> "Run":
         """Resolve, validate and seed; ``namespace``: the notebook's globals, to catch names
         papermill injected that the chapter does not have."""
         config_cls = type(next(iter(presets.values())))
@@ -169,8 +201,9 @@ class Run:
         extra = {k: v for k, v in injected_names(namespace).items() if k not in params}
         unknown = sorted(set(params) - set(allowed)) + sorted(k for k in extra if k not in allowed)
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for chapter {chapter}; "
-                             f"allowed: {allowed}")
+            raise ValueError(
+                f"unknown parameter(s) {unknown} for chapter {chapter}; allowed: {allowed}"
+            )
         params = {**extra, **params}
         scale = resolve_scale(params.pop("scale", None))
         seed = params.pop("seed", 0)
@@ -183,36 +216,57 @@ class Run:
         progress = _parse_bool("progress", params.pop("progress", True))
         cfg = apply_overrides(presets[scale], params, knobs)
         preset = _flatten(dataclasses.asdict(presets[scale]))
-        changed = {k: v for k, v in _flatten(dataclasses.asdict(cfg)).items() if preset.get(k) != v}
+        changed = {
+            k: v for k, v in _flatten(dataclasses.asdict(cfg)).items() if preset.get(k) != v
+        }
         if seed != 0:
             changed["seed"] = seed
         seed_everything(seed)
-        run = cls(chapter, cfg, scale=scale, seed=seed, device=pick_device(device),
-                  strict=strict, progress=progress, summary=summary, overrides=changed)
+        run = cls(
+            chapter,
+            cfg,
+            scale=scale,
+            seed=seed,
+            device=pick_device(device),
+            strict=strict,
+            progress=progress,
+            summary=summary,
+            overrides=changed,
+        )
         run.show_settings()
         return run
 
     # ------------------------------------------------------------ display
 
     def settings(self) -> list[dict]:
-        rows = [{"setting": "scale", "value": self.scale}, {"setting": "seed", "value": self.seed},
-                {"setting": "member seeds", "value": self.seeds},
-                {"setting": "device", "value": str(self.device)},
-                {"setting": "strict", "value": self.strict}]
+        rows = [
+            {"setting": "scale", "value": self.scale},
+            {"setting": "seed", "value": self.seed},
+            {"setting": "member seeds", "value": self.seeds},
+            {"setting": "device", "value": str(self.device)},
+            {"setting": "strict", "value": self.strict},
+        ]
         for k, v in _flatten(dataclasses.asdict(self.cfg)).items():
             rows.append({"setting": k, "value": f"{v:g}" if isinstance(v, float) else v})
         return rows
 
     def show_settings(self) -> str:
         flat = _flatten(dataclasses.asdict(self.cfg))
-        knobs = [f"{k} {flat[k]:,}" if isinstance(flat[k], int) else f"{k} {flat[k]}"
-                 for k in self._summary if k in flat]
-        head = [f"{self.scale} scale", f"{len(self.seeds)} seed{'s' * (len(self.seeds) > 1)}",
-                str(self.device)]
+        knobs = [
+            f"{k} {flat[k]:,}" if isinstance(flat[k], int) else f"{k} {flat[k]}"
+            for k in self._summary
+            if k in flat
+        ]
+        head = [
+            f"{self.scale} scale",
+            f"{len(self.seeds)} seed{'s' * (len(self.seeds) > 1)}",
+            str(self.device),
+        ]
         return display.show_settings(", ".join(head + knobs), self.settings())
 
-    def table(self, rows: Sequence[dict], columns: Sequence[str] | None = None, *,
-              digits: int = 3) -> str:
+    def table(
+        self, rows: Sequence[dict], columns: Sequence[str] | None = None, *, digits: int = 3
+    ) -> str:
         return display.show_table(rows, columns, digits=digits)
 
     def glue(self, name: str, value: Any) -> None:
@@ -222,9 +276,22 @@ class Run:
 
     # ------------------------------------------------------------ records
 
-    def check(self, key: str, values, *, data: str, known: bool = False,
-              target: float | None = None, tol: float | None = None, learned=None,
-              learned_metric: str = "test accuracy", **fmt) -> ClaimRecord:
+    def check(
+        self,
+        key: str,
+        values,
+        *,
+        data: str,
+        known: bool = False,
+        target: float | None = None,
+        tol: float | None = None,
+        n=None,
+        n_seeds: int = 1,
+        printed: float | None = None,
+        learned=None,
+        learned_metric: str = "test accuracy",
+        **fmt,
+    ) -> ClaimRecord:
         """Record check ``key`` (declared in the registry) on ``values`` (one per seed).
 
         ``learned``: the measured models' standard ``learned_metric`` (one per seed or member),
@@ -233,41 +300,83 @@ class Run:
         check's declared known deviation
         applies to this measurement (e.g. only on the image stand-in); ``fmt`` fills the
         quantity's template and is kept in the record's meta. With ``strict`` a failing record
-        that is not a known deviation raises :class:`ClaimNotReproduced`."""
+        that is not a known deviation raises :class:`ClaimNotReproduced`. A check whose target or
+        tol is a :class:`~sbcore.claims.checks.base.Bar` takes the sample size ``n`` (and
+        ``n_seeds``, ``printed`` where its bar says so) instead."""
         c = self._check(key)
+        bar = next((b for b in (c.target, c.tol) if isinstance(b, Bar)), None)
+        if (n is None) != (bar is None):
+            raise ValueError(
+                f"check {key}: pass n= (the sample size of its bar) exactly when the registry "
+                f"declares a bar"
+            )
+        if bar is not None:
+            which = "target" if bar is c.target else "tol"
+            c = dataclasses.replace(c, **{which: bar(n, n_seeds, printed)})
+        elif printed is not None or n_seeds != 1:
+            raise ValueError(f"check {key}: n_seeds= and printed= go with a bar's n=")
         for name, given, declared in (("target", target, c.target), ("tol", tol, c.tol)):
             if (given is None) != (declared is not None):
-                raise ValueError(f"check {key}: pass {name}= exactly when the registry leaves it "
-                                 f"to the run (declared {name} = {declared!r})")
-        c = dataclasses.replace(c, target=c.target if target is None else float(target),
-                                tol=c.tol if tol is None else float(tol))
+                raise ValueError(
+                    f"check {key}: pass {name}= exactly when the registry leaves it "
+                    f"to the run (declared {name} = {declared!r})"
+                )
+        c = dataclasses.replace(
+            c,
+            target=c.target if target is None else float(target),
+            tol=c.tol if tol is None else float(tol),
+        )
         if known and not c.known_deviation:
             raise ValueError(f"check {key} declares no known deviation")
         if (learned is None) != (c.learned is None):
-            raise ValueError(f"check {key}: pass learned= (the models' standard accuracy or AUC) "
-                             f"exactly when the registry declares a learned precondition "
-                             f"(declared learned = {c.learned!r})")
+            raise ValueError(
+                f"check {key}: pass learned= (the models' standard accuracy or AUC) "
+                f"exactly when the registry declares a learned precondition "
+                f"(declared learned = {c.learned!r})"
+            )
         meta = {k: v for k, v in fmt.items()}
+        if bar is not None:  # the sample the bar was taken at, for against_registry to retake it
+            meta["bar_sample"] = {
+                "n": list(n) if isinstance(n, tuple) else n,
+                "n_seeds": n_seeds,
+                "printed": printed,
+            }
         if learned is not None:
-            meta["learned"] = {"metric": learned_metric, "min": c.learned, "values": [
-                float(v) for v in torch.as_tensor(learned, dtype=torch.float64).reshape(-1).tolist()]}
+            meta["learned"] = {
+                "metric": learned_metric,
+                "min": c.learned,
+                "values": [
+                    float(v)
+                    for v in torch.as_tensor(learned, dtype=torch.float64).reshape(-1).tolist()
+                ],
+            }
         if c.fact:
             meta["fact"] = True
         if c.erratum:
             meta["erratum"] = True
         if known:
             meta["known_deviation"] = c.known_deviation
-        vals = [float(v) for v in torch.as_tensor(values, dtype=torch.float64).reshape(-1).tolist()]
+        vals = [
+            float(v) for v in torch.as_tensor(values, dtype=torch.float64).reshape(-1).tolist()
+        ]
         rec = self._record(c, vals, data, meta, fmt)
         if self.strict and not rec.passed and not known and not c.erratum:
             raise ClaimNotReproduced(
                 f"claim #{c.claim} not reproduced: {rec.quantity} on {data} = {rec.ours}, "
                 f"criterion {rec.criterion} (paper: {c.paper}, {c.source}). "
-                "Rerun with strict=False to explore.")
+                "Rerun with strict=False to explore."
+            )
         return rec
 
-    def checks(self, values: Mapping[str, Any], *, data: str, learned=None,
-               learned_metric: str = "test accuracy", **fmt) -> list[ClaimRecord]:
+    def checks(
+        self,
+        values: Mapping[str, Any],
+        *,
+        data: str,
+        learned=None,
+        learned_metric: str = "test accuracy",
+        **fmt,
+    ) -> list[ClaimRecord]:
         """:meth:`check` every ``key -> values`` of ``values`` with the same ``data`` and ``fmt``;
         ``learned`` (an array, or a mapping key -> array) goes to the checks that declare a
         learned precondition, and to no other."""
@@ -276,16 +385,20 @@ class Run:
             pre = None
             if self._check(key).learned is not None:
                 pre = learned.get(key) if isinstance(learned, Mapping) else learned
-            out.append(self.check(key, v, data=data, learned=pre, learned_metric=learned_metric,
-                                  **fmt))
+            out.append(
+                self.check(key, v, data=data, learned=pre, learned_metric=learned_metric, **fmt)
+            )
         return out
 
     def not_run(self, key: str, reason: str, *, data: str, **fmt) -> ClaimRecord:
         """Record that this scale does not run check ``key`` (the claim then reads "partly
         checked", never "reproduced" on the strength of the checks that did run)."""
         c = self._check(key)
-        c = dataclasses.replace(c, target=c.target if c.target is not None else float("nan"),
-                                tol=c.tol if c.tol is not None else 0.0)
+        c = dataclasses.replace(
+            c,
+            target=c.target if isinstance(c.target, (int, float)) else float("nan"),
+            tol=c.tol if isinstance(c.tol, (int, float)) else 0.0,
+        )
         return self._record(c, [], data, {**fmt, "not_run": reason}, fmt)
 
     def _check(self, key: str):
@@ -294,25 +407,52 @@ class Run:
         return CHECKS[key]
 
     def _record(self, c, values, data, meta, fmt) -> ClaimRecord:
-        rec = ClaimRecord(claim=c.claim, check=c.key, quantity=c.quantity.format(**fmt),
-                          values=values, paper=c.paper, source=c.source, kind=c.kind,
-                          target=c.target, tol=c.tol, upper=c.upper, rationale=c.rationale,
-                          data=data, scale=self.scale, chapter=self.chapter, meta=meta)
+        rec = ClaimRecord(
+            claim=c.claim,
+            check=c.key,
+            quantity=c.quantity.format(**fmt),
+            values=values,
+            paper=c.paper,
+            source=c.source,
+            kind=c.kind,
+            target=c.target,
+            tol=c.tol,
+            upper=c.upper,
+            rationale=c.rationale,
+            data=data,
+            scale=self.scale,
+            chapter=self.chapter,
+            meta=meta,
+        )
         self.records.append(rec)
         return rec
 
     def finish(self) -> Path:
         """Show the records, glue their counts and save them (with run metadata) as JSON."""
-        display.show_table([r.row() for r in self.records],
-                           ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"])
+        display.show_table(
+            [r.row() for r in self.records],
+            ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"],
+        )
         prefix = self.chapter[:2]
         self.glue(f"{prefix}_n_records", len(self.records))
-        self.glue(f"{prefix}_n_reproduced", sum(r.passed and not (r.fact or r.erratum)
-                                                      for r in self.records))
-        meta = run_metadata(scale=self.scale, seed=self.seed, seeds=self.seeds, device=self.device,
-                            config=dataclasses.asdict(self.cfg))
-        meta.update(chapter=self.chapter, seconds=round(time.time() - self.started, 1),
-                    overrides=self.overrides, strict=self.strict, **record_counts(self.records))
+        self.glue(
+            f"{prefix}_n_reproduced",
+            sum(r.passed and not (r.fact or r.erratum) for r in self.records),
+        )
+        meta = run_metadata(
+            scale=self.scale,
+            seed=self.seed,
+            seeds=self.seeds,
+            device=self.device,
+            config=dataclasses.asdict(self.cfg),
+        )
+        meta.update(
+            chapter=self.chapter,
+            seconds=round(time.time() - self.started, 1),
+            overrides=self.overrides,
+            strict=self.strict,
+            **record_counts(self.records),
+        )
         return save_records(self.records, records_dir() / f"{self.chapter}.json", metadata=meta)
 
 

@@ -31,15 +31,29 @@ from .registry import CLAIMS
 
 # The abstract's four claims and the claims of the table they rest on.
 HEADLINES = (
-    ("(i)", "SB can be extreme: networks rely on the simplest feature and ignore every complex one",
-     (1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17)),
-    ("(ii)", "Extreme SB explains fragility under benign distribution shift and small (universal) "
-             "adversarial perturbations", (18, 19, 20, 21, 22)),
+    (
+        "(i)",
+        "SB can be extreme: networks rely on the simplest feature and ignore every complex one",
+        (1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17),
+    ),
+    (
+        "(ii)",
+        "Extreme SB explains fragility under benign distribution shift and small (universal) "
+        "adversarial perturbations",
+        (18, 19, 20, 21, 22),
+    ),
     ("(iii)", "SB can hurt in-distribution generalization", (23, 24)),
     ("(iv)", "Ensembles and adversarial training fail to mitigate SB", (26, 27, 28, 29, 30)),
 )
-VERDICT_ORDER = ("not reproduced", "not testable offline", "partly checked", "reproduced",
-                 "fact of the construction", "not run at this scale", "not covered yet")
+VERDICT_ORDER = (
+    "not reproduced",
+    "not testable offline",
+    "partly checked",
+    "reproduced",
+    "fact of the construction",
+    "not run at this scale",
+    "not covered yet",
+)
 
 
 def cause_of(r: ClaimRecord) -> str:
@@ -75,8 +89,10 @@ def verdict_of(records: Sequence[ClaimRecord]) -> str:
     n_fail = len(failing) + sum(r.fact and not r.passed for r in ran)  # a failing fact is a bug
     n_skip = len(records) - len(ran)
     if n_fail and all(cause_of(r) == STAND_IN for r in failing) and len(failing) == n_fail:
-        return (f"not testable offline (stand-in): {n_fail} of {len(records)} checks fail on the "
-                "stand-in data only")
+        return (
+            f"not testable offline (stand-in): {n_fail} of {len(records)} checks fail on the "
+            "stand-in data only"
+        )
     if n_fail:
         return f"not reproduced ({n_fail} of {len(records)} checks fail)"
     if not ran:
@@ -103,17 +119,30 @@ def claim_rows(records: Sequence[ClaimRecord]) -> list[dict]:
     for cid, c in sorted(CLAIMS.items()):
         recs = [r for r in records if r.claim == cid]
         chapters = sorted({r.chapter for r in recs})
-        rows.append({"claim": cid, "title": c.title, "paper": f"{c.paper} ({c.where})",
-                     "ours": _ours(recs), "verdict": verdict_of(recs), "why": why_of(recs),
-                     "chapter": chapters,
-                     "n_records": len(recs), "scales": sorted({r.scale for r in recs}),
-                     "planned": "" if recs else (c.chapter or "no chapter planned")})
+        rows.append(
+            {
+                "claim": cid,
+                "title": c.title,
+                "paper": f"{c.paper} ({c.where})",
+                "ours": _ours(recs),
+                "verdict": verdict_of(recs),
+                "why": why_of(recs),
+                "chapter": chapters,
+                "n_records": len(recs),
+                "scales": sorted({r.scale for r in recs}),
+                "planned": "" if recs else (c.chapter or "no chapter planned"),
+            }
+        )
     summary = next(r for r in rows if r["claim"] == 31)  # #31 is the four claims, rolled up
     heads = headline_rows(rows)
     classes = {verdict_class(h["verdict"]) for h in heads}  # headline verdicts: three classes
-    summary["verdict"] = ("reproduced" if classes == {"reproduced"} else
-                          "not reproduced in part" if "not reproduced" in classes else
-                          "partly checked")
+    summary["verdict"] = (
+        "reproduced"
+        if classes == {"reproduced"}
+        else "not reproduced in part"
+        if "not reproduced" in classes
+        else "partly checked"
+    )
     summary["ours"] = "; ".join(f"{h['claim']} {h['verdict']}" for h in heads)
     summary["chapter"], summary["planned"], summary["why"] = ["scoreboard"], "", ""
     return rows
@@ -135,11 +164,20 @@ def headline_rows(rows: Sequence[dict]) -> list[dict]:
         cls = {i: verdict_class(by_id[i]["verdict"]) for i in ids}
         failing = [i for i, v in cls.items() if v == "not reproduced"]
         offline = [i for i, v in cls.items() if v == "not testable offline"]
-        open_ = [i for i, v in cls.items() if v in ("partly checked", "not run at this scale",
-                                                      "not covered yet")]
-        parts = [f"{what}: " + ", ".join(f"#{i}" for i in nums) for what, nums in (
-            ("fails", failing), ("not testable offline (stand-in)", offline),
-            ("not fully checked", open_)) if nums]
+        open_ = [
+            i
+            for i, v in cls.items()
+            if v in ("partly checked", "not run at this scale", "not covered yet")
+        ]
+        parts = [
+            f"{what}: " + ", ".join(f"#{i}" for i in nums)
+            for what, nums in (
+                ("fails", failing),
+                ("not testable offline (stand-in)", offline),
+                ("not fully checked", open_),
+            )
+            if nums
+        ]
         reason = "; ".join(parts)
         if failing:
             verdict = "not reproduced in part"
@@ -147,20 +185,28 @@ def headline_rows(rows: Sequence[dict]) -> list[dict]:
             verdict = "partly checked"
         else:
             verdict, reason = "reproduced", "every claim it rests on is reproduced"
-        out.append({"claim": label, "statement": text,
-                    "rests on": ", ".join(f"#{i}" for i in ids), "verdict": verdict,
-                    "reason": reason})
+        out.append(
+            {
+                "claim": label,
+                "statement": text,
+                "rests on": ", ".join(f"#{i}" for i in ids),
+                "verdict": verdict,
+                "reason": reason,
+            }
+        )
     return out
 
 
 def markdown_table(rows: Sequence[dict], columns: Sequence[str]) -> str:
     """A GitHub/MyST Markdown table of ``rows`` restricted to ``columns``."""
+
     def cell(v) -> str:
         if isinstance(v, float):
             return "—" if math.isnan(v) else f"{v:.3f}"
         if isinstance(v, (list, tuple)):
             v = ", ".join(map(str, v))
         return str(v).replace("|", "\\|").replace("\n", " ")
+
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)

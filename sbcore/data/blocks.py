@@ -42,8 +42,9 @@ def linear(y: Tensor, g: torch.Generator, *, gamma: float = 0.1, B: float = 1.0)
     return y * _uniform(len(y), B * gamma, B, g)
 
 
-def noisy_linear(y: Tensor, g: torch.Generator, *, p: float = 0.1, gamma: float = 0.1,
-                 B: float = 1.0) -> Tensor:
+def noisy_linear(
+    y: Tensor, g: torch.Generator, *, p: float = 0.1, gamma: float = 0.1, B: float = 1.0
+) -> Tensor:
     """NoisyLinear(gamma, B, p) as in Sec. 3.1 (App. B's formula swaps p and 1-p; a typo).
 
     Exactly ``round(n p)`` points, chosen at random, are uniform on [-B gamma, B gamma] whatever
@@ -127,4 +128,3 @@ def slab(y: Tensor, g: torch.Generator, *, k: int, gamma: float = 0.1, B: float 
         which = torch.multinomial(p_cls, int(mask.sum()), replacement=True, generator=g)
         x[mask] = _uniform(len(which), lo[which], hi[which], g)
     return x
-

@@ -22,11 +22,29 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["MAX_BATCH_BYTES", "MAX_ARCHIVE_BYTES", "CLASS_NAMES", "TRAIN_BATCHES", "TEST_BATCHES", "read_cifar10", "class_index"]
+__all__ = [
+    "MAX_BATCH_BYTES",
+    "MAX_ARCHIVE_BYTES",
+    "CLASS_NAMES",
+    "TRAIN_BATCHES",
+    "TEST_BATCHES",
+    "read_cifar10",
+    "class_index",
+]
 
 #: CIFAR-10 class names; the label byte indexes this tuple.
 CLASS_NAMES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 TRAIN_BATCHES: tuple[str, ...] = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_BATCHES: tuple[str, ...] = ("test_batch.bin",)
 _FOLDER = "cifar-10-batches-bin"
@@ -40,8 +58,10 @@ MAX_ARCHIVE_BYTES = 256_000_000
 
 def _check_size(n_bytes: int, origin: str) -> None:
     if n_bytes > MAX_BATCH_BYTES:
-        raise ValueError(f"{origin}: {n_bytes} bytes is above the {MAX_BATCH_BYTES}-byte size of a "
-                         "CIFAR-10 batch (corrupt or not a CIFAR-10 binary batch)")
+        raise ValueError(
+            f"{origin}: {n_bytes} bytes is above the {MAX_BATCH_BYTES}-byte size of a "
+            "CIFAR-10 batch (corrupt or not a CIFAR-10 binary batch)"
+        )
 
 
 def class_index(name: str) -> int:
@@ -56,7 +76,8 @@ def _parse(buf: bytearray, origin: str, classes: Sequence[int] | None) -> tuple[
     if len(buf) == 0 or len(buf) % _RECORD:
         raise ValueError(
             f"{origin}: {len(buf)} bytes is not a whole number of {_RECORD}-byte CIFAR-10 records "
-            "(truncated or not a CIFAR-10 binary batch)")
+            "(truncated or not a CIFAR-10 binary batch)"
+        )
     records = torch.frombuffer(buf, dtype=torch.uint8).view(-1, _RECORD)
     y = records[:, 0].long()
     if int(y.max()) > 9:
@@ -74,8 +95,10 @@ def _from_tar(path: Path, names: Sequence[str]) -> Iterator[tuple[str, bytearray
         with tarfile.open(path, mode="r|gz") as tar:
             for member in tar:
                 if member.offset_data + member.size > MAX_ARCHIVE_BYTES:
-                    raise ValueError(f"member {member.name} ends past {MAX_ARCHIVE_BYTES} bytes, "
-                                     "more than the CIFAR-10 release holds")
+                    raise ValueError(
+                        f"member {member.name} ends past {MAX_ARCHIVE_BYTES} bytes, "
+                        "more than the CIFAR-10 release holds"
+                    )
                 if member.name in wanted and member.isfile():
                     _check_size(member.size, f"{path}:{member.name}")
                     f = tar.extractfile(member)
@@ -88,7 +111,9 @@ def _from_tar(path: Path, names: Sequence[str]) -> Iterator[tuple[str, bytearray
         raise ValueError(f"{path}: corrupt, truncated or oversized CIFAR-10 archive ({e})") from e
     missing = sorted(set(wanted.values()) - seen)
     if missing:
-        raise ValueError(f"{path}: archive lacks {_FOLDER}/{missing}; is it cifar-10-binary.tar.gz?")
+        raise ValueError(
+            f"{path}: archive lacks {_FOLDER}/{missing}; is it cifar-10-binary.tar.gz?"
+        )
 
 
 def _from_dir(folder: Path, names: Sequence[str]) -> Iterator[tuple[str, bytearray]]:

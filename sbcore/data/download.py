@@ -46,9 +46,23 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = [
-    "TIMEOUT_S", "KnownFile", "KNOWN_FILES", "DataUnavailable", "ChecksumError",
-    "cache_dir", "data_dirs", "downloads_allowed", "sha256sum", "locate", "fetch", "cifar_path",
-    "fashion_files", "FASHION_SYSTEM_DIR", "FASHION_MD5", "DEADLINE_S", "MAX_DOWNLOAD_BYTES",
+    "TIMEOUT_S",
+    "KnownFile",
+    "KNOWN_FILES",
+    "DataUnavailable",
+    "ChecksumError",
+    "cache_dir",
+    "data_dirs",
+    "downloads_allowed",
+    "sha256sum",
+    "locate",
+    "fetch",
+    "cifar_path",
+    "fashion_files",
+    "FASHION_SYSTEM_DIR",
+    "FASHION_MD5",
+    "DEADLINE_S",
+    "MAX_DOWNLOAD_BYTES",
     "clean_stale_parts",
 ]
 
@@ -70,14 +84,26 @@ _CHUNK = 1 << 20
 #: ``dataset-fashion-mnist`` 0.0~git20200523.55506a9-1 (as published in its package md5sums);
 #: both decompress to the same IDX bytes, whose md5 is the third entry (for unpacked files).
 FASHION_MD5: dict[str, tuple[str, ...]] = {
-    "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "cf8536b0aa1a6ac5fa3f23001093305c",
-                                "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
-    "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe", "10bea18fdb374794d4bb42e356e600c9",
-                                "9018921c3c673c538a1fc5bad174d6f9"),
-    "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79", "f78720b4224f21cce2f2ccf2d7a94c9a",
-                               "8181f5470baa50b63fa0f6fddb340f0a"),
-    "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "0d30e22e447f3c33dab9ed536400ac01",
-                               "15d484375f8d13e6eb1aabb0c3f46965"),
+    "train-images-idx3-ubyte": (
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "cf8536b0aa1a6ac5fa3f23001093305c",
+        "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+    ),
+    "train-labels-idx1-ubyte": (
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "10bea18fdb374794d4bb42e356e600c9",
+        "9018921c3c673c538a1fc5bad174d6f9",
+    ),
+    "t10k-images-idx3-ubyte": (
+        "bef4ecab320f06d8554ea6380940ec79",
+        "f78720b4224f21cce2f2ccf2d7a94c9a",
+        "8181f5470baa50b63fa0f6fddb340f0a",
+    ),
+    "t10k-labels-idx1-ubyte": (
+        "bb300cfdad3c16e7a12a480ee83cd310",
+        "0d30e22e447f3c33dab9ed536400ac01",
+        "15d484375f8d13e6eb1aabb0c3f46965",
+    ),
 }
 
 
@@ -93,22 +119,29 @@ class KnownFile:
 
 # yann.lecun.com has been unreliable (it often refuses or serves an error page), so the
 # ossci-datasets S3 mirror that torchvision uses comes first; both serve identical bytes.
-_MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+_MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "http://yann.lecun.com/exdb/mnist/",
+)
 _MNIST = {  # file name: (sha256, bytes); torchvision's md5s in the comments
     "train-images-idx3-ubyte.gz":  # md5 f68b3c2dcbeaaa9fbdd348bbdeb94873
-        ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
+    ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609", 9_912_422),
     "train-labels-idx1-ubyte.gz":  # md5 d53e105ee54ea40749a09fcbcd1e9432
-        ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
+    ("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c", 28_881),
     "t10k-images-idx3-ubyte.gz":  # md5 9fb629c4189551a2d022fa330f9573f3
-        ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
+    ("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6", 1_648_877),
     "t10k-labels-idx1-ubyte.gz":  # md5 ec29112dd5afa0611ce80d1b7f02629c
-        ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
+    ("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
 }
 
 #: The files this package knows how to fetch, keyed by ``relpath``. All checksums are sha256.
 KNOWN_FILES: dict[str, KnownFile] = {
-    **{f"mnist/{name}": KnownFile(f"mnist/{name}", sha, size, tuple(m + name for m in _MNIST_MIRRORS))
-       for name, (sha, size) in _MNIST.items()},
+    **{
+        f"mnist/{name}": KnownFile(
+            f"mnist/{name}", sha, size, tuple(m + name for m in _MNIST_MIRRORS)
+        )
+        for name, (sha, size) in _MNIST.items()
+    },
     # md5 c32a1d4ab5d03f1284b67883e8d87530 (published on the CIFAR page)
     "cifar-10-binary.tar.gz": KnownFile(
         "cifar-10-binary.tar.gz",
@@ -161,12 +194,14 @@ def _check(path: Path, sha256: str, n_bytes: int | None) -> None:
     if n_bytes is not None and size != n_bytes:
         raise ChecksumError(
             f"{path} has {size} bytes, expected {n_bytes} (sha256 {sha256}); the file is "
-            "truncated or not the published one: delete it and fetch it again")
+            "truncated or not the published one: delete it and fetch it again"
+        )
     actual = sha256sum(path)
     if actual != sha256.lower():
         raise ChecksumError(
             f"{path} has sha256 {actual}, expected {sha256}; the file is corrupt or not the "
-            "published one: delete it and fetch it again")
+            "published one: delete it and fetch it again"
+        )
 
 
 def clean_stale_parts(folder: Path, *, older_than_s: float | None = None) -> list[Path]:
@@ -199,14 +234,18 @@ def _download(url: str, dest: Path, sha256: str, n_bytes: int | None) -> None:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
             announced = resp.headers.get("Content-Length")
             if announced is not None and announced.isdigit() and int(announced) > limit:
-                raise ChecksumError(f"server announces {announced} bytes, expected at most {limit}")
+                raise ChecksumError(
+                    f"server announces {announced} bytes, expected at most {limit}"
+                )
             # read1 returns what has arrived, so the deadline is checked however slow the server
             while chunk := resp.read1(min(_CHUNK, limit + 1 - size)):
                 size += len(chunk)
                 if size > limit:
                     raise ChecksumError(f"server sent more than the expected {limit} bytes")
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"download took longer than {DEADLINE_S:g} s ({size} bytes so far)")
+                    raise TimeoutError(
+                        f"download took longer than {DEADLINE_S:g} s ({size} bytes so far)"
+                    )
                 h.update(chunk)
                 out.write(chunk)
         # http.client returns a short body without error when the connection drops early.
@@ -250,7 +289,9 @@ def locate(
     """
     norm = os.path.normpath(relpath) if isinstance(relpath, str) else ""
     if not norm or os.path.isabs(norm) or norm == "." or norm.split(os.sep)[0] == "..":
-        raise ValueError(f"relpath must be a relative path inside the data folders, got {relpath!r}")
+        raise ValueError(
+            f"relpath must be a relative path inside the data folders, got {relpath!r}"
+        )
     bad: ChecksumError | None = None
     dirs = data_dirs()
     clean_stale_parts((cache_dir() / relpath).parent)  # left by downloads killed long ago
@@ -276,14 +317,20 @@ def locate(
                 # URLError and timeouts are OSErrors; IncompleteRead is an HTTPException.
                 failures.append(f"{url}: {e}")
     if bad is not None:
-        raise ChecksumError(f"{bad}" + (f" (download failed: {'; '.join(failures)})" if failures else ""))
+        raise ChecksumError(
+            f"{bad}" + (f" (download failed: {'; '.join(failures)})" if failures else "")
+        )
     where = " or ".join(str(d / relpath) for d in dirs)
-    tried = "; download failed: " + "; ".join(failures) if failures else (
-        "; downloads are off (download=False or $SBCORE_OFFLINE)" if urls else "")
+    tried = (
+        "; download failed: " + "; ".join(failures)
+        if failures
+        else ("; downloads are off (download=False or $SBCORE_OFFLINE)" if urls else "")
+    )
     raise DataUnavailable(
         f"{Path(relpath).name} not found. Put it at {where} (set $SBCORE_DATA to a folder of your "
         f"choice, or use the cache {cache_dir()}). Download it from {' or '.join(urls) or '(no URL known)'} "
-        f"(sha256 {sha256}){tried}.")
+        f"(sha256 {sha256}){tried}."
+    )
 
 
 def fetch(relpath: str, *, download: bool = True, urls: Sequence[str] | None = None) -> Path:
@@ -294,8 +341,13 @@ def fetch(relpath: str, *, download: bool = True, urls: Sequence[str] | None = N
     if relpath not in KNOWN_FILES:
         raise ValueError(f"relpath must be one of {sorted(KNOWN_FILES)}, got {relpath!r}")
     k = KNOWN_FILES[relpath]
-    return locate(relpath, sha256=k.sha256, urls=k.urls if urls is None else urls,
-                  n_bytes=k.n_bytes, download=download)
+    return locate(
+        relpath,
+        sha256=k.sha256,
+        urls=k.urls if urls is None else urls,
+        n_bytes=k.n_bytes,
+        download=download,
+    )
 
 
 def cifar_path(*, download: bool = True) -> Path:
@@ -337,9 +389,11 @@ def fashion_files(split: str) -> tuple[Path, Path]:
             if digest not in FASHION_MD5[name]:
                 raise ChecksumError(
                     f"{path} has md5 {digest}, not the published {FASHION_MD5[name][0]}: it is "
-                    "corrupt or not Fashion-MNIST's file; replace it with the official one")
+                    "corrupt or not Fashion-MNIST's file; replace it with the official one"
+                )
         return pair[0], pair[1]
     raise DataUnavailable(
         f"Fashion-MNIST files {names[0]}.gz and {names[1]}.gz not found together in any of "
         f"{[str(d) for d in dirs]}. Put both in $SBCORE_DATA/fashion-mnist/, install Debian's "
-        f"dataset-fashion-mnist, or download them from {_FASHION_URL}")
+        f"dataset-fashion-mnist, or download them from {_FASHION_URL}"
+    )

@@ -26,7 +26,14 @@ __all__ = ["MAX_ELEMENTS", "read_idx", "read_idx_pair"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UBYTE = 0x08
-_DTYPE_NAMES = {0x08: "ubyte", 0x09: "byte", 0x0B: "int16", 0x0C: "int32", 0x0D: "float32", 0x0E: "float64"}
+_DTYPE_NAMES = {
+    0x08: "ubyte",
+    0x09: "byte",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
 #: Most elements (bytes) a file may declare: MNIST's and Fashion-MNIST's largest file holds
 #: 60,000 x 28 x 28 = 47,040,000. The header is checked against it before anything is allocated
 #: or decompressed, so a crafted header or a gzip bomb costs at most this much memory.
@@ -38,13 +45,15 @@ def _read_exactly(f, buf: bytearray, path: Path) -> None:
     """Fill ``buf`` from the stream ``f`` in chunks (no second copy of the data)."""
     view, pos = memoryview(buf), 0
     while pos < len(buf):
-        n = f.readinto(view[pos:pos + _CHUNK])
+        n = f.readinto(view[pos : pos + _CHUNK])
         if not n:
             raise ValueError(f"{path}: truncated: header needs {len(buf)} data bytes, found {pos}")
         pos += n
 
 
-def read_idx(path: str | Path, *, ndim: int | None = None, max_elements: int = MAX_ELEMENTS) -> Tensor:
+def read_idx(
+    path: str | Path, *, ndim: int | None = None, max_elements: int = MAX_ELEMENTS
+) -> Tensor:
     """Read one IDX file of unsigned bytes, streaming it (gzip is never inflated whole).
 
     Args:
@@ -67,7 +76,7 @@ def read_idx(path: str | Path, *, ndim: int | None = None, max_elements: int = M
         gz = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
         try:
-            with (gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw) as f:
+            with gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw as f:
                 return _read_stream(f, path, ndim, max_elements)
         except (EOFError, gzip.BadGzipFile, zlib.error) as e:
             raise ValueError(f"{path}: corrupt or truncated gzip stream ({e})") from e
@@ -82,23 +91,30 @@ def _read_stream(f, path: Path, ndim: int | None, max_elements: int) -> Tensor:
         raise ValueError(f"{path}: not an IDX file (magic bytes {magic.hex()})")
     if dtype != _UBYTE:
         raise ValueError(
-            f"{path}: IDX dtype {_DTYPE_NAMES[dtype]} is not supported; only ubyte (0x08) is")
+            f"{path}: IDX dtype {_DTYPE_NAMES[dtype]} is not supported; only ubyte (0x08) is"
+        )
     if ndim is not None and n_dims != ndim:
         raise ValueError(f"{path}: expected an IDX file with {ndim} dimensions, found {n_dims}")
     head = f.read(4 * n_dims)
     if len(head) < 4 * n_dims:
-        raise ValueError(f"{path}: truncated IDX header ({4 + len(head)} of {4 + 4 * n_dims} bytes)")
+        raise ValueError(
+            f"{path}: truncated IDX header ({4 + len(head)} of {4 + 4 * n_dims} bytes)"
+        )
     dims = struct.unpack(f">{n_dims}I", head)
     n_elements = math.prod(dims)
     if n_elements > max_elements:
-        raise ValueError(f"{path}: IDX header declares {n_elements} elements {dims}, above the cap "
-                         f"of {max_elements}; corrupt or not an MNIST-like file")
+        raise ValueError(
+            f"{path}: IDX header declares {n_elements} elements {dims}, above the cap "
+            f"of {max_elements}; corrupt or not an MNIST-like file"
+        )
     # bytearray so that torch.frombuffer gets a writable buffer (no copy, no warning).
     buf = bytearray(n_elements)
     _read_exactly(f, buf, path)
     if f.read(1):
-        raise ValueError(f"{path}: trailing bytes after the data: header dims {dims} need "
-                         f"{n_elements} bytes, the file holds more")
+        raise ValueError(
+            f"{path}: trailing bytes after the data: header dims {dims} need "
+            f"{n_elements} bytes, the file holds more"
+        )
     if n_elements == 0:
         return torch.zeros(dims, dtype=torch.uint8)
     return torch.frombuffer(buf, dtype=torch.uint8).reshape(dims)

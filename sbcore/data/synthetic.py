@@ -81,11 +81,17 @@ class SyntheticData:
         rot = random_rotation(len(keep), self.seed)
         pos = {c: j for j, c in enumerate(keep)}
         return SyntheticData(
-            x=z @ rot, y=self.y, z=z, rotation=rot,
+            x=z @ rot,
+            y=self.y,
+            z=z,
+            rotation=rot,
             s_coords=tuple(pos[c] for c in self.s_coords if c in pos),
             sc_coords=tuple(pos[c] for c in self.sc_coords if c in pos),
-            name=f"{self.name} without " + ("S" if tuple(coords) == self.s_coords else str(list(coords))),
-            seed=self.seed, meta=dict(self.meta))
+            name=f"{self.name} without "
+            + ("S" if tuple(coords) == self.s_coords else str(list(coords))),
+            seed=self.seed,
+            meta=dict(self.meta),
+        )
 
 
 def random_rotation(d: int, seed: int) -> Tensor:
@@ -109,9 +115,17 @@ def _check_n(n_samples: int) -> None:
         raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
 
 
-def make_blocks(column_blocks: Sequence[Block], n_samples: int, *, seed: int,
-                s_coords: Sequence[int], name: str, rotate: bool = True,
-                gaussian_tail: int = 0, sc_coords: Sequence[int] | None = None) -> SyntheticData:
+def make_blocks(
+    column_blocks: Sequence[Block],
+    n_samples: int,
+    *,
+    seed: int,
+    s_coords: Sequence[int],
+    name: str,
+    rotate: bool = True,
+    gaussian_tail: int = 0,
+    sc_coords: Sequence[int] | None = None,
+) -> SyntheticData:
     """Stack independent 1-D blocks (one per coordinate) into a dataset.
 
     Args:
@@ -133,10 +147,21 @@ def make_blocks(column_blocks: Sequence[Block], n_samples: int, *, seed: int,
     d = z.shape[1]
     rot = random_rotation(d, seed) if rotate else torch.eye(d)
     s = tuple(int(i) for i in s_coords)
-    sc = (tuple(i for i in range(d) if i not in s) if sc_coords is None
-          else tuple(int(i) for i in sc_coords))
-    return SyntheticData(x=z @ rot, y=((y_pm + 1) / 2).long(), z=z, rotation=rot, s_coords=s,
-                         sc_coords=sc, name=name, seed=seed)
+    sc = (
+        tuple(i for i in range(d) if i not in s)
+        if sc_coords is None
+        else tuple(int(i) for i in sc_coords)
+    )
+    return SyntheticData(
+        x=z @ rot,
+        y=((y_pm + 1) / 2).long(),
+        z=z,
+        rotation=rot,
+        s_coords=s,
+        sc_coords=sc,
+        name=name,
+        seed=seed,
+    )
 
 
 def _check_d(d: int, minimum: int = 2) -> None:
@@ -144,9 +169,18 @@ def _check_d(d: int, minimum: int = 2) -> None:
         raise ValueError(f"d (number of features) must be an integer >= {minimum}, got {d!r}")
 
 
-def make_lms(n_samples: int, *, k: int = 5, d: int = 50, noise: float = 0.0, gamma: float = 0.1,
-             B: float = 1.0, seed: int = 0, rotate: bool = True,
-             n_slabs: int | None = None) -> SyntheticData:
+def make_lms(
+    n_samples: int,
+    *,
+    k: int = 5,
+    d: int = 50,
+    noise: float = 0.0,
+    gamma: float = 0.1,
+    B: float = 1.0,
+    seed: int = 0,
+    rotate: bool = True,
+    n_slabs: int | None = None,
+) -> SyntheticData:
     """LMS-k (noise = 0) or noisy LMS-k (noise = p > 0): coordinate 0 is (noisy) linear, the
     other d-1 are independent k-slabs. S = {0}. Paper: LMS-5 with n = 50,000, d = 50.
 
@@ -154,8 +188,11 @@ def make_lms(n_samples: int, *, k: int = 5, d: int = 50, noise: float = 0.0, gam
     d-1-n_slabs hold non-predictive Uniform[0, B] noise drawn independently of the label (the
     authors' code; the paper does not say) and belong to neither S nor Sc."""
     _check_d(d)
-    first = (partial(blocks.noisy_linear, p=noise, gamma=gamma, B=B) if noise > 0
-             else partial(blocks.linear, gamma=gamma, B=B))
+    first = (
+        partial(blocks.noisy_linear, p=noise, gamma=gamma, B=B)
+        if noise > 0
+        else partial(blocks.linear, gamma=gamma, B=B)
+    )
     blocks.slab_layout(k, gamma=gamma, B=B)  # validates k before sampling
     n_slabs = d - 1 if n_slabs is None else n_slabs
     if not isinstance(n_slabs, int) or not 1 <= n_slabs <= d - 1:
@@ -164,8 +201,15 @@ def make_lms(n_samples: int, *, k: int = 5, d: int = 50, noise: float = 0.0, gam
     rest += [partial(_label_free_uniform, B=B)] * (d - 1 - n_slabs)
     name = f"noisy LMS-{k} (p={noise:g})" if noise > 0 else f"LMS-{k}"
     name += f" (d={d}, |Sc|={n_slabs})" if n_slabs < d - 1 else ""
-    return make_blocks([first, *rest], n_samples, seed=seed, s_coords=(0,), name=name,
-                       rotate=rotate, sc_coords=tuple(range(1, n_slabs + 1)))
+    return make_blocks(
+        [first, *rest],
+        n_samples,
+        seed=seed,
+        s_coords=(0,),
+        name=name,
+        rotate=rotate,
+        sc_coords=tuple(range(1, n_slabs + 1)),
+    )
 
 
 def _label_free_uniform(y: Tensor, g: torch.Generator, *, B: float = 1.0) -> Tensor:
@@ -173,20 +217,43 @@ def _label_free_uniform(y: Tensor, g: torch.Generator, *, B: float = 1.0) -> Ten
     return B * torch.rand(len(y), generator=g, dtype=torch.float64)
 
 
-def make_ms(n_samples: int, *, k_simple: int = 5, k_complex: int = 7, d: int = 50,
-            gamma: float = 0.1, B: float = 1.0, seed: int = 0, rotate: bool = True) -> SyntheticData:
+def make_ms(
+    n_samples: int,
+    *,
+    k_simple: int = 5,
+    k_complex: int = 7,
+    d: int = 50,
+    gamma: float = 0.1,
+    B: float = 1.0,
+    seed: int = 0,
+    rotate: bool = True,
+) -> SyntheticData:
     """MS-(k, k'): coordinate 0 is a k-slab (S), the other d-1 are k'-slabs (Sc)."""
     _check_d(d)
     first = partial(blocks.slab, k=k_simple, gamma=gamma, B=B)
     blocks.slab_layout(k_simple, gamma=gamma, B=B)
     blocks.slab_layout(k_complex, gamma=gamma, B=B)
     rest = [partial(blocks.slab, k=k_complex, gamma=gamma, B=B)] * (d - 1)
-    return make_blocks([first, *rest], n_samples, seed=seed, s_coords=(0,),
-                       name=f"MS-({k_simple},{k_complex})", rotate=rotate)
+    return make_blocks(
+        [first, *rest],
+        n_samples,
+        seed=seed,
+        s_coords=(0,),
+        name=f"MS-({k_simple},{k_complex})",
+        rotate=rotate,
+    )
 
 
-def make_ms_k(n_samples: int, *, k: int = 5, d: int = 50, gamma: float = 0.1, B: float = 1.0,
-              seed: int = 0, rotate: bool = True) -> SyntheticData:
+def make_ms_k(
+    n_samples: int,
+    *,
+    k: int = 5,
+    d: int = 50,
+    gamma: float = 0.1,
+    B: float = 1.0,
+    seed: int = 0,
+    rotate: bool = True,
+) -> SyntheticData:
     """MS-k: all d coordinates are independent k-slabs, equally simple. S is empty."""
     _check_d(d, minimum=1)
     blocks.slab_layout(k, gamma=gamma, B=B)
@@ -206,27 +273,50 @@ def make_lsn(n_samples: int, *, d: int = 50, seed: int = 0) -> SyntheticData:
         eps = 2 * torch.randint(0, 2, (len(y),), generator=g, dtype=torch.float64) - 1
         return (y + 1) / 2 * eps
 
-    return make_blocks([lin, three_slab], n_samples, seed=seed, s_coords=(0,), name="LSN",
-                       rotate=False, gaussian_tail=d - 2)
+    return make_blocks(
+        [lin, three_slab],
+        n_samples,
+        seed=seed,
+        s_coords=(0,),
+        name="LSN",
+        rotate=False,
+        gaussian_tail=d - 2,
+    )
 
 
-def make_adv_ms(n_samples: int, *, n_simple: int = 10, n_complex: int = 10,
-                gamma_simple: float = 0.05, gamma_complex: float = 0.15, B: float = 1.0,
-                seed: int = 0, rotate: bool = True) -> SyntheticData:
+def make_adv_ms(
+    n_samples: int,
+    *,
+    n_simple: int = 10,
+    n_complex: int = 10,
+    gamma_simple: float = 0.05,
+    gamma_complex: float = 0.15,
+    B: float = 1.0,
+    seed: int = 0,
+    rotate: bool = True,
+) -> SyntheticData:
     """AdvMS-(5,7) (App. E.2.1): d = 20, ten 5-slabs with gamma 0.05 (S) and ten 7-slabs with
     gamma 0.15 (Sc). Paper: 6,000 training points."""
     if n_simple < 1 or n_complex < 0:
         raise ValueError(f"n_simple must be >= 1 and n_complex >= 0, got {n_simple}, {n_complex}")
-    cols = ([partial(blocks.slab, k=5, gamma=gamma_simple, B=B)] * n_simple
-            + [partial(blocks.slab, k=7, gamma=gamma_complex, B=B)] * n_complex)
+    cols = [partial(blocks.slab, k=5, gamma=gamma_simple, B=B)] * n_simple + [
+        partial(blocks.slab, k=7, gamma=gamma_complex, B=B)
+    ] * n_complex
     blocks.slab_layout(5, gamma=gamma_simple, B=B)
     blocks.slab_layout(7, gamma=gamma_complex, B=B)
-    return make_blocks(cols, n_samples, seed=seed, s_coords=tuple(range(n_simple)),
-                       name="AdvMS-(5,7)", rotate=rotate)
+    return make_blocks(
+        cols,
+        n_samples,
+        seed=seed,
+        s_coords=tuple(range(n_simple)),
+        name="AdvMS-(5,7)",
+        rotate=rotate,
+    )
 
 
-def randomize(data: SyntheticData, coords: Sequence[int] | str, *, seed: int = 0,
-              jointly: bool = True) -> SyntheticData:
+def randomize(
+    data: SyntheticData, coords: Sequence[int] | str, *, seed: int = 0, jointly: bool = True
+) -> SyntheticData:
     """S- or Sc-randomized copy of ``data`` (paper Sec. 3, Definitions 1 and 2).
 
     The coordinates ``coords`` (or ``"S"`` / ``"Sc"``) of the unrotated data are permuted across
@@ -253,8 +343,9 @@ def randomize(data: SyntheticData, coords: Sequence[int] | str, *, seed: int = 0
     return data.with_z(z)
 
 
-def with_linear_at(data: SyntheticData, coord: int, *, seed: int = 0, gamma: float = 0.1,
-                   B: float = 1.0) -> SyntheticData:
+def with_linear_at(
+    data: SyntheticData, coord: int, *, seed: int = 0, gamma: float = 0.1, B: float = 1.0
+) -> SyntheticData:
     """``data`` with unrotated coordinate ``coord`` redrawn as the Linear(gamma, B) block of each
     point's label, which becomes S (App. C.7: LMS-7 from MS-7 by putting the linear coordinate in
     place of a 7-slab); the rotation is kept, Sc is every other coordinate."""
@@ -284,17 +375,22 @@ def contradict(data: SyntheticData, *, seed: int = 0) -> SyntheticData:
 _NAME = re.compile(r"^(?:(noisy )?LMS-(\d)|MS-\((\d),(\d)\)|MS-(\d)|LSN|AdvMS-\(5,7\))$")
 
 
-def from_name(name: str, n_samples: int, *, seed: int = 0, d: int = 50, noise: float = 0.1,
-              **kwargs) -> SyntheticData:
+def from_name(
+    name: str, n_samples: int, *, seed: int = 0, d: int = 50, noise: float = 0.1, **kwargs
+) -> SyntheticData:
     """Build a dataset from its name in the paper: ``"LMS-5"``, ``"noisy LMS-7"`` (noise p),
     ``"MS-(5,7)"``, ``"MS-5"``, ``"LSN"`` or ``"AdvMS-(5,7)"``."""
     m = _NAME.match(name.strip())
     if not m:
-        raise ValueError("dataset must be one of 'LMS-k', 'noisy LMS-k', 'MS-(k,k')', 'MS-k', "
-                         f"'LSN', 'AdvMS-(5,7)' with k in {blocks.SLAB_KS}, got {name!r}")
+        raise ValueError(
+            "dataset must be one of 'LMS-k', 'noisy LMS-k', 'MS-(k,k')', 'MS-k', "
+            f"'LSN', 'AdvMS-(5,7)' with k in {blocks.SLAB_KS}, got {name!r}"
+        )
     noisy, k_lms, k_s, k_c, k_ms = m.groups()
     if k_lms:
-        return make_lms(n_samples, k=int(k_lms), d=d, noise=noise if noisy else 0.0, seed=seed, **kwargs)
+        return make_lms(
+            n_samples, k=int(k_lms), d=d, noise=noise if noisy else 0.0, seed=seed, **kwargs
+        )
     if k_s:
         return make_ms(n_samples, k_simple=int(k_s), k_complex=int(k_c), d=d, seed=seed, **kwargs)
     if k_ms:

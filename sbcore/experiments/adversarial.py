@@ -66,8 +66,13 @@ def adversarial_perturb(eps, attack: PGDConfig, *, clip: Clip = None, seed: int 
 
     def perturb(model: nn.Module, x: Tensor, y: Tensor) -> Tensor:
         s = seed * 1_000_003 + next(calls)
-        kw = dict(n_steps=attack.n_steps, norm=attack.norm, random_start=attack.random_start,
-                  clip=clip, seed=s)
+        kw = dict(
+            n_steps=attack.n_steps,
+            norm=attack.norm,
+            random_start=attack.random_start,
+            clip=clip,
+            seed=s,
+        )
         if hasattr(model, "n_models"):
             return x + pgd_stacked(model, x, y, eps=eps_t, step_size=steps, **kw)
         return x + pgd(model, x, y, eps=float(eps_t[0]), step_size=float(steps[0]), **kw)
@@ -75,8 +80,17 @@ def adversarial_perturb(eps, attack: PGDConfig, *, clip: Clip = None, seed: int 
     return perturb
 
 
-def robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps, attack: PGDConfig, *,
-                    clip: Clip = None, batch_size: int = 1000, seed: int = 0) -> np.ndarray:
+def robust_accuracy(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    eps,
+    attack: PGDConfig,
+    *,
+    clip: Clip = None,
+    batch_size: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
     """eps-robust accuracy under ``attack`` (an upper bound on the true robust accuracy).
 
     A stack: x (M, n, *shape), y (M, n), eps one number or (M,); returns (M,). An ordinary model:
@@ -89,8 +103,13 @@ def robust_accuracy(model: nn.Module, x: Tensor, y: Tensor, eps, attack: PGDConf
     for b, start in enumerate(range(0, n, batch_size)):
         sl = slice(start, start + batch_size)
         xb, yb = (x[:, sl], y[:, sl]) if stacked else (x[sl], y[sl])
-        kw = dict(n_steps=attack.n_steps, norm=attack.norm, random_start=attack.random_start,
-                  clip=clip, seed=seed + b)
+        kw = dict(
+            n_steps=attack.n_steps,
+            norm=attack.norm,
+            random_start=attack.random_start,
+            clip=clip,
+            seed=seed + b,
+        )
         if stacked:
             delta = pgd_stacked(model, xb, yb, eps=eps_t, step_size=steps, **kw)
         else:
@@ -139,10 +158,21 @@ def sweep_members(eps: Sequence[float], n_seeds: int) -> tuple[Tensor, list[int]
     return budgets, [j for _ in eps for j in range(n_seeds)]
 
 
-def train_eps_sweep(trains: Sequence[SyntheticData], tests: Sequence[SyntheticData],
-                    eps: Sequence[float], *, width: int, depth: int, cfg: TrainConfig,
-                    attack: PGDConfig, eval_attack: PGDConfig, seeds: Sequence[int],
-                    device="cpu", progress: bool = True, eps_at: float | None = None) -> SweepResult:
+def train_eps_sweep(
+    trains: Sequence[SyntheticData],
+    tests: Sequence[SyntheticData],
+    eps: Sequence[float],
+    *,
+    width: int,
+    depth: int,
+    cfg: TrainConfig,
+    attack: PGDConfig,
+    eval_attack: PGDConfig,
+    seeds: Sequence[int],
+    device="cpu",
+    progress: bool = True,
+    eps_at: float | None = None,
+) -> SweepResult:
     """Adversarially train a (width, depth)-FCN at every budget in ``eps`` and every seed, as one
     stack, and evaluate it (App. E.2.1, Fig. 7: the same eps for training and evaluation); with
     ``eps_at``, also every model's robust accuracy at that one budget (e.g. gamma_data).
@@ -153,34 +183,66 @@ def train_eps_sweep(trains: Sequence[SyntheticData], tests: Sequence[SyntheticDa
         raise ValueError("trains, tests and seeds must have one entry per seed")
     budgets, which = sweep_members(eps, len(seeds))
     init = [10_000 * (i // len(seeds) + 1) + seeds[j] for i, j in enumerate(which)]
-    model = StackedFCN(trains[0].n_features, width=width, depth=depth, n_models=len(which),
-                       seeds=init).to(device)
+    model = StackedFCN(
+        trains[0].n_features, width=width, depth=depth, n_models=len(which), seeds=init
+    ).to(device)
     x, y = stack_data([trains[j] for j in which])
     x, y = (x, y) if x.dim() == 3 else (x[None], y[None])
-    hist = fit(model, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
-               perturb=adversarial_perturb(budgets.to(device), attack, seed=seeds[0]),
-               desc=f"AT ({width},{depth})-FCN, {len(eps)} eps x {len(seeds)} seeds")
+    hist = fit(
+        model,
+        x.to(device),
+        y.to(device),
+        cfg,
+        seed=seeds[0],
+        progress=progress,
+        perturb=adversarial_perturb(budgets.to(device), attack, seed=seeds[0]),
+        desc=f"AT ({width},{depth})-FCN, {len(eps)} eps x {len(seeds)} seeds",
+    )
     member_tests = [tests[j] for j in which]
     ev = randomized_eval(model, member_tests, seed=seeds[0])
     xt, yt = stack_data(member_tests)
     xt, yt = (xt, yt) if xt.dim() == 3 else (xt[None], yt[None])
-    rob = robust_accuracy(model, xt.to(device), yt.to(device), budgets.to(device), eval_attack,
-                          seed=seeds[0])
+    rob = robust_accuracy(
+        model, xt.to(device), yt.to(device), budgets.to(device), eval_attack, seed=seeds[0]
+    )
     shape = (len(eps), len(seeds))
     rob_at = None
     if eps_at is not None:
-        rob_at = robust_accuracy(model, xt.to(device), yt.to(device),
-                                 torch.full_like(budgets, float(eps_at)).to(device), eval_attack,
-                                 seed=seeds[0]).reshape(shape)
+        rob_at = robust_accuracy(
+            model,
+            xt.to(device),
+            yt.to(device),
+            torch.full_like(budgets, float(eps_at)).to(device),
+            eval_attack,
+            seed=seeds[0],
+        ).reshape(shape)
     with torch.no_grad():
         train_acc = accuracy(predict_logits(model, x.to(device), per_member=True).cpu(), y)
-    return SweepResult(width, depth, np.asarray(eps, float), ev.acc.reshape(shape),
-                       rob.reshape(shape), ev.s_acc.reshape(shape), ev.sc_acc.reshape(shape),
-                       train_acc.reshape(shape), model, hist, rob_at, eps_at)
+    return SweepResult(
+        width,
+        depth,
+        np.asarray(eps, float),
+        ev.acc.reshape(shape),
+        rob.reshape(shape),
+        ev.s_acc.reshape(shape),
+        ev.sc_acc.reshape(shape),
+        train_acc.reshape(shape),
+        model,
+        hist,
+        rob_at,
+        eps_at,
+    )
 
 
-def image_eval(model: nn.Module, test: ImageDominoes, *, eps: float, attack: PGDConfig,
-               seed: int = 0, member: int = 0) -> dict[str, float]:
+def image_eval(
+    model: nn.Module,
+    test: ImageDominoes,
+    *,
+    eps: float,
+    attack: PGDConfig,
+    seed: int = 0,
+    member: int = 0,
+) -> dict[str, float]:
     """Table 11's columns for one image model: standard, eps-robust (pixels clipped to [0, 1]),
     S-randomized and Sc-randomized test accuracy. The randomized test sets are drawn from
     ``member_seed(seed, member)``."""
@@ -193,7 +255,7 @@ def image_eval(model: nn.Module, test: ImageDominoes, *, eps: float, attack: PGD
         for key, block in (("s_acc", "S"), ("sc_acc", "Sc")):
             xr = randomize_dominoes(test, block, seed=member_seed(seed, member)).x.to(device)
             out[key] = float(accuracy(predict_logits(model, xr, batch_size=500).cpu(), test.y)[0])
-    out["robust"] = float(robust_accuracy(model, x, y, eps, attack, clip=(0.0, 1.0), seed=seed,
-                                          batch_size=500)[0])
+    out["robust"] = float(
+        robust_accuracy(model, x, y, eps, attack, clip=(0.0, 1.0), seed=seed, batch_size=500)[0]
+    )
     return out
-

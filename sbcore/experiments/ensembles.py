@@ -16,7 +16,13 @@ import torch
 from torch import Tensor, nn
 
 from ..data.synthetic import SyntheticData, from_name, randomize
-from ..metrics import accuracy, coordinate_randomized_accuracy, ensemble_logits, member_seed, roc_auc
+from ..metrics import (
+    accuracy,
+    coordinate_randomized_accuracy,
+    ensemble_logits,
+    member_seed,
+    roc_auc,
+)
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
 from ..runtime import member_seeds
@@ -77,10 +83,22 @@ def member_logits(model: nn.Module, tests: Sequence[SyntheticData], n_members: i
     return lg.reshape(len(tests), n_members, *lg.shape[1:])
 
 
-def train_ensembles(dataset: str, n_train: int, train: TrainConfig, *, n_groups: int,
-                    n_members: int, n_test: int, model: str = "(100,2)-FCN", d: int = 50,
-                    seed: int = 0, device="cpu", progress: bool = True, keep_best: bool = False,
-                    **data_kw) -> EnsembleRun:
+def train_ensembles(
+    dataset: str,
+    n_train: int,
+    train: TrainConfig,
+    *,
+    n_groups: int,
+    n_members: int,
+    n_test: int,
+    model: str = "(100,2)-FCN",
+    d: int = 50,
+    seed: int = 0,
+    device="cpu",
+    progress: bool = True,
+    keep_best: bool = False,
+    **data_kw,
+) -> EnsembleRun:
     """Train ``n_groups`` ensembles of ``n_members`` members of ``model`` on ``dataset`` (n_train
     points per group, ``n_test`` test points) in one pass.
 
@@ -89,8 +107,10 @@ def train_ensembles(dataset: str, n_train: int, train: TrainConfig, *, n_groups:
     ``keep_best``, every member's test logits are also kept at the epoch of its best test accuracy
     (evaluated after every epoch: about one forward pass over the test sets per epoch)."""
     G, M = n_groups, n_members
-    splits = [from_name(dataset, n_train + n_test, seed=s, d=d, **data_kw).split(n_train)
-              for s in member_seeds(seed, G)]
+    splits = [
+        from_name(dataset, n_train + n_test, seed=s, d=d, **data_kw).split(n_train)
+        for s in member_seeds(seed, G)
+    ]
     x = torch.stack([tr.x for tr, _ in splits]).repeat_interleave(M, 0).to(device)
     y = torch.stack([tr.y for tr, _ in splits]).repeat_interleave(M, 0).to(device)
     init = [10_000 + s for s in member_seeds(seed, G * M)]  # distinct from the data seeds
@@ -108,11 +128,28 @@ def train_ensembles(dataset: str, n_train: int, train: TrainConfig, *, n_groups:
         best["logits"][better] = lg[better]
         best["acc"] = torch.maximum(acc, best["acc"])
         return {}
-    hist = fit(stack, x, y, train, seed=seed, progress=progress,
-               callback=keep if keep_best else None, eval_every=1 if keep_best else 0,
-               desc=f"{G}x{M} {model} on {splits[0][0].name}, n={n_train}")
-    return EnsembleRun(splits[0][0].name, n_train, stack, tests, member_logits(stack, tests, M),
-                       y_test, hist, best.get("logits"))
+
+    hist = fit(
+        stack,
+        x,
+        y,
+        train,
+        seed=seed,
+        progress=progress,
+        callback=keep if keep_best else None,
+        eval_every=1 if keep_best else 0,
+        desc=f"{G}x{M} {model} on {splits[0][0].name}, n={n_train}",
+    )
+    return EnsembleRun(
+        splits[0][0].name,
+        n_train,
+        stack,
+        tests,
+        member_logits(stack, tests, M),
+        y_test,
+        hist,
+        best.get("logits"),
+    )
 
 
 def randomized_ensemble_eval(run: EnsembleRun, k: int, *, seed: int = 0) -> dict[str, np.ndarray]:
@@ -120,8 +157,11 @@ def randomized_ensemble_eval(run: EnsembleRun, k: int, *, seed: int = 0) -> dict
     Group g's randomized test set is drawn from its own seed, ``member_seed(seed, g)``."""
     out = {}
     for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
-        tests = run.tests if which is None else [randomize(t, which, seed=member_seed(seed, g))
-                                                 for g, t in enumerate(run.tests)]
+        tests = (
+            run.tests
+            if which is None
+            else [randomize(t, which, seed=member_seed(seed, g)) for g, t in enumerate(run.tests)]
+        )
         lg = ensemble_logits(member_logits(run.model, tests, run.n_members), k)
         out[key + "acc"], out[key + "auc"] = accuracy(lg, run.y), roc_auc(lg, run.y)
     return out

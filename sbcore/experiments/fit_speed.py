@@ -46,13 +46,29 @@ def periodic_slab(n: int, k: int, *, seed: int = 0, gap_share: float = GAP_SHARE
         left = -1 + pick.double() * (width + gap)
         x[mask] = left + width * torch.rand(int(mask.sum()), generator=g, dtype=torch.float64)
     z = x[:, None].float()
-    return SyntheticData(x=z, y=y, z=z, rotation=torch.eye(1), s_coords=(), sc_coords=(),
-                         name=f"{k}-slab (1-D)", seed=int(seed))
+    return SyntheticData(
+        x=z,
+        y=y,
+        z=z,
+        rotation=torch.eye(1),
+        s_coords=(),
+        sc_coords=(),
+        name=f"{k}-slab (1-D)",
+        seed=int(seed),
+    )
 
 
-def epochs_to_fit(ks: Sequence[int], *, n: int, seeds: Sequence[int], cfg: TrainConfig,
-                  model: str = "(100,1)-FCN", fit_at: float = 0.99, device="cpu",
-                  progress: bool = True) -> np.ndarray:
+def epochs_to_fit(
+    ks: Sequence[int],
+    *,
+    n: int,
+    seeds: Sequence[int],
+    cfg: TrainConfig,
+    model: str = "(100,1)-FCN",
+    fit_at: float = 0.99,
+    device="cpu",
+    progress: bool = True,
+) -> np.ndarray:
     """(len(ks), len(seeds)) first epoch at which each member's training accuracy reaches
     ``fit_at`` (``cfg.max_epochs + 1`` if it never does within the budget)."""
     out = []
@@ -60,9 +76,17 @@ def epochs_to_fit(ks: Sequence[int], *, n: int, seeds: Sequence[int], cfg: Train
         trains = [periodic_slab(n, k, seed=s) for s in seeds]
         x, y = stack_data(trains)
         stack = ModelSpec.parse(model).build(1, seeds=seeds).to(device)
-        hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
-                   callback=lambda m, e: {"train": accuracy(logits_on(m, trains), y).tolist()},
-                   eval_every=1, desc=f"{model} on a {k}-slab")
+        hist = fit(
+            stack,
+            x.to(device),
+            y.to(device),
+            cfg,
+            seed=seeds[0],
+            progress=progress,
+            callback=lambda m, e: {"train": accuracy(logits_on(m, trains), y).tolist()},
+            eval_every=1,
+            desc=f"{model} on a {k}-slab",
+        )
         first = np.full(len(seeds), cfg.max_epochs + 1)
         for e in reversed(hist.evals):  # ends at each member's first epoch at fit_at
             first = np.where(np.asarray(e["train"]) >= fit_at, e["epoch"], first)

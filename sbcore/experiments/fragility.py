@@ -57,11 +57,23 @@ def accuracy_of(model: nn.Module, x: Tensor, y: Tensor) -> float:
     return float((model(x).argmax(-1) == y).double().mean())
 
 
-def attack_models(models: Sequence[nn.Module], fit_sets: Sequence[tuple[Tensor, Tensor]],
-                  eval_sets: Sequence[tuple[Tensor, Tensor]], *, on_s: Tensor, eps_pgd: float,
-                  eps_uap: float, pgd_steps: int, uap_epochs: int, uap_batch: int,
-                  bases: Sequence[Tensor | None] | None = None, clip: Clip = None, seed: int = 0,
-                  data: str = "", model_name: str = "") -> AttackRun:
+def attack_models(
+    models: Sequence[nn.Module],
+    fit_sets: Sequence[tuple[Tensor, Tensor]],
+    eval_sets: Sequence[tuple[Tensor, Tensor]],
+    *,
+    on_s: Tensor,
+    eps_pgd: float,
+    eps_uap: float,
+    pgd_steps: int,
+    uap_epochs: int,
+    uap_batch: int,
+    bases: Sequence[Tensor | None] | None = None,
+    clip: Clip = None,
+    seed: int = 0,
+    data: str = "",
+    model_name: str = "",
+) -> AttackRun:
     """PGD (budget ``eps_pgd``, per example), SVD-UAP and AS-UAP (``eps_uap``), all l2, on model m.
 
     Args:
@@ -77,38 +89,78 @@ def attack_models(models: Sequence[nn.Module], fit_sets: Sequence[tuple[Tensor, 
     bases = list(bases) if bases is not None else [None] * M
     if not (len(fit_sets) == len(eval_sets) == len(bases) == M) or M == 0:
         raise ValueError("models, fit_sets, eval_sets and bases must hold one entry per model")
-    for name, v in (("pgd_steps", pgd_steps), ("uap_epochs", uap_epochs), ("uap_batch", uap_batch)):
+    for name, v in (
+        ("pgd_steps", pgd_steps),
+        ("uap_epochs", uap_epochs),
+        ("uap_batch", uap_batch),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
     acc, share, raw = ({a: np.zeros(M) for a in ATTACKS} for _ in range(3))
     uaps: dict[str, list[Tensor]] = {a: [] for a in UAPS}
     clean, class_acc = np.zeros(M), {a: np.full((M, 2), np.nan) for a in UAPS}
-    for m, (model, (xf, yf), (xt, yt), basis) in enumerate(zip(models, fit_sets, eval_sets,
-                                                                bases)):
+    for m, (model, (xf, yf), (xt, yt), basis) in enumerate(
+        zip(models, fit_sets, eval_sets, bases)
+    ):
         clean[m] = accuracy_of(model, xt, yt)
-        delta = pgd(model, xt, yt, eps=eps_pgd, step_size=2.5 * eps_pgd / pgd_steps,
-                    n_steps=pgd_steps, random_start=False, clip=clip)
+        delta = pgd(
+            model,
+            xt,
+            yt,
+            eps=eps_pgd,
+            step_size=2.5 * eps_pgd / pgd_steps,
+            n_steps=pgd_steps,
+            random_start=False,
+            clip=clip,
+        )
         acc["PGD"][m] = accuracy_of(model, xt + delta, yt)
         share["PGD"][m] = raw["PGD"][m] = float(budget_share(delta, on_s, basis=basis).mean())
-        uaps["SVD-UAP"].append(svd_uap(model, xf, yf, eps=eps_uap,
-                                       step_size=2.5 * eps_uap / pgd_steps, n_steps=pgd_steps,
-                                       clip=clip, seed=seed + m))
-        uaps["AS-UAP"].append(as_uap(model, xf, yf, eps=eps_uap, step_size=eps_uap / 5,
-                                     n_epochs=uap_epochs, batch_size=uap_batch, clip=clip,
-                                     seed=seed + m))
+        uaps["SVD-UAP"].append(
+            svd_uap(
+                model,
+                xf,
+                yf,
+                eps=eps_uap,
+                step_size=2.5 * eps_uap / pgd_steps,
+                n_steps=pgd_steps,
+                clip=clip,
+                seed=seed + m,
+            )
+        )
+        uaps["AS-UAP"].append(
+            as_uap(
+                model,
+                xf,
+                yf,
+                eps=eps_uap,
+                step_size=eps_uap / 5,
+                n_epochs=uap_epochs,
+                batch_size=uap_batch,
+                clip=clip,
+                seed=seed + m,
+            )
+        )
         for a in UAPS:
             x_adv = apply_uap(xt, yt, uaps[a][m], clip=clip)
             acc[a][m] = accuracy_of(model, x_adv, yt)
-            class_acc[a][m] = [accuracy_of(model, x_adv[yt == c], yt[yt == c]) if (yt == c).any()
-                                else np.nan for c in (0, 1)]
+            class_acc[a][m] = [
+                accuracy_of(model, x_adv[yt == c], yt[yt == c]) if (yt == c).any() else np.nan
+                for c in (0, 1)
+            ]
             share[a][m] = float(budget_share(x_adv - xt, on_s, basis=basis).mean())
             raw[a][m] = float(budget_share(uaps[a][m][None], on_s, basis=basis)[0])
-    return AttackRun(data, model_name, float(eps_pgd), float(eps_uap), clean, acc, share, raw,
-                     uaps, class_acc)
+    return AttackRun(
+        data, model_name, float(eps_pgd), float(eps_uap), clean, acc, share, raw, uaps, class_acc
+    )
 
 
-def transfer_matrix(runs: Sequence[AttackRun], models: Sequence[Sequence[nn.Module]],
-                    eval_sets: Sequence[tuple[Tensor, Tensor]], *, attack: str) -> np.ndarray:
+def transfer_matrix(
+    runs: Sequence[AttackRun],
+    models: Sequence[Sequence[nn.Module]],
+    eval_sets: Sequence[tuple[Tensor, Tensor]],
+    *,
+    attack: str,
+) -> np.ndarray:
     """Accuracy of target architecture j under the ``attack`` UAP of source architecture i.
 
     ``models[j][m]``: architecture j's model for seed m; all architectures of seed m were trained
@@ -131,9 +183,18 @@ def mean_block_distance(data: ImageDominoes, block: str = "S") -> float:
     return float(diff[block_mask(data.x.shape[1:], block)].norm())
 
 
-def attack_dominoes(models: Sequence[nn.Module], train: ImageDominoes, test: ImageDominoes, *,
-                    n_attack: int, pgd_steps: int, uap_epochs: int, uap_batch: int, seed: int = 0,
-                    model_name: str = "") -> AttackRun:
+def attack_dominoes(
+    models: Sequence[nn.Module],
+    train: ImageDominoes,
+    test: ImageDominoes,
+    *,
+    n_attack: int,
+    pgd_steps: int,
+    uap_epochs: int,
+    uap_batch: int,
+    seed: int = 0,
+    model_name: str = "",
+) -> AttackRun:
     """:func:`attack_models` on domino images, clipped to [0, 1], with the budgets of the data:
     D = :func:`mean_block_distance` of ``train``, D / 2 for PGD (a point at its class mean
     crosses the midway boundary) and D for the UAPs (each class mean carried onto the other).
@@ -141,14 +202,26 @@ def attack_dominoes(models: Sequence[nn.Module], train: ImageDominoes, test: Ima
     images; S is the top block."""
     n, M = min(n_attack, train.n_samples, test.n_samples), len(models)
     d = mean_block_distance(train)
-    return attack_models(models, [(train.x[:n], train.y[:n])] * M, [(test.x[:n], test.y[:n])] * M,
-                         on_s=block_mask(test.x.shape[1:], "S"), eps_pgd=d / 2, eps_uap=d,
-                         pgd_steps=pgd_steps, uap_epochs=uap_epochs, uap_batch=uap_batch,
-                         clip=(0.0, 1.0), seed=seed, data=test.source, model_name=model_name)
+    return attack_models(
+        models,
+        [(train.x[:n], train.y[:n])] * M,
+        [(test.x[:n], test.y[:n])] * M,
+        on_s=block_mask(test.x.shape[1:], "S"),
+        eps_pgd=d / 2,
+        eps_uap=d,
+        pgd_steps=pgd_steps,
+        uap_epochs=uap_epochs,
+        uap_batch=uap_batch,
+        clip=(0.0, 1.0),
+        seed=seed,
+        data=test.source,
+        model_name=model_name,
+    )
 
 
-def ood_aucs(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *,
-             seed: int = 0) -> dict[str, np.ndarray]:
+def ood_aucs(
+    models: Sequence[nn.Module], tests: Sequence[SyntheticData], *, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Per model m, ROC-AUC of the max-softmax and max-logit OOD scores at telling its
     Sc-randomized test points (drawn from ``member_seed(seed, m)``) from the originals:
     {"max-softmax": (M,), "max-logit": (M,)}."""
@@ -160,8 +233,9 @@ def ood_aucs(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *,
     return {k: np.array(v) for k, v in out.items()}
 
 
-def contradiction(models: Sequence[nn.Module], tests: Sequence[SyntheticData], *,
-                  seed: int = 0) -> dict:
+def contradiction(
+    models: Sequence[nn.Module], tests: Sequence[SyntheticData], *, seed: int = 0
+) -> dict:
     """Per model: mean max-softmax confidence on the test set (``clean_conf``) and with all of Sc
     taken from the other class (``contra_conf``, :func:`sbcore.data.synthetic.contradict`), the
     share of predictions still following S (``follow_s``) and the test accuracy (``acc``), all
@@ -189,8 +263,9 @@ def shift_and_contradiction(results: dict, splits: dict, *, seed: int) -> tuple[
     :mod:`sbcore.experiments.fragility`."""
     keys = [(ds, r) for ds, rs in results.items() for r in rs]
     ood = {(ds, r.model_name): ood_aucs(members(r), splits[ds][1], seed=seed) for ds, r in keys}
-    contra = {(ds, r.model_name): contradiction(members(r), splits[ds][1], seed=seed)
-              for ds, r in keys}
+    contra = {
+        (ds, r.model_name): contradiction(members(r), splits[ds][1], seed=seed) for ds, r in keys
+    }
     return ood, contra
 
 
@@ -202,19 +277,38 @@ def uap_in_z(run: AttackRun, tests, attack: str) -> np.ndarray:
 def attack_rows(runs: Sequence[AttackRun], paper_share: str | Mapping[str, str]) -> list[dict]:
     """One table row per run and attack: budget, accuracy before/after, share on S (applied; and
     the UAP's own before clipping), the paper's share for the UAPs."""
-    return [{"data": r.data.split(" (")[0], "model": r.model_name, "attack": a,
-             "l2 eps": round(r.eps_pgd if a == "PGD" else r.eps_uap, 3),
-             "clean acc": mean_std(r.clean_acc), "attacked acc": mean_std(r.acc[a]),
-             "share on S": mean_std(r.share[a]),
-             "share before clipping": mean_std(r.raw_share[a]) if a != "PGD" else "—",
-             "share (paper)": "—" if a == "PGD" else (paper_share if isinstance(paper_share, str) else paper_share.get(r.data, "—"))}
-            for r in runs for a in ATTACKS]
+    return [
+        {
+            "data": r.data.split(" (")[0],
+            "model": r.model_name,
+            "attack": a,
+            "l2 eps": round(r.eps_pgd if a == "PGD" else r.eps_uap, 3),
+            "clean acc": mean_std(r.clean_acc),
+            "attacked acc": mean_std(r.acc[a]),
+            "share on S": mean_std(r.share[a]),
+            "share before clipping": mean_std(r.raw_share[a]) if a != "PGD" else "—",
+            "share (paper)": "—"
+            if a == "PGD"
+            else (paper_share if isinstance(paper_share, str) else paper_share.get(r.data, "—")),
+        }
+        for r in runs
+        for a in ATTACKS
+    ]
 
 
-def flip_budget_sweep(model: str, dims: Sequence[int], *, n_train: int, n_test: int,
-                      n_points: int, seeds: Sequence[int], cfg: TrainConfig,
-                      device: torch.device | str = "cpu", progress: bool = True,
-                      n_steps: int = 20) -> dict[str, np.ndarray]:
+def flip_budget_sweep(
+    model: str,
+    dims: Sequence[int],
+    *,
+    n_train: int,
+    n_test: int,
+    n_points: int,
+    seeds: Sequence[int],
+    cfg: TrainConfig,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    n_steps: int = 20,
+) -> dict[str, np.ndarray]:
     """Claim #19's sweep: for each d of ``dims``, train ``model`` on LMS-5 (one member per seed)
     and take the median minimal l2 flipping budget over ``n_points`` test points of the network
     (PGD by bisection, :func:`sbcore.margins.flip_budget`) and of the averaging classifier f*
@@ -223,12 +317,12 @@ def flip_budget_sweep(model: str, dims: Sequence[int], *, n_train: int, n_test: 
     avg, net, acc = [], [], []
     for d in dims:
         trains, tests = make_splits("LMS-5", n_train, n_test, seeds, d=d)
-        res = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
-                          progress=progress)
+        res = train_stack(model, trains, tests, cfg, seeds=seeds, device=device, progress=progress)
         stack = res.model.cpu()
         acc.append(res.eval.acc)
         pts = [t.subset(slice(0, n_points)) for t in tests]
         avg.append([float(np.median(averaging_flip_budget(p, 5))) for p in pts])
-        net.append([flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps)
-                    for m, p in enumerate(pts)])
+        net.append(
+            [flip_budget(Member(stack, m), p.x, p.y, n_steps=n_steps) for m, p in enumerate(pts)]
+        )
     return {"f*": np.array(avg).T, model: np.array(net).T, "acc": np.array(acc).T}

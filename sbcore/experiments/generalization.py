@@ -21,14 +21,19 @@ from typing import Sequence
 
 import numpy as np
 
-from ..metrics import accuracy, eval_seed as seed_for, logits_on, randomized_eval, stack_data
+from ..metrics import accuracy, logits_on, randomized_eval, stack_data
+from ..metrics import eval_seed as seed_for
 from ..models.specs import ModelSpec
 from ..scales import require
 from ..train import History, TrainConfig, fit, grid_config
 from .stacks import StackResult
 
-HP = {"lr": "learning rate", "batch_size": "batch", "weight_decay": "weight decay",
-      "momentum": "momentum"}  # a grid point's hyperparameters, and their names in prose
+HP = {
+    "lr": "learning rate",
+    "batch_size": "batch",
+    "weight_decay": "weight decay",
+    "momentum": "momentum",
+}  # a grid point's hyperparameters, and their names in prose
 MEMBER_HP = ("lr", "weight_decay", "momentum")  # what may differ inside one stack
 
 
@@ -43,13 +48,18 @@ class SGDGrid:
 
     def __post_init__(self) -> None:
         for name, ok, allowed in (
-                ("lr", lambda v: v > 0, "positive values"),
-                ("batch_size", lambda v: isinstance(v, int) and v > 0, "positive integers"),
-                ("weight_decay", lambda v: v >= 0, "values >= 0"),
-                ("momentum", lambda v: 0 <= v < 1, "values in [0, 1)")):
+            ("lr", lambda v: v > 0, "positive values"),
+            ("batch_size", lambda v: isinstance(v, int) and v > 0, "positive integers"),
+            ("weight_decay", lambda v: v >= 0, "values >= 0"),
+            ("momentum", lambda v: 0 <= v < 1, "values in [0, 1)"),
+        ):
             vals = getattr(self, name)
-            require(len(vals) > 0 and all(ok(v) for v in vals), f"grid.{name}",
-                    f"a non-empty tuple of {allowed}", vals)
+            require(
+                len(vals) > 0 and all(ok(v) for v in vals),
+                f"grid.{name}",
+                f"a non-empty tuple of {allowed}",
+                vals,
+            )
 
     def __len__(self) -> int:
         return math.prod(len(getattr(self, k)) for k in HP)
@@ -60,8 +70,9 @@ class SGDGrid:
 
     def describe(self) -> str:
         """The grid in words, e.g. "learning rate 0.01 or 0.1, batch 256, ..."."""
-        return ", ".join(f"{w} {' or '.join(f'{v:g}' for v in getattr(self, k))}"
-                         for k, w in HP.items())
+        return ", ".join(
+            f"{w} {' or '.join(f'{v:g}' for v in getattr(self, k))}" for k, w in HP.items()
+        )
 
     def n_in(self, other: "SGDGrid") -> int:
         """How many of this grid's points are points of ``other`` (e.g. of the paper's grid)."""
@@ -79,8 +90,9 @@ class GridRun:
     result: StackResult
 
 
-def point_history(hist: History, members: Sequence[int], cfg: TrainConfig,
-                  n_batches: int) -> History:
+def point_history(
+    hist: History, members: Sequence[int], cfg: TrainConfig, n_batches: int
+) -> History:
     """The :class:`History` that ``members`` of a stack would have had trained alone: their loss
     columns, up to the epoch at which the last of them stopped (or the whole run if one never
     did), that many epochs' updates, and the stack's seconds in proportion to its members."""
@@ -92,13 +104,28 @@ def point_history(hist: History, members: Sequence[int], cfg: TrainConfig,
         n_epochs, n_updates = hist.n_epochs, hist.n_updates
     share = len(members) / len(hist.stopped_epoch)
     loss = [[row[m] for m in members] for row in hist.loss[:n_epochs]]
-    return History(config=asdict(cfg), loss=loss, stopped_epoch=stopped, n_updates=int(n_updates),
-                   seconds=hist.seconds * share)
+    return History(
+        config=asdict(cfg),
+        loss=loss,
+        stopped_epoch=stopped,
+        n_updates=int(n_updates),
+        seconds=hist.seconds * share,
+    )
 
 
-def run_grid(model: str, trains, vals, tests, grid: SGDGrid, base: TrainConfig, *,
-             seeds: Sequence[int], device="cpu", progress: bool = True,
-             eval_seed: int = 0) -> list[GridRun]:
+def run_grid(
+    model: str,
+    trains,
+    vals,
+    tests,
+    grid: SGDGrid,
+    base: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    device="cpu",
+    progress: bool = True,
+    eval_seed: int = 0,
+) -> list[GridRun]:
     """Train ``model`` at every point of ``grid`` for every seed (seed s on ``trains[s]``), the
     grid point's hyperparameters on top of ``base`` (budget and stopping rule), as one stack per
     batch size; then evaluate each point's members on ``vals`` (App. D.1 selects by validation
@@ -111,24 +138,50 @@ def run_grid(model: str, trains, vals, tests, grid: SGDGrid, base: TrainConfig, 
         raise ValueError(f"trains, vals and tests must hold one dataset per seed ({len(seeds)})")
     done = {}
     for bs in grid.batch_size:
-        for run in _train_batch_size(spec, trains, vals, tests, grid, replace(base, batch_size=bs),
-                                     seeds=seeds, device=device, progress=progress,
-                                     eval_seed=eval_seed):
+        for run in _train_batch_size(
+            spec,
+            trains,
+            vals,
+            tests,
+            grid,
+            replace(base, batch_size=bs),
+            seeds=seeds,
+            device=device,
+            progress=progress,
+            eval_seed=eval_seed,
+        ):
             done[tuple(run.hp.values())] = run
     return [done[tuple(hp.values())] for hp in grid.combinations()]
 
 
-def _train_batch_size(spec: ModelSpec, trains, vals, tests, grid: SGDGrid, base: TrainConfig, *,
-                      seeds, device, progress, eval_seed) -> list[GridRun]:
+def _train_batch_size(
+    spec: ModelSpec,
+    trains,
+    vals,
+    tests,
+    grid: SGDGrid,
+    base: TrainConfig,
+    *,
+    seeds,
+    device,
+    progress,
+    eval_seed,
+) -> list[GridRun]:
     """One stack: every (lr, weight decay, momentum) point of ``grid`` x every seed at
     ``base.batch_size``; then one :class:`GridRun` per point."""
     S = len(seeds)
     cfg, points = grid_config(base, seeds, **{k: getattr(grid, k) for k in MEMBER_HP})
     x, y = stack_data(trains)
     stack = spec.build(trains[0].n_features, seeds=[p["seed"] for p in points]).to(device)
-    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
-               desc=f"{spec.label}, batch {base.batch_size}, {len(points) // S} grid points "
-                    f"x {S} seeds")
+    hist = fit(
+        stack,
+        x.to(device),
+        y.to(device),
+        cfg,
+        seed=seeds[0],
+        progress=progress,
+        desc=f"{spec.label}, batch {base.batch_size}, {len(points) // S} grid points x {S} seeds",
+    )
     n = trains[0].n_samples
     n_batches = math.ceil(n / min(base.batch_size, n))
     y_val = stack_data(vals)[1]
@@ -138,11 +191,14 @@ def _train_batch_size(spec: ModelSpec, trains, vals, tests, grid: SGDGrid, base:
         hp = {k: (base.batch_size if k == "batch_size" else points[first][k]) for k in HP}
         sub = stack.select(members)
         point_cfg = replace(base, **{k: hp[k] for k in MEMBER_HP})
-        res = StackResult(trains[0].name, spec.label, sub,
-                          point_history(hist, members, point_cfg, n_batches),
-                          randomized_eval(sub, tests, seed=seed_for(eval_seed, spec.label,
-                                                                    *hp.values())),
-                          accuracy(logits_on(sub, trains), y).tolist())
+        res = StackResult(
+            trains[0].name,
+            spec.label,
+            sub,
+            point_history(hist, members, point_cfg, n_batches),
+            randomized_eval(sub, tests, seed=seed_for(eval_seed, spec.label, *hp.values())),
+            accuracy(logits_on(sub, trains), y).tolist(),
+        )
         runs.append(GridRun(hp, accuracy(logits_on(sub, vals), y_val), res))
     return runs
 

@@ -20,24 +20,44 @@ from ..train import History, Perturb, TrainConfig, fit
 #: The paper's MNIST-CIFAR recipe (App. B): SGD, lr 0.05 decayed x0.2 every 30 epochs, momentum
 #: 0.9, l2 5e-5, no augmentation, stop at training loss < 0.01 or 500 epochs; the batch size,
 #: which the paper does not state, is the authors' 256.
-MNIST_CIFAR_RECIPE = TrainConfig(lr=0.05, momentum=0.9, weight_decay=5e-5, batch_size=256,
-                                 max_epochs=500, schedule="step", step_every=30, step_gamma=0.2)
+MNIST_CIFAR_RECIPE = TrainConfig(
+    lr=0.05,
+    momentum=0.9,
+    weight_decay=5e-5,
+    batch_size=256,
+    max_epochs=500,
+    schedule="step",
+    step_every=30,
+    step_gamma=0.2,
+)
 
 
-def load_pair(source: str, pair: str, *, n_train: int | None = None, n_test: int | None = None,
-              seed: int = 0) -> tuple[ImageDominoes, ImageDominoes]:
+def load_pair(
+    source: str, pair: str, *, n_train: int | None = None, n_test: int | None = None, seed: int = 0
+) -> tuple[ImageDominoes, ImageDominoes]:
     """(train, test) dominoes of ``pair`` from ``source`` ("auto", "mnist-cifar", "mnist-fashion"
     or "fashion");
     ``n_train``/``n_test``: class-balanced heads (None: all); ``seed`` fixes the pairing."""
     kw = dict(source=source, pair=pair, seed=seed)
-    return (load_dominoes(split="train", n_samples=n_train, **kw),
-            load_dominoes(split="test", n_samples=n_test, **kw))
+    return (
+        load_dominoes(split="train", n_samples=n_train, **kw),
+        load_dominoes(split="test", n_samples=n_test, **kw),
+    )
 
 
-def train_image_model(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, *,
-                      seed: int, width: float = 1.0, device: torch.device | str = "cpu",
-                      progress: bool = True, desc: str = "",
-                      perturb: Perturb | None = None) -> tuple[nn.Module, History]:
+def train_image_model(
+    name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    width: float = 1.0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    desc: str = "",
+    perturb: Perturb | None = None,
+) -> tuple[nn.Module, History]:
     """Build zoo model ``name`` under ``torch.manual_seed(seed)`` and train it with ``fit``.
 
     x: (n, C, H, W) float images in [0, 1]; y: (n,) int64 in {0, 1}. ``perturb``: fit's hook
@@ -45,18 +65,46 @@ def train_image_model(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainCon
     Returns (model in eval mode on ``device``, its History)."""
     torch.manual_seed(seed)
     model = build_image_model(name, in_channels=x.shape[1], num_classes=2, width=width).to(device)
-    hist = fit(model, x.to(device), y.to(device), cfg, seed=seed, progress=progress,
-               desc=desc or f"{name} seed {seed}", perturb=perturb)
+    hist = fit(
+        model,
+        x.to(device),
+        y.to(device),
+        cfg,
+        seed=seed,
+        progress=progress,
+        desc=desc or f"{name} seed {seed}",
+        perturb=perturb,
+    )
     return model.eval(), hist
 
 
-def train_image_models(name: str, x: torch.Tensor, y: torch.Tensor, cfg: TrainConfig,
-                       seeds: Sequence[int], *, width: float = 1.0,
-                       device: torch.device | str = "cpu", progress: bool = True,
-                       desc: str = "") -> tuple[list[nn.Module], list[History]]:
+def train_image_models(
+    name: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cfg: TrainConfig,
+    seeds: Sequence[int],
+    *,
+    width: float = 1.0,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    desc: str = "",
+) -> tuple[list[nn.Module], list[History]]:
     """One :func:`train_image_model` per seed, all on (x, y): (models, histories)."""
-    out = [train_image_model(name, x, y, cfg, seed=s, width=width, device=device,
-                             progress=progress, desc=f"{desc or name} seed {s}") for s in seeds]
+    out = [
+        train_image_model(
+            name,
+            x,
+            y,
+            cfg,
+            seed=s,
+            width=width,
+            device=device,
+            progress=progress,
+            desc=f"{desc or name} seed {s}",
+        )
+        for s in seeds
+    ]
     return [m for m, _ in out], [h for _, h in out]
 
 
@@ -66,8 +114,9 @@ def image_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return predict_logits(model, x.to(device), batch_size=1024)[0].cpu()
 
 
-def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
-                          seed: int = 0) -> RandomizedEval:
+def randomized_image_eval(
+    models: Sequence[nn.Module], test: ImageDominoes, *, seed: int = 0
+) -> RandomizedEval:
     """Table 1's diagnostics of each model on the standard / S- / Sc-randomized test set:
     (M,) arrays, M = len(models), and the scores ``logit_1 - logit_0`` of the original test
     set's true positives under each variant (Fig. 3a; randomization keeps the rows aligned).
@@ -78,8 +127,12 @@ def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
     every: list = []
     for m, model in enumerate(models):
         variants = {"standard": test}
-        variants.update({f"{b}-randomized": randomize_dominoes(test, b, seed=member_seed(seed, m))
-                         for b in ("S", "Sc")})
+        variants.update(
+            {
+                f"{b}-randomized": randomize_dominoes(test, b, seed=member_seed(seed, m))
+                for b in ("S", "Sc")
+            }
+        )
         hit = None
         for name, data in variants.items():  # "standard" first: it fixes the true positives
             lg = image_logits(model, data.x)
@@ -89,4 +142,6 @@ def randomized_image_eval(models: Sequence[nn.Module], test: ImageDominoes, *,
             tp[name].append(score(lg)[hit].numpy())
             if name == "standard":
                 every.append(score(lg).numpy())
-    return RandomizedEval(tp_scores=tp, all_scores=every, **{k: np.array(v) for k, v in out.items()})
+    return RandomizedEval(
+        tp_scores=tp, all_scores=every, **{k: np.array(v) for k, v in out.items()}
+    )

@@ -53,9 +53,16 @@ WIDE = dict(dataset="MS-(5,7)", model="(2000,1)-FCN", d=250)
 APP_B = TrainConfig()  # lr 0.1, momentum 0, wd 5e-7, batch 256, stop at 0.01, <= 500 epochs
 
 
-def wide_app_b_seed(seed: int, *, n_train: int = 50_000, n_test: int = 5000, eval_every: int = 10,
-                    cfg: TrainConfig = APP_B, checkpoint: Checkpoint | None = None,
-                    progress: bool = True) -> dict:
+def wide_app_b_seed(
+    seed: int,
+    *,
+    n_train: int = 50_000,
+    n_test: int = 5000,
+    eval_every: int = 10,
+    cfg: TrainConfig = APP_B,
+    checkpoint: Checkpoint | None = None,
+    progress: bool = True,
+) -> dict:
     """Train one (2000,1)-FCN (seed ``seed``) on MS-(5,7), d = 250, with ``cfg``; return its record:
     the trajectory (epoch, train / test / S-randomized test accuracy), the final Table-1
     diagnostics and the training loss per epoch."""
@@ -63,24 +70,55 @@ def wide_app_b_seed(seed: int, *, n_train: int = 50_000, n_test: int = 5000, eva
     trains, tests = make_splits(ds, n_train, n_test, [seed], d=d)
     cb = accuracy_callback(trains, tests, seed=eval_seed(seed, d, ds))
     t0 = time.perf_counter()
-    res = train_stack(WIDE["model"], trains, tests, cfg, seeds=[seed], progress=progress,
-                      callback=cb, eval_every=eval_every, checkpoint=checkpoint,
-                      eval_seed=eval_seed(seed, d, ds), desc=f"(2000,1)-FCN, App. B, seed {seed}")
+    res = train_stack(
+        WIDE["model"],
+        trains,
+        tests,
+        cfg,
+        seeds=[seed],
+        progress=progress,
+        callback=cb,
+        eval_every=eval_every,
+        checkpoint=checkpoint,
+        eval_seed=eval_seed(seed, d, ds),
+        desc=f"(2000,1)-FCN, App. B, seed {seed}",
+    )
     ev = {k: float(v[0]) for k, v in res.eval.summary().items()}
-    return {"seed": seed, "dataset": ds, "d": d, "model": WIDE["model"], "n_train": n_train,
-            "n_test": n_test, "train": asdict(cfg), "epochs": res.history.n_epochs,
-            "stopped_early": res.history.n_epochs < cfg.max_epochs,
-            "loss": [float(v[0]) for v in res.history.loss],
-            "trajectory": [{"epoch": int(row["epoch"]), **{k: float(row[k][0]) for k in
-                                                           ("train", "test", "s_rand")}}
-                           for row in res.history.evals],
-            "train_acc": float(res.train_acc[0]), "final": ev,
-            "seconds": round(time.perf_counter() - t0, 1)}
+    return {
+        "seed": seed,
+        "dataset": ds,
+        "d": d,
+        "model": WIDE["model"],
+        "n_train": n_train,
+        "n_test": n_test,
+        "train": asdict(cfg),
+        "epochs": res.history.n_epochs,
+        "stopped_early": res.history.n_epochs < cfg.max_epochs,
+        "loss": [float(v[0]) for v in res.history.loss],
+        "trajectory": [
+            {
+                "epoch": int(row["epoch"]),
+                **{k: float(row[k][0]) for k in ("train", "test", "s_rand")},
+            }
+            for row in res.history.evals
+        ],
+        "train_acc": float(res.train_acc[0]),
+        "final": ev,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
-def run_wide_app_b(seeds: Sequence[int], out: Path, *, n_train: int, n_test: int,
-                   eval_every: int, checkpoint_seconds: float, checkpoints: Path | None = None,
-                   progress: bool = True) -> list[Path]:
+def run_wide_app_b(
+    seeds: Sequence[int],
+    out: Path,
+    *,
+    n_train: int,
+    n_test: int,
+    eval_every: int,
+    checkpoint_seconds: float,
+    checkpoints: Path | None = None,
+    progress: bool = True,
+) -> list[Path]:
     """Every seed not yet in ``out``: train (checkpointing to ``checkpoints``, default
     ``out/checkpoints``), then write ``out/seed-<s>.json`` at once."""
     written = []
@@ -89,18 +127,34 @@ def run_wide_app_b(seeds: Sequence[int], out: Path, *, n_train: int, n_test: int
         if path.exists():
             print(f"seed {s}: done already ({path})", flush=True)
             continue
-        ckpt = Checkpoint((checkpoints or out / "checkpoints") / f"seed-{s}.pt", every=None,
-                          seconds=checkpoint_seconds)
+        ckpt = Checkpoint(
+            (checkpoints or out / "checkpoints") / f"seed-{s}.pt",
+            every=None,
+            seconds=checkpoint_seconds,
+        )
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rec = wide_app_b_seed(s, n_train=n_train, n_test=n_test, eval_every=eval_every,
-                              checkpoint=ckpt, progress=progress)
-        rec.update(started=started, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   commit=source_commit(project_root()), torch=torch.__version__,
-                   machine=f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                           f"{torch.get_num_threads()} torch threads")
+        rec = wide_app_b_seed(
+            s,
+            n_train=n_train,
+            n_test=n_test,
+            eval_every=eval_every,
+            checkpoint=ckpt,
+            progress=progress,
+        )
+        rec.update(
+            started=started,
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            commit=source_commit(project_root()),
+            torch=torch.__version__,
+            machine=f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+            f"{torch.get_num_threads()} torch threads",
+        )
         atomic_write_text(path, json.dumps(rec, indent=1) + "\n")
-        print(f"seed {s}: {rec['epochs']} epochs in {rec['seconds']:.0f} s, test acc "
-              f"{rec['final']['acc']:.3f}, train acc {rec['train_acc']:.3f} -> {path}", flush=True)
+        print(
+            f"seed {s}: {rec['epochs']} epochs in {rec['seconds']:.0f} s, test acc "
+            f"{rec['final']['acc']:.3f}, train acc {rec['train_acc']:.3f} -> {path}",
+            flush=True,
+        )
         written.append(path)
     return written
 
@@ -124,10 +178,20 @@ def load_wide_app_b(folder: str | Path | None = None) -> list[dict]:
 def wide_app_b_rows(records: Sequence[dict]) -> list[dict]:
     """Claim #9's recorded long run (App. B's plain SGD on the (2000,1)-FCN, MS-(5,7), d = 250):
     one row per seed, beside which the book-scale rows above can be read."""
-    return [{"seed": r["seed"], "n train": f"{r['n_train']:,}", "epochs": r["epochs"],
-             "train acc": f"{r['train_acc']:.3f}", "test acc": f"{r['final']['acc']:.3f}",
-             "S-rand AUC": f"{r['final']['s_auc']:.3f}", "Sc-rand AUC": f"{r['final']['sc_auc']:.3f}",
-             "commit": r["commit"], "machine": r["machine"]} for r in records]
+    return [
+        {
+            "seed": r["seed"],
+            "n train": f"{r['n_train']:,}",
+            "epochs": r["epochs"],
+            "train acc": f"{r['train_acc']:.3f}",
+            "test acc": f"{r['final']['acc']:.3f}",
+            "S-rand AUC": f"{r['final']['s_auc']:.3f}",
+            "Sc-rand AUC": f"{r['final']['sc_auc']:.3f}",
+            "commit": r["commit"],
+            "machine": r["machine"],
+        }
+        for r in records
+    ]
 
 
 LONG_WD = dict(dataset="noisy LMS-7", noise=0.1, d=50)
@@ -154,10 +218,18 @@ def weight_norms(stack: torch.nn.Module) -> list[float]:
     return sq.sqrt().tolist()
 
 
-def long_wd_stack(model: str, *, seeds: Sequence[int], decays: Sequence[float] = LONG_WD_DECAYS,
-                  n_train: int = 40_000, n_test: int = 10_000, updates: int = 2_500_000,
-                  per_decade: int = 10, checkpoint: Checkpoint | None = None,
-                  progress: bool = True) -> dict:
+def long_wd_stack(
+    model: str,
+    *,
+    seeds: Sequence[int],
+    decays: Sequence[float] = LONG_WD_DECAYS,
+    n_train: int = 40_000,
+    n_test: int = 10_000,
+    updates: int = 2_500_000,
+    per_decade: int = 10,
+    checkpoint: Checkpoint | None = None,
+    progress: bool = True,
+) -> dict:
     """Train ``model`` on noisy LMS-7 (p = 0.1, d = 50) as one stack: member ``j * len(seeds) + i``
     has weight decay ``decays[j]`` and trains on seed ``seeds[i]``'s data from seed ``seeds[i]``'s
     initialisation (so that within a seed only the weight decay differs), with Table 10's recipe of
@@ -166,8 +238,12 @@ def long_wd_stack(model: str, *, seeds: Sequence[int], decays: Sequence[float] =
     if model not in LONG_WD_RECIPES:
         raise ValueError(f"model must be one of {sorted(LONG_WD_RECIPES)}, got {model!r}")
     lr, batch, momentum = LONG_WD_RECIPES[model]
-    splits = [from_name(LONG_WD["dataset"], n_train + n_test, seed=s, d=LONG_WD["d"],
-                        noise=LONG_WD["noise"]).split(n_train) for s in seeds]
+    splits = [
+        from_name(
+            LONG_WD["dataset"], n_train + n_test, seed=s, d=LONG_WD["d"], noise=LONG_WD["noise"]
+        ).split(n_train)
+        for s in seeds
+    ]
     members = [(s, float(wd)) for wd in decays for s in seeds]
     trains = [splits[i % len(seeds)][0] for i in range(len(members))]
     tests = [splits[i % len(seeds)][1] for i in range(len(members))]
@@ -178,29 +254,65 @@ def long_wd_stack(model: str, *, seeds: Sequence[int], decays: Sequence[float] =
 
     def measure(stack, epoch):
         acc = lambda datas, y: accuracy(logits_on(stack, datas), y).tolist()  # noqa: E731
-        return {"train": acc(trains, y_tr), "test": acc(tests, y_te), "s_rand": acc(s_tests, y_te),
-                "sc_rand": acc(sc_tests, y_te), "w_norm": weight_norms(stack)}
+        return {
+            "train": acc(trains, y_tr),
+            "test": acc(tests, y_te),
+            "s_rand": acc(s_tests, y_te),
+            "sc_rand": acc(sc_tests, y_te),
+            "w_norm": weight_norms(stack),
+        }
 
     per_epoch = math.ceil(n_train / batch)
     epochs = math.ceil(updates / per_epoch)
-    cfg = TrainConfig(lr=lr, batch_size=batch, momentum=momentum,
-                      weight_decay=tuple(wd for _, wd in members), max_epochs=epochs,
-                      max_updates=updates, stop_loss=None)
+    cfg = TrainConfig(
+        lr=lr,
+        batch_size=batch,
+        momentum=momentum,
+        weight_decay=tuple(wd for _, wd in members),
+        max_epochs=epochs,
+        max_updates=updates,
+        stop_loss=None,
+    )
     x, y = stack_data([sp[0] for sp in splits])  # (D, n, d): member m trains on dataset m % D
     stack = ModelSpec.parse(model).build(LONG_WD["d"], seeds=[s for s, _ in members])
     t0 = time.perf_counter()
-    hist = fit(stack, x, y, cfg, seed=seeds[0], callback=measure,
-               eval_every=log_epochs(epochs, per_decade), progress=progress,
-               desc=f"{model}, noisy LMS-7, {len(members)} members", checkpoint=checkpoint)
-    return {"model": model, **LONG_WD, "n_train": n_train, "n_test": n_test,
-            "members": [{"seed": s, "weight_decay": wd} for s, wd in members],
-            "train": asdict(cfg), "n_updates": hist.n_updates, "epochs": len(hist.loss),
-            "trajectory": hist.evals, "seconds": round(time.perf_counter() - t0, 1)}
+    hist = fit(
+        stack,
+        x,
+        y,
+        cfg,
+        seed=seeds[0],
+        callback=measure,
+        eval_every=log_epochs(epochs, per_decade),
+        progress=progress,
+        desc=f"{model}, noisy LMS-7, {len(members)} members",
+        checkpoint=checkpoint,
+    )
+    return {
+        "model": model,
+        **LONG_WD,
+        "n_train": n_train,
+        "n_test": n_test,
+        "members": [{"seed": s, "weight_decay": wd} for s, wd in members],
+        "train": asdict(cfg),
+        "n_updates": hist.n_updates,
+        "epochs": len(hist.loss),
+        "trajectory": hist.evals,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
 
 
-def run_long_wd(models: Sequence[str], out: Path, *, seeds: Sequence[int], updates: int,
-                n_train: int, n_test: int, checkpoint_seconds: float,
-                progress: bool = True) -> list[Path]:
+def run_long_wd(
+    models: Sequence[str],
+    out: Path,
+    *,
+    seeds: Sequence[int],
+    updates: int,
+    n_train: int,
+    n_test: int,
+    checkpoint_seconds: float,
+    progress: bool = True,
+) -> list[Path]:
     """Every architecture of ``models`` not yet in ``out``: train, then write ``out/<model>.json``."""
     written = []
     for model in models:
@@ -209,39 +321,70 @@ def run_long_wd(models: Sequence[str], out: Path, *, seeds: Sequence[int], updat
         if path.exists():
             print(f"{model}: done already ({path})", flush=True)
             continue
-        ckpt = Checkpoint(out / "checkpoints" / f"{slug}.pt", every=None, seconds=checkpoint_seconds)
+        ckpt = Checkpoint(
+            out / "checkpoints" / f"{slug}.pt", every=None, seconds=checkpoint_seconds
+        )
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        rec = long_wd_stack(model, seeds=seeds, n_train=n_train, n_test=n_test, updates=updates,
-                            checkpoint=ckpt, progress=progress)
-        rec.update(started=started, finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   commit=source_commit(project_root()), torch=torch.__version__,
-                   machine=f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                           f"{torch.get_num_threads()} torch threads")
+        rec = long_wd_stack(
+            model,
+            seeds=seeds,
+            n_train=n_train,
+            n_test=n_test,
+            updates=updates,
+            checkpoint=ckpt,
+            progress=progress,
+        )
+        rec.update(
+            started=started,
+            finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            commit=source_commit(project_root()),
+            torch=torch.__version__,
+            machine=f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+            f"{torch.get_num_threads()} torch threads",
+        )
         atomic_write_text(path, json.dumps(rec, indent=1) + "\n")
         last = rec["trajectory"][-1]
-        print(f"{model}: {rec['n_updates']:,} updates in {rec['seconds']:.0f} s; test acc per member "
-              f"{[round(v, 3) for v in last['test']]} -> {path}", flush=True)
+        print(
+            f"{model}: {rec['n_updates']:,} updates in {rec['seconds']:.0f} s; test acc per member "
+            f"{[round(v, 3) for v in last['test']]} -> {path}",
+            flush=True,
+        )
         written.append(path)
     return written
 
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
-    p = argparse.ArgumentParser(prog=prog or "python -m sbcore longrun",
-                                description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m sbcore longrun", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("study", choices=["wide-app-b", "long-wd"])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--out", type=Path, default=None,
-                   help=f"default {RECORDED} (wide-app-b), {LONG_WD_RECORDED} (long-wd)")
-    p.add_argument("--models", nargs="+", default=list(LONG_WD_MODELS), choices=LONG_WD_MODELS,
-                   help="long-wd: the architectures (one stack each)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"default {RECORDED} (wide-app-b), {LONG_WD_RECORDED} (long-wd)",
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=list(LONG_WD_MODELS),
+        choices=LONG_WD_MODELS,
+        help="long-wd: the architectures (one stack each)",
+    )
     p.add_argument("--updates", type=int, default=2_500_000, help="long-wd: updates per stack")
-    p.add_argument("--n-train", type=int, default=None, help="default 50,000 (wide-app-b), "
-                   "40,000 (long-wd)")
+    p.add_argument(
+        "--n-train", type=int, default=None, help="default 50,000 (wide-app-b), 40,000 (long-wd)"
+    )
     p.add_argument("--n-test", type=int, default=None, help="default 5,000 / 10,000")
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--checkpoint-seconds", type=float, default=60.0)
-    p.add_argument("--checkpoints", type=Path, default=None,
-                   help="folder of the checkpoints (default <out>/checkpoints)")
+    p.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="folder of the checkpoints (default <out>/checkpoints)",
+    )
     a = p.parse_args(argv)
     wide = a.study == "wide-app-b"
     a.n_train = a.n_train or (50_000 if wide else 40_000)
@@ -252,11 +395,25 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     if min(a.seeds) < 0:
         p.error(f"--seeds must be >= 0, got {a.seeds}")
     if not wide:
-        run_long_wd(a.models, a.out or LONG_WD_RECORDED, seeds=a.seeds, updates=a.updates,
-                    n_train=a.n_train, n_test=a.n_test, checkpoint_seconds=a.checkpoint_seconds)
+        run_long_wd(
+            a.models,
+            a.out or LONG_WD_RECORDED,
+            seeds=a.seeds,
+            updates=a.updates,
+            n_train=a.n_train,
+            n_test=a.n_test,
+            checkpoint_seconds=a.checkpoint_seconds,
+        )
         return
-    run_wide_app_b(a.seeds, a.out or RECORDED, n_train=a.n_train, n_test=a.n_test, eval_every=a.eval_every,
-                   checkpoint_seconds=a.checkpoint_seconds, checkpoints=a.checkpoints)
+    run_wide_app_b(
+        a.seeds,
+        a.out or RECORDED,
+        n_train=a.n_train,
+        n_test=a.n_test,
+        eval_every=a.eval_every,
+        checkpoint_seconds=a.checkpoint_seconds,
+        checkpoints=a.checkpoints,
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,20 @@ TRAINED = 0.99
 RECORD = Path("docs") / "results" / "ms57-recipes.json"
 
 
-_KEYS = ("dataset", "n_train", "n_test", "seeds", "trained_if", "device", "machine", "torch",
-         "max_epochs", "commit", "started", "rows")
+_KEYS = (
+    "dataset",
+    "n_train",
+    "n_test",
+    "seeds",
+    "trained_if",
+    "device",
+    "machine",
+    "torch",
+    "max_epochs",
+    "commit",
+    "started",
+    "rows",
+)
 _SAME = _KEYS[:8]  # what studies must share to be merged (the epoch cap may differ per run)
 _PER_SEED = ("test_acc", "auc", "s_auc", "sc_auc", "train_acc", "trained", "stopped_epoch")
 _SHARES = ("test_acc", "auc", "s_auc", "sc_auc", "train_acc")  # accuracies and AUCs: in [0, 1]
@@ -53,7 +65,9 @@ def _check_head(record: Mapping) -> None:
     texts = [record[k] for k in ("dataset", "device", "machine", "torch", "started")]
     if not all(isinstance(v, str) for v in texts + list(np.atleast_1d(record["commit"]))):
         raise ValueError("dataset, device, machine, torch, commit and started must be text")
-    if not isinstance(record["rows"], list) or not all(isinstance(r, dict) for r in record["rows"]):
+    if not isinstance(record["rows"], list) or not all(
+        isinstance(r, dict) for r in record["rows"]
+    ):
         raise ValueError("rows must be a list of runs (JSON objects)")
 
 
@@ -62,18 +76,24 @@ def _check_values(row: Mapping, key: tuple) -> None:
     finite and >= 0, flags true/false, counts integers."""
     if key[0] not in STUDY or key[1] not in STUDY[key[0]]:
         raise ValueError(f"{key} is not a (model, recipe) of the study (recipe_records.STUDY)")
-    named = [(k, row[k]) for k in _SHARES] + [(f"curves.{k}", v) for k in ("test", "s_rand")
-                                              for v in row["curves"][k]]
+    named = [(k, row[k]) for k in _SHARES] + [
+        (f"curves.{k}", v) for k in ("test", "s_rand") for v in row["curves"][k]
+    ]
     for name, values in named:
         bad = [v for v in values if not _ok(v, 0, 1)]
         if bad:
             raise ValueError(f"{key}: {name} must hold numbers in [0, 1], got {bad[0]!r}")
     if not all(_ok(v) for e in row["loss"] for v in e):
         raise ValueError(f"{key}: loss must hold finite numbers >= 0")
-    if (not all(isinstance(t, bool) for t in row["trained"]) or not _ok(row["seconds"])
-            or not all(_ok(e, 0, row["epochs"], integer=True) for e in row["stopped_epoch"])):
-        raise ValueError(f"{key}: trained must be true/false, seconds >= 0 and stopped_epoch "
-                         f"epochs in [0, {row['epochs']}]")
+    if (
+        not all(isinstance(t, bool) for t in row["trained"])
+        or not _ok(row["seconds"])
+        or not all(_ok(e, 0, row["epochs"], integer=True) for e in row["stopped_epoch"])
+    ):
+        raise ValueError(
+            f"{key}: trained must be true/false, seconds >= 0 and stopped_epoch "
+            f"epochs in [0, {row['epochs']}]"
+        )
 
 
 def _check_row(row: Mapping, record: Mapping) -> None:
@@ -84,8 +104,9 @@ def _check_row(row: Mapping, record: Mapping) -> None:
         raise ValueError(f"{key} does not hold one value per seed ({n})")
     curves = [row["curves"]["test"], row["curves"]["s_rand"], row["loss"]]
     if any(len(c) != row["epochs"] or any(len(e) != n for e in c) for c in curves):
-        raise ValueError(f"{key}'s curves do not hold one value per seed for each of its "
-                         f"{row['epochs']} epochs")
+        raise ValueError(
+            f"{key}'s curves do not hold one value per seed for each of its {row['epochs']} epochs"
+        )
     if not _ok(row["epochs"], 1, integer=True) or row["epochs"] > row["config"]["max_epochs"]:
         raise ValueError(f"{key} ran {row['epochs']!r} epochs, past its cap or not a count")
     _check_values(row, key)
@@ -132,8 +153,9 @@ def load_study(path: str | Path | None = None) -> dict:
         raise ValueError(f"{path}: {err}") from err
 
 
-def merge_studies(records: Sequence[Mapping], *, longest: bool = False,
-                  names: Sequence[str] | None = None) -> dict:
+def merge_studies(
+    records: Sequence[Mapping], *, longest: bool = False, names: Sequence[str] | None = None
+) -> dict:
     """One record from studies run apart (e.g. in two processes) with the same data, machine and
     versions (the epoch cap may differ: each row keeps its own in ``config``); rows in the order of
     :data:`STUDY`. Raises ValueError when the settings differ or a (model, recipe) repeats, unless
@@ -147,15 +169,20 @@ def merge_studies(records: Sequence[Mapping], *, longest: bool = False,
     for name, r in zip(names[1:], records[1:]):
         diff = [k for k in _SAME if r[k] != first[k]]
         if diff:
-            raise ValueError(f"studies differ in {diff} ({name} and {names[0]}); only studies "
-                             f"with equal settings merge")
+            raise ValueError(
+                f"studies differ in {diff} ({name} and {names[0]}); only studies "
+                f"with equal settings merge"
+            )
     seen: dict[tuple, str] = {}
-    for name, key in ((n, (row["model"], row["recipe"])) for n, r in zip(names, records)
-                      for row in r["rows"]):
+    for name, key in (
+        (n, (row["model"], row["recipe"])) for n, r in zip(names, records) for row in r["rows"]
+    ):
         if key in seen and not longest:
-            raise ValueError(f"a (model, recipe) appears in more than one study: {key} in "
-                             f"{seen[key]} and {name} (pass longest=True, --longest, to keep "
-                             f"the longest run of each)")
+            raise ValueError(
+                f"a (model, recipe) appears in more than one study: {key} in "
+                f"{seen[key]} and {name} (pass longest=True, --longest, to keep "
+                f"the longest run of each)"
+            )
         seen[key] = name
     rows = [row for r in records for row in r["rows"]]
     if longest:
@@ -167,10 +194,15 @@ def merge_studies(records: Sequence[Mapping], *, longest: bool = False,
         rows = list(best.values())
     order = {(m, r): i for i, (m, r) in enumerate((m, r) for m, rs in STUDY.items() for r in rs)}
     rows.sort(key=lambda row: order.get((row["model"], row["recipe"]), len(order)))
-    return check_study({
-        **first, "rows": rows, "max_epochs": max(r["max_epochs"] for r in records),
-        "commit": sorted({c for r in records for c in np.atleast_1d(r["commit"])}),
-        "started": min(r["started"] for r in records)})
+    return check_study(
+        {
+            **first,
+            "rows": rows,
+            "max_epochs": max(r["max_epochs"] for r in records),
+            "commit": sorted({c for r in records for c in np.atleast_1d(r["commit"])}),
+            "started": min(r["started"] for r in records),
+        }
+    )
 
 
 def summary_rows(record: Mapping) -> list[dict]:
@@ -182,12 +214,20 @@ def summary_rows(record: Mapping) -> list[dict]:
     def span(v: Sequence[float]) -> str:
         return f"{min(v):.3f}-{max(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
 
-    return [{"model": r["model"], "recipe": r["recipe"], "trained": f"{sum(r['trained'])}/{n}",
-             "met the stopping rule": f"{sum(e > 0 for e in r['stopped_epoch'])}/{n}",
-             "test acc": span(r["test_acc"]), "mean test acc": f"{np.mean(r['test_acc']):.3f}",
-             "S-rand AUC": span(r["s_auc"]),
-             "Sc-rand AUC": span(r["sc_auc"]),
-             "epochs": f"{r['epochs']} of {r['config']['max_epochs']}"} for r in record["rows"]]
+    return [
+        {
+            "model": r["model"],
+            "recipe": r["recipe"],
+            "trained": f"{sum(r['trained'])}/{n}",
+            "met the stopping rule": f"{sum(e > 0 for e in r['stopped_epoch'])}/{n}",
+            "test acc": span(r["test_acc"]),
+            "mean test acc": f"{np.mean(r['test_acc']):.3f}",
+            "S-rand AUC": span(r["s_auc"]),
+            "Sc-rand AUC": span(r["sc_auc"]),
+            "epochs": f"{r['epochs']} of {r['config']['max_epochs']}",
+        }
+        for r in record["rows"]
+    ]
 
 
 def chosen(record: Mapping, model: str) -> str:
@@ -201,8 +241,10 @@ def chosen(record: Mapping, model: str) -> str:
         raise ValueError(f"the study holds no run of {model}")
     caps = {r["config"]["max_epochs"] for r in rows}
     if len(caps) > 1:
-        raise ValueError(f"the runs of {model} have different epoch caps {sorted(caps)}: "
-                         "they cannot be compared")
+        raise ValueError(
+            f"the runs of {model} have different epoch caps {sorted(caps)}: "
+            "they cannot be compared"
+        )
 
     def score(r: Mapping) -> tuple[int, float]:
         return sum(r["trained"]), float(np.mean(r["test_acc"]))
@@ -220,7 +262,8 @@ def findings(study: Mapping) -> str:
     by_model: dict[str, list[str]] = {}
     for r in study["rows"]:
         by_model.setdefault(r["model"], []).append(
-            f"{r['recipe']} {sum(r['trained'])}/{study['seeds']}")
+            f"{r['recipe']} {sum(r['trained'])}/{study['seeds']}"
+        )
     return "; ".join(f"{m}: {', '.join(v)}" for m, v in by_model.items())
 
 
@@ -229,20 +272,28 @@ def setting(study: Mapping) -> str:
     short = (c[:7] + ("+dirty" if "+dirty" in c else "") for c in np.atleast_1d(study["commit"]))
     commits = ", ".join(dict.fromkeys(sorted(short)))  # 7-digit hashes, each once
     minutes = sum(r["seconds"] for r in study["rows"]) / 60
-    return (f"{study['dataset']}, {study['n_train']:,} training and {study['n_test']:,} test "
-            f"points per seed, {study['seeds']} seeds, each run capped at the epochs the table "
-            f"lists; {minutes:.0f} minutes of training in all on {study['device']} "
-            f"({study['machine']}, torch {study['torch']}); commit {commits}, started "
-            f"{study['started']}")
+    return (
+        f"{study['dataset']}, {study['n_train']:,} training and {study['n_test']:,} test "
+        f"points per seed, {study['seeds']} seeds, each run capped at the epochs the table "
+        f"lists; {minutes:.0f} minutes of training in all on {study['device']} "
+        f"({study['machine']}, torch {study['torch']}); commit {commits}, started "
+        f"{study['started']}"
+    )
 
 
 def trained_summary(study: Mapping) -> str:
     """``"S-randomized AUC 0.490-0.510 and Sc-randomized AUC 1.000-1.000 over the 4 seeds that
     trained"``: what the seeds that learned the data rely on, pooled over models and recipes."""
-    pairs = [(s, c) for r in study["rows"]
-             for s, c, t in zip(r["s_auc"], r["sc_auc"], r["trained"]) if t]
+    pairs = [
+        (s, c)
+        for r in study["rows"]
+        for s, c, t in zip(r["s_auc"], r["sc_auc"], r["trained"])
+        if t
+    ]
     if not pairs:
         return "no seed trained under any recipe"
     s_auc, sc_auc = zip(*pairs)
-    return (f"S-randomized AUC {min(s_auc):.3f}-{max(s_auc):.3f} and Sc-randomized AUC "
-            f"{min(sc_auc):.3f}-{max(sc_auc):.3f} over the {len(pairs)} seeds that trained")
+    return (
+        f"S-randomized AUC {min(s_auc):.3f}-{max(s_auc):.3f} and Sc-randomized AUC "
+        f"{min(sc_auc):.3f}-{max(sc_auc):.3f} over the {len(pairs)} seeds that trained"
+    )

@@ -68,10 +68,19 @@ def describe(cfg: TrainConfig | Mapping) -> str:
     return out
 
 
-def recipe_study(dataset: str, study: Mapping[str, Sequence[str]], *, n_train: int, n_test: int,
-                 seeds: Sequence[int], max_epochs: int,
-                 recipes: Mapping[str, TrainConfig] = CANDIDATES, d: int = 50,
-                 device: torch.device | str = "cpu", progress: bool = True) -> list[dict]:
+def recipe_study(
+    dataset: str,
+    study: Mapping[str, Sequence[str]],
+    *,
+    n_train: int,
+    n_test: int,
+    seeds: Sequence[int],
+    max_epochs: int,
+    recipes: Mapping[str, TrainConfig] = CANDIDATES,
+    d: int = 50,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+) -> list[dict]:
     """Train every model of ``study`` under each of its recipes on ``dataset``.
 
     Returns one row per (model, recipe): the recipe, per member the training loss and the test and
@@ -93,22 +102,44 @@ def recipe_study(dataset: str, study: Mapping[str, Sequence[str]], *, n_train: i
             cfg = replace(recipes[name], max_epochs=max_epochs)
             # (0, 0): the curves' randomizations, (1, 0): the final evaluation's
             cb = accuracy_callback(trains, tests, seed=eval_seed(0, 0, model), train=False)
-            r = train_stack(model, trains, tests, cfg, seeds=seeds, device=device,
-                            progress=progress, eval_seed=eval_seed(1, 0, model), callback=cb,
-                            eval_every=1, desc=f"{model}, {name}")
+            r = train_stack(
+                model,
+                trains,
+                tests,
+                cfg,
+                seeds=seeds,
+                device=device,
+                progress=progress,
+                eval_seed=eval_seed(1, 0, model),
+                callback=cb,
+                eval_every=1,
+                desc=f"{model}, {name}",
+            )
             hist, ev = r.history, r.eval
-            rows.append({
-                "dataset": dataset, "model": model, "recipe": name, "config": asdict(cfg),
-                "epochs": hist.n_epochs, "seconds": round(hist.seconds, 1),
-                "stopped_epoch": hist.stopped_epoch,
-                "curves": {k: [e[k] for e in hist.evals] for k in ("test", "s_rand")},
-                "loss": hist.loss, "train_acc": r.train_acc, "test_acc": ev.acc.tolist(),
-                "auc": ev.auc.tolist(), "s_auc": ev.s_auc.tolist(), "sc_auc": ev.sc_auc.tolist(),
-                "trained": [bool(a >= TRAINED) for a in ev.acc]})
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "recipe": name,
+                    "config": asdict(cfg),
+                    "epochs": hist.n_epochs,
+                    "seconds": round(hist.seconds, 1),
+                    "stopped_epoch": hist.stopped_epoch,
+                    "curves": {k: [e[k] for e in hist.evals] for k in ("test", "s_rand")},
+                    "loss": hist.loss,
+                    "train_acc": r.train_acc,
+                    "test_acc": ev.acc.tolist(),
+                    "auc": ev.auc.tolist(),
+                    "s_auc": ev.s_auc.tolist(),
+                    "sc_auc": ev.sc_auc.tolist(),
+                    "trained": [bool(a >= TRAINED) for a in ev.acc],
+                }
+            )
     return rows
 
 
 # ---------------------------------------------------------------- command line
+
 
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     """The study's command line (``python -m sbcore.experiments.recipes``, also
@@ -120,22 +151,37 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--max-epochs", type=int, default=40)
     ap.add_argument("--models", nargs="*", default=list(STUDY), help="a subset of the study's")
-    ap.add_argument("--recipes", nargs="*", default=None,
-                    help="only these of each model's recipes (default: all of the study's)")
+    ap.add_argument(
+        "--recipes",
+        nargs="*",
+        default=None,
+        help="only these of each model's recipes (default: all of the study's)",
+    )
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    ap.add_argument("--merge", nargs="+", type=Path, metavar="STUDY",
-                    help="instead of training: merge recorded studies (same settings) into --out")
-    ap.add_argument("--longest", action="store_true",
-                    help="with --merge: of a (model, recipe) run twice keep the longer run")
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="STUDY",
+        help="instead of training: merge recorded studies (same settings) into --out",
+    )
+    ap.add_argument(
+        "--longest",
+        action="store_true",
+        help="with --merge: of a (model, recipe) run twice keep the longer run",
+    )
     args = ap.parse_args(argv)
     if args.out.exists() and not args.force:
         ap.error(f"{args.out} exists; pass --force to overwrite it (or write elsewhere and merge)")
     if args.merge:  # a bad study: one line naming the file and the problem, exit status 2
         try:
-            merged = merge_studies([load_study(p) for p in args.merge], longest=args.longest,
-                                   names=[str(p) for p in args.merge])
+            merged = merge_studies(
+                [load_study(p) for p in args.merge],
+                longest=args.longest,
+                names=[str(p) for p in args.merge],
+            )
             atomic_write_text(args.out, json.dumps(merged))
         except (ValueError, OSError) as err:
             ap.exit(2, f"{ap.prog} --merge: {err}\n")
@@ -144,24 +190,40 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     if bad:
         ap.error(f"--models: {sorted(bad)} not in the study {list(STUDY)}")
     if args.recipes is not None and set(args.recipes) - set(CANDIDATES):
-        ap.error(f"--recipes: {sorted(set(args.recipes) - set(CANDIDATES))} not among "
-                 f"{list(CANDIDATES)}")
-    pairs = [(m, r) for m in args.models for r in STUDY[m]
-             if args.recipes is None or r in args.recipes]
+        ap.error(
+            f"--recipes: {sorted(set(args.recipes) - set(CANDIDATES))} not among "
+            f"{list(CANDIDATES)}"
+        )
+    pairs = [
+        (m, r) for m in args.models for r in STUDY[m] if args.recipes is None or r in args.recipes
+    ]
     if not pairs:
         ap.error("no (model, recipe) pair of the study is selected")
     device = pick_device(args.device)
-    head = {"dataset": args.dataset, "n_train": args.n_train, "n_test": args.n_test,
-            "seeds": args.seeds, "trained_if": TRAINED, "device": str(device),
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
-            "torch": torch.__version__, "max_epochs": args.max_epochs,
-            "commit": source_commit(project_root()),
-            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    head = {
+        "dataset": args.dataset,
+        "n_train": args.n_train,
+        "n_test": args.n_test,
+        "seeds": args.seeds,
+        "trained_if": TRAINED,
+        "device": str(device),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+        "max_epochs": args.max_epochs,
+        "commit": source_commit(project_root()),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     rows = []
     for model, recipe in pairs:  # written after every run: a long study keeps what it finished
-        rows += recipe_study(args.dataset, {model: (recipe,)}, n_train=args.n_train,
-                             n_test=args.n_test, seeds=list(range(args.seeds)),
-                             max_epochs=args.max_epochs, device=device)
+        rows += recipe_study(
+            args.dataset,
+            {model: (recipe,)},
+            n_train=args.n_train,
+            n_test=args.n_test,
+            seeds=list(range(args.seeds)),
+            max_epochs=args.max_epochs,
+            device=device,
+        )
         atomic_write_text(args.out, json.dumps({**head, "rows": rows}))
 
 

@@ -18,11 +18,13 @@ from ..models.specs import ModelSpec
 from ..train import History, TrainConfig, fit
 
 
-def make_splits(dataset: str, n_train: int, n_test: int, seeds: Sequence[int], *,
-                d: int = 50, **kwargs) -> tuple[list[SyntheticData], list[SyntheticData]]:
+def make_splits(
+    dataset: str, n_train: int, n_test: int, seeds: Sequence[int], *, d: int = 50, **kwargs
+) -> tuple[list[SyntheticData], list[SyntheticData]]:
     """One (train, test) pair per seed; train and test of one seed share its rotation."""
-    splits = [from_name(dataset, n_train + n_test, seed=s, d=d, **kwargs).split(n_train)
-              for s in seeds]
+    splits = [
+        from_name(dataset, n_train + n_test, seed=s, d=d, **kwargs).split(n_train) for s in seeds
+    ]
     return [a for a, _ in splits], [b for _, b in splits]
 
 
@@ -40,8 +42,11 @@ class StackResult:
     @property
     def row(self) -> dict:
         """Mean over members of every diagnostic, for tables."""
-        out = {"dataset": self.dataset, "model": self.model_name,
-               "train acc": float(sum(self.train_acc) / len(self.train_acc))}
+        out = {
+            "dataset": self.dataset,
+            "model": self.model_name,
+            "train acc": float(sum(self.train_acc) / len(self.train_acc)),
+        }
         for k, v in self.eval.summary().items():
             out[k] = float(v.mean())
         out["epochs"] = self.history.n_epochs
@@ -49,11 +54,21 @@ class StackResult:
         return out
 
 
-def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
-                tests: Sequence[SyntheticData], cfg: TrainConfig, *, seeds: Sequence[int],
-                device: torch.device | str = "cpu", progress: bool = True,
-                eval_seed: int = 0, callback=None, eval_every: int = 0,
-                desc: str | None = None, checkpoint=None) -> StackResult:
+def train_stack(
+    model: str | ModelSpec,
+    trains: Sequence[SyntheticData],
+    tests: Sequence[SyntheticData],
+    cfg: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    eval_seed: int = 0,
+    callback=None,
+    eval_every: int = 0,
+    desc: str | None = None,
+    checkpoint=None,
+) -> StackResult:
     """Train one member per seed (member m on ``trains[m]``) in one vectorized pass and evaluate
     standard, S-randomized and Sc-randomized accuracy and AUC on ``tests``. ``callback`` and
     ``eval_every`` go to :func:`fit` (e.g. :func:`accuracy_callback`); ``desc`` labels the
@@ -63,16 +78,33 @@ def train_stack(model: str | ModelSpec, trains: Sequence[SyntheticData],
         raise ValueError(f"trains and tests must hold one dataset per seed ({len(seeds)})")
     x, y = stack_data(trains)
     stack = spec.build(trains[0].n_features, seeds=seeds).to(device)
-    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], callback=callback,
-               eval_every=eval_every, progress=progress,
-               desc=desc or f"{spec.label} on {trains[0].name}", checkpoint=checkpoint)
+    hist = fit(
+        stack,
+        x.to(device),
+        y.to(device),
+        cfg,
+        seed=seeds[0],
+        callback=callback,
+        eval_every=eval_every,
+        progress=progress,
+        desc=desc or f"{spec.label} on {trains[0].name}",
+        checkpoint=checkpoint,
+    )
     train_acc = accuracy(logits_on(stack, trains), y).tolist()
     ev = randomized_eval(stack, tests, seed=eval_seed)
     return StackResult(trains[0].name, spec.label, stack, hist, ev, train_acc)
 
 
-def make_splits3(dataset: str, n_train: int, n_val: int, n_test: int, seeds: Sequence[int], *,
-                 d: int = 50, **kwargs) -> tuple[list[SyntheticData], ...]:
+def make_splits3(
+    dataset: str,
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    seeds: Sequence[int],
+    *,
+    d: int = 50,
+    **kwargs,
+) -> tuple[list[SyntheticData], ...]:
     """(trains, vals, tests): one dataset per seed, split three ways (one rotation per seed)."""
     trains, rest = make_splits(dataset, n_train, n_val + n_test, seeds, d=d, **kwargs)
     vals, tests = zip(*(r.split(n_val) for r in rest))
@@ -88,6 +120,10 @@ def accuracy_callback(trains, tests, *, seed: int = 0, train: bool = True):
 
     def cb(m, epoch):
         out = {"train": accuracy(logits_on(m, trains), y_tr).tolist()} if train else {}
-        return {**out, "test": accuracy(logits_on(m, tests), y_te).tolist(),
-                "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist()}
+        return {
+            **out,
+            "test": accuracy(logits_on(m, tests), y_te).tolist(),
+            "s_rand": accuracy(logits_on(m, s_tests), y_te).tolist(),
+        }
+
     return cb

@@ -12,8 +12,13 @@ import torch
 from torch import nn
 
 from ..data.synthetic import SyntheticData, from_name, with_linear_at
-from ..metrics import (accuracy, coordinate_randomized_accuracy, logits_on, randomized_eval,
-                       stack_data)
+from ..metrics import (
+    accuracy,
+    coordinate_randomized_accuracy,
+    logits_on,
+    randomized_eval,
+    stack_data,
+)
 from ..models.specs import ModelSpec
 from ..models.stacked import StackedFCN
 from ..train import TrainConfig, fit
@@ -35,15 +40,31 @@ class GridCell:
 
     @classmethod
     def from_stack(cls, r: StackResult, labels: dict) -> "GridCell":
-        return cls(labels, r.eval.auc, r.eval.s_auc, r.eval.sc_auc, r.eval.acc,
-                   np.asarray(r.train_acc), r.history.n_epochs)
+        return cls(
+            labels,
+            r.eval.auc,
+            r.eval.s_auc,
+            r.eval.sc_auc,
+            r.eval.acc,
+            np.asarray(r.train_acc),
+            r.history.n_epochs,
+        )
 
 
-def fcn_grid(model: str | ModelSpec, cells: Sequence[dict], trains: Sequence[SyntheticData],
-             tests: Sequence[SyntheticData], cfg: TrainConfig, *, seeds: Sequence[int],
-             labels: Sequence[dict] | None = None, device: torch.device | str = "cpu",
-             progress: bool = True, eval_seed: int = 0, init_from: nn.Module | None = None
-             ) -> tuple[list[GridCell], nn.Module]:
+def fcn_grid(
+    model: str | ModelSpec,
+    cells: Sequence[dict],
+    trains: Sequence[SyntheticData],
+    tests: Sequence[SyntheticData],
+    cfg: TrainConfig,
+    *,
+    seeds: Sequence[int],
+    labels: Sequence[dict] | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    eval_seed: int = 0,
+    init_from: nn.Module | None = None,
+) -> tuple[list[GridCell], nn.Module]:
     """Train every cell of a grid for every seed as one stack of C x S FCN members, member
     ``c * S + s`` on ``trains[s]``, and evaluate it on ``tests[s]``.
 
@@ -54,14 +75,28 @@ def fcn_grid(model: str | ModelSpec, cells: Sequence[dict], trains: Sequence[Syn
     spec = ModelSpec.parse(model) if isinstance(model, str) else model
     S, C = len(seeds), len(cells)
     opts = {k: [c[k] for c in cells for _ in range(S)] for k in cells[0]}
-    stack = StackedFCN(trains[0].n_features, width=spec.sizes[0], depth=spec.sizes[1],
-                       activation=spec.activation, n_models=C * S, seeds=list(seeds) * C, **opts)
+    stack = StackedFCN(
+        trains[0].n_features,
+        width=spec.sizes[0],
+        depth=spec.sizes[1],
+        activation=spec.activation,
+        n_models=C * S,
+        seeds=list(seeds) * C,
+        **opts,
+    )
     if init_from is not None:
         stack.load_state_dict(init_from.state_dict())
     stack = stack.to(device)
     x, y = (t.repeat(C, *[1] * (t.dim() - 1)) for t in stack_data(trains))
-    hist = fit(stack, x.to(device), y.to(device), cfg, seed=seeds[0], progress=progress,
-               desc=f"{spec.label} on {trains[0].name}, {C} cells")
+    hist = fit(
+        stack,
+        x.to(device),
+        y.to(device),
+        cfg,
+        seed=seeds[0],
+        progress=progress,
+        desc=f"{spec.label} on {trains[0].name}, {C} cells",
+    )
     train_acc = accuracy(logits_on(stack, list(trains) * C), y)
     ev = randomized_eval(stack, list(tests) * C, seed=eval_seed)
     parts = [np.asarray(v).reshape(C, S) for v in (ev.auc, ev.s_auc, ev.sc_auc, ev.acc, train_acc)]
@@ -79,15 +114,28 @@ def mix_members(a: nn.Module, b: nn.Module, alphas: Sequence[float]) -> nn.Modul
     w = torch.tensor([float(al) for al in alphas for _ in range(S)])
     for p, pa, pb in zip(out.parameters(), a.parameters(), b.parameters()):
         ww = w.view(-1, *[1] * (p.dim() - 1)).to(p.dtype)
-        p.copy_(ww * pa.repeat(len(alphas), *[1] * (p.dim() - 1))
-                + (1 - ww) * pb.repeat(len(alphas), *[1] * (p.dim() - 1)))
+        p.copy_(
+            ww * pa.repeat(len(alphas), *[1] * (p.dim() - 1))
+            + (1 - ww) * pb.repeat(len(alphas), *[1] * (p.dim() - 1))
+        )
     return out
 
 
-def nonrandom_init(model: str, alphas: Sequence[float], *, d: int, n_slab_train: int,
-                   n_train: int, n_test: int, slab_cfg: TrainConfig, cfg: TrainConfig,
-                   seeds: Sequence[int], device: torch.device | str = "cpu",
-                   progress: bool = True, eval_seed: int = 0) -> dict:
+def nonrandom_init(
+    model: str,
+    alphas: Sequence[float],
+    *,
+    d: int,
+    n_slab_train: int,
+    n_train: int,
+    n_test: int,
+    slab_cfg: TrainConfig,
+    cfg: TrainConfig,
+    seeds: Sequence[int],
+    device: torch.device | str = "cpu",
+    progress: bool = True,
+    eval_seed: int = 0,
+) -> dict:
     """Non-random initialization (paper App. C.7, Fig. 5), one member per seed throughout.
 
     M_slab (``model``, an FCN) is trained on MS-7 (``n_slab_train`` points, ``slab_cfg``). The
@@ -104,33 +152,65 @@ def nonrandom_init(model: str, alphas: Sequence[float], *, d: int, n_slab_train:
     """
     S, A = len(seeds), len(alphas)
     data = [from_name("MS-7", n_slab_train + 2 * n_test + n_train, seed=s, d=d) for s in seeds]
-    ms = ([x.subset(slice(0, n_slab_train)) for x in data],
-          [x.subset(slice(n_slab_train, n_slab_train + n_test)) for x in data])
-    slab = train_stack(model, *ms, slab_cfg, seeds=seeds, device=device, progress=progress,
-                       eval_seed=eval_seed)
-    drop = slab.eval.acc[:, None] - coordinate_randomized_accuracy(slab.model, ms[1], seed=eval_seed)
+    ms = (
+        [x.subset(slice(0, n_slab_train)) for x in data],
+        [x.subset(slice(n_slab_train, n_slab_train + n_test)) for x in data],
+    )
+    slab = train_stack(
+        model, *ms, slab_cfg, seeds=seeds, device=device, progress=progress, eval_seed=eval_seed
+    )
+    drop = slab.eval.acc[:, None] - coordinate_randomized_accuracy(
+        slab.model, ms[1], seed=eval_seed
+    )
     coords = [int(np.argmin(row)) for row in drop]
-    pools = [with_linear_at(x.subset(slice(n_slab_train + n_test, None)), j, seed=s).split(n_train)
-             for x, j, s in zip(data, coords, seeds)]
+    pools = [
+        with_linear_at(x.subset(slice(n_slab_train + n_test, None)), j, seed=s).split(n_train)
+        for x, j, s in zip(data, coords, seeds)
+    ]
     lms = ([p[0] for p in pools], [p[1] for p in pools])
     spec = ModelSpec.parse(model)
-    rand = StackedFCN(d, width=spec.sizes[0], depth=spec.sizes[1], activation=spec.activation,
-                      n_models=S, seeds=[s + 104_729 for s in seeds])
+    rand = StackedFCN(
+        d,
+        width=spec.sizes[0],
+        depth=spec.sizes[1],
+        activation=spec.activation,
+        n_models=S,
+        seeds=[s + 104_729 for s in seeds],
+    )
     mixed = mix_members(slab.model.cpu(), rand, alphas).to(device)
     keys = ("auc", "s_auc", "sc_auc")
     ev = randomized_eval(mixed, lms[1] * A, seed=eval_seed + 1)
     before = {k: np.asarray(getattr(ev, k)).reshape(A, S) for k in keys}
-    cells, _ = fcn_grid(spec, [{"dropout": 0.0}] * A, *lms, cfg, seeds=seeds, device=device,
-                        labels=[{"alpha": a} for a in alphas], progress=progress,
-                        eval_seed=eval_seed + 2, init_from=mixed)
+    cells, _ = fcn_grid(
+        spec,
+        [{"dropout": 0.0}] * A,
+        *lms,
+        cfg,
+        seeds=seeds,
+        device=device,
+        labels=[{"alpha": a} for a in alphas],
+        progress=progress,
+        eval_seed=eval_seed + 2,
+        init_from=mixed,
+    )
     after = {k: np.stack([getattr(c, k) for c in cells]) for k in keys}
     ms7 = accuracy(logits_on(mixed, ms[1] * A), stack_data(ms[1] * A)[1]).reshape(A, S)
-    b_holds = ((np.abs(before["auc"] - before["s_auc"]) <= 0.02)
-               & (np.abs(before["sc_auc"] - 0.5) <= 0.05)).all(1)
+    b_holds = (
+        (np.abs(before["auc"] - before["s_auc"]) <= 0.02)
+        & (np.abs(before["sc_auc"] - 0.5) <= 0.05)
+    ).all(1)
     ratio = (after["auc"] - after["sc_auc"]) / np.maximum(before["auc"] - before["sc_auc"], 1e-6)
-    return {"alphas": np.asarray(alphas, float), "slab_acc": slab.eval.acc, "coords": coords,
-            "unused_drop": drop[np.arange(S), coords], "ms7_acc": ms7, "before": before,
-            "after": after, "ratio": ratio, "b_holds": b_holds}
+    return {
+        "alphas": np.asarray(alphas, float),
+        "slab_acc": slab.eval.acc,
+        "coords": coords,
+        "unused_drop": drop[np.arange(S), coords],
+        "ms7_acc": ms7,
+        "before": before,
+        "after": after,
+        "ratio": ratio,
+        "b_holds": b_holds,
+    }
 
 
 def before_violation_rows(f: dict) -> list[dict]:
@@ -138,6 +218,11 @@ def before_violation_rows(f: dict) -> list[dict]:
     seeds of "before training, M_alpha relies only on the 7-slabs" (|AUC - S-randomized AUC| and
     |Sc-randomized AUC - 0.5| on LMS-7), one row per alpha."""
     b = f["before"]
-    return [{"α": f"{al:g}", "largest |AUC − S-rand AUC|": f"{np.abs(b['auc'] - b['s_auc'])[i].max():.3f}",
-             "largest |Sc-rand AUC − 0.5|": f"{np.abs(b['sc_auc'] - 0.5)[i].max():.3f}"}
-            for i, al in enumerate(f["alphas"])]
+    return [
+        {
+            "α": f"{al:g}",
+            "largest |AUC − S-rand AUC|": f"{np.abs(b['auc'] - b['s_auc'])[i].max():.3f}",
+            "largest |Sc-rand AUC − 0.5|": f"{np.abs(b['sc_auc'] - 0.5)[i].max():.3f}",
+        }
+        for i, al in enumerate(f["alphas"])
+    ]

@@ -68,7 +68,7 @@ def output_weights(k: int, *, dtype=torch.float32) -> Tensor:
     if not isinstance(k, int) or k < 2 or k % 2:
         raise ValueError(f"k (hidden units) must be an even integer >= 2, got {k!r}")
     v = torch.full((k,), 1 / math.sqrt(k), dtype=dtype)
-    v[k // 2:] *= -1
+    v[k // 2 :] *= -1
     return v
 
 
@@ -79,8 +79,12 @@ def reference_rates(d: np.ndarray | float, k: int, c_stop: float = 1.0) -> dict[
     "noise": 1/sqrt(k log d), "init": 1/sqrt(d k log^4 d)}, each shaped like ``d``."""
     d = np.asarray(d, dtype=float)
     ld = np.log(d)
-    return {"w1": 2 / math.sqrt(k) * (1 - c_stop / np.sqrt(ld)), "w2": 1 / np.sqrt(d * k * ld),
-            "noise": 1 / np.sqrt(k * ld), "init": 1 / np.sqrt(d * k * ld ** 4)}
+    return {
+        "w1": 2 / math.sqrt(k) * (1 - c_stop / np.sqrt(ld)),
+        "w2": 1 / np.sqrt(d * k * ld),
+        "noise": 1 / np.sqrt(k * ld),
+        "init": 1 / np.sqrt(d * k * ld**4),
+    }
 
 
 def loglog_slope(dims: Sequence[int], values: np.ndarray) -> np.ndarray:
@@ -128,7 +132,7 @@ def hinge_grad(w: Tensor, v: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, Tens
     S, P, k, d = w.shape
     n = x.shape[1]
     h = torch.bmm(x, w.reshape(S, P * k, d).transpose(1, 2)).view(S, n, P, k)
-    margin = y[:, :, None] * (torch.relu(h) * v).sum(-1)           # (S, n, P)
+    margin = y[:, :, None] * (torch.relu(h) * v).sum(-1)  # (S, n, P)
     on = (margin < 1).to(x.dtype)
     coef = -(on * y[:, :, None])[..., None] * v * (h > 0).to(x.dtype) / n  # (S, n, P, k)
     grad = torch.bmm(coef.reshape(S, n, P * k).transpose(1, 2), x).view(S, P, k, d)
@@ -143,8 +147,9 @@ def _generator(*keys: int) -> torch.Generator:
     return torch.Generator().manual_seed(h)
 
 
-def init_weights(d: int, k: int, seeds: Sequence[int],
-                 log_powers: Sequence[int] = LOG_POWERS) -> Tensor:
+def init_weights(
+    d: int, k: int, seeds: Sequence[int], log_powers: Sequence[int] = LOG_POWERS
+) -> Tensor:
     """Hidden weights at initialization, ``w_ij ~ N(0, 1/(d k log^p d))``: (S, P, k, d).
 
     The P initializations of one seed scale the same standard-normal draw (common random
@@ -191,13 +196,20 @@ def _summaries(w: Tensor, w0: Tensor, v: Tensor, t: int, lr: float) -> dict[str,
     k = w.shape[-2]
     w1, w2, rest = w[..., 0].abs(), w[..., 1].abs(), w[..., 2:].norm(dim=-1)  # (S, P, k)
     dev = (math.sqrt(k) * w1 / (t * lr / 2) - 1).abs().amax(-1)
-    return {"w1_mean": w1.mean(-1), "w2_mean": w2.mean(-1), "w2_max": w2.amax(-1),
-            "noise_mean": rest.mean(-1), "noise_max": rest.amax(-1), "w1_dev": dev,
-            "w2_init": w0[..., 1].abs().mean(-1)}
+    return {
+        "w1_mean": w1.mean(-1),
+        "w2_mean": w2.mean(-1),
+        "w2_max": w2.amax(-1),
+        "noise_mean": rest.mean(-1),
+        "noise_max": rest.amax(-1),
+        "w1_dev": dev,
+        "w2_init": w0[..., 1].abs().mean(-1),
+    }
 
 
-def _evaluate(w: Tensor, v: Tensor, seeds: Sequence[int], d: int, n_test: int,
-              device: torch.device) -> dict[str, Tensor]:
+def _evaluate(
+    w: Tensor, v: Tensor, seeds: Sequence[int], d: int, n_test: int, device: torch.device
+) -> dict[str, Tensor]:
     """Test error and x_1-/x_2-randomized accuracy on fresh LSN points, one test set per seed."""
     xs, ys, perms = [], [], []
     for s in seeds:
@@ -219,10 +231,19 @@ def _evaluate(w: Tensor, v: Tensor, seeds: Sequence[int], d: int, n_test: int,
     return out
 
 
-def simulate(dims: Sequence[int], *, k: int, seeds: Sequence[int],
-             log_powers: Sequence[int] = LOG_POWERS, lr_scale: float = 0.5,
-             c_stop: float = 1.0, batch_factor: float = 1.0, n_test: int = 2000,
-             device: str | torch.device = "cpu", progress: bool = False) -> TheoremRun:
+def simulate(
+    dims: Sequence[int],
+    *,
+    k: int,
+    seeds: Sequence[int],
+    log_powers: Sequence[int] = LOG_POWERS,
+    lr_scale: float = 0.5,
+    c_stop: float = 1.0,
+    batch_factor: float = 1.0,
+    n_test: int = 2000,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> TheoremRun:
     """Train the theorem's networks on LSN for every d in ``dims``, seed and initialization.
 
     Args:
@@ -241,7 +262,9 @@ def simulate(dims: Sequence[int], *, k: int, seeds: Sequence[int],
         lr, n = step_size(d, lr_scale), batch_size(d, batch_factor)
         t = n_steps(d, lr, c_stop)
         if t < 1:
-            raise ValueError(f"d={d} gives no gradient step (t = {t}); use a larger d or smaller c_stop")
+            raise ValueError(
+                f"d={d} gives no gradient step (t = {t}); use a larger d or smaller c_stop"
+            )
         w0 = init_weights(d, k, seeds, log_powers).to(device)
         w, active = w0.clone(), torch.ones(len(seeds), P, device=device)
         for step in range(1, t + 1):  # fresh batches: one pass over m = t n points
@@ -251,10 +274,22 @@ def simulate(dims: Sequence[int], *, k: int, seeds: Sequence[int],
             _, grad, on = hinge_grad(w, v, x, y)
             w -= lr * grad
             active = torch.minimum(active, on)
-        row = {**_summaries(w, w0, v, t, lr), **_evaluate(w, v, seeds, d, n_test, device),
-               "min_active": active}
+        row = {
+            **_summaries(w, w0, v, t, lr),
+            **_evaluate(w, v, seeds, d, n_test, device),
+            "min_active": active,
+        }
         rows.append({key: val.cpu().numpy() for key, val in row.items()})
         steps.append(t), lrs.append(lr), sizes.append(n)
     arrays = {key: np.stack([r[key] for r in rows]) for key in rows[0]}
-    return TheoremRun(tuple(dims), tuple(seeds), tuple(log_powers), k, tuple(steps), tuple(lrs),
-                      tuple(sizes), arrays, time.perf_counter() - start)
+    return TheoremRun(
+        tuple(dims),
+        tuple(seeds),
+        tuple(log_powers),
+        k,
+        tuple(steps),
+        tuple(lrs),
+        tuple(sizes),
+        arrays,
+        time.perf_counter() - start,
+    )

@@ -13,8 +13,10 @@ from ..data import blocks
 from ..data.synthetic import SyntheticData
 from .style import NEG, POS, REFERENCE, new_figure
 
-CLASS_HANDLES = [Patch(color=NEG, alpha=0.7, label="class y = −1"),
-                 Patch(color=POS, alpha=0.7, label="class y = +1")]
+CLASS_HANDLES = [
+    Patch(color=NEG, alpha=0.7, label="class y = −1"),
+    Patch(color=POS, alpha=0.7, label="class y = +1"),
+]
 
 
 def _class_hist(ax, x: np.ndarray, y: np.ndarray, title: str, bins: int = 80) -> None:
@@ -30,8 +32,10 @@ def plot_blocks(n_samples: int = 20_000, *, seed: int = 0, noise: float = 0.1) -
     coordinate (``n_samples`` draws of each block, seeded by ``seed``)."""
     g = torch.Generator().manual_seed(seed)
     y_pm = 2 * torch.randint(0, 2, (n_samples,), generator=g, dtype=torch.float64) - 1
-    cols = {"linear": blocks.linear(y_pm, g),
-            f"noisy linear (p = {noise:g})": blocks.noisy_linear(y_pm, g, p=noise)}
+    cols = {
+        "linear": blocks.linear(y_pm, g),
+        f"noisy linear (p = {noise:g})": blocks.noisy_linear(y_pm, g, p=noise),
+    }
     for k in blocks.SLAB_KS:
         cols[f"{k}-slab"] = blocks.slab(y_pm, g, k=k)
     y = ((y_pm + 1) / 2).numpy()
@@ -45,7 +49,7 @@ def plot_blocks(n_samples: int = 20_000, *, seed: int = 0, noise: float = 0.1) -
             ax.set_xlabel("coordinate value")
     for ax in axes[:, 0]:
         ax.set_ylabel("points")
-    for ax in flat[len(cols):]:
+    for ax in flat[len(cols) :]:
         ax.axis("off")
     flat[len(cols)].legend(handles=CLASS_HANDLES, loc="center")
     return fig
@@ -72,8 +76,14 @@ def plot_fit_speed(ks: Sequence[int], epochs: np.ndarray, *, cap: int) -> Figure
     for j in range(epochs.shape[1]):
         ax.plot(ks, epochs[:, j], marker="o", ms=3, lw=1)
     ax.axhline(cap + 1, color=REFERENCE, lw=0.8, ls="--")
-    ax.text(ks[0], cap + 1, f" budget ({cap} epochs): not fitted", va="bottom", fontsize=7,
-            color=REFERENCE)
+    ax.text(
+        ks[0],
+        cap + 1,
+        f" budget ({cap} epochs): not fitted",
+        va="bottom",
+        fontsize=7,
+        color=REFERENCE,
+    )
     ax.set_yscale("log")
     ax.set_xticks(list(ks))
     ax.set_xlabel("k (slabs of the 1-D block)")

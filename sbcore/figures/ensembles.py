@@ -11,9 +11,14 @@ from matplotlib.figure import Figure
 from .style import REFERENCE, STANDARD, new_figure
 
 
-def plot_size_sweep(n_train: Sequence[int], single: Sequence[np.ndarray],
-                    ensembles: Mapping[int, Sequence[np.ndarray]], *, chosen: int | None = None,
-                    target: float | None = 0.75) -> Figure:
+def plot_size_sweep(
+    n_train: Sequence[int],
+    single: Sequence[np.ndarray],
+    ensembles: Mapping[int, Sequence[np.ndarray]],
+    *,
+    chosen: int | None = None,
+    target: float | None = 0.75,
+) -> Figure:
     """MS-5: test accuracy of single members and of ensembles against the training-set size.
 
     ``single[i]``: accuracies of every member at ``n_train[i]``; ``ensembles[k][i]``: accuracies
@@ -21,12 +26,27 @@ def plot_size_sweep(n_train: Sequence[int], single: Sequence[np.ndarray],
     ``target``: the single-member accuracy it aims for (a dashed line), None for none."""
     fig, ax = new_figure(width=4.4, height=2.9)
     s = [np.asarray(v) for v in single]
-    ax.errorbar(n_train, [v.mean() for v in s], yerr=[v.std() for v in s], marker="o", ms=3,
-                color=STANDARD, capsize=2, label="one network")
+    ax.errorbar(
+        n_train,
+        [v.mean() for v in s],
+        yerr=[v.std() for v in s],
+        marker="o",
+        ms=3,
+        color=STANDARD,
+        capsize=2,
+        label="one network",
+    )
     for k, vals in ensembles.items():
         v = [np.asarray(a) for a in vals]
-        ax.errorbar(n_train, [a.mean() for a in v], yerr=[a.std() for a in v], marker="s", ms=3,
-                    capsize=2, label=f"ensemble of {k}")
+        ax.errorbar(
+            n_train,
+            [a.mean() for a in v],
+            yerr=[a.std() for a in v],
+            marker="s",
+            ms=3,
+            capsize=2,
+            label=f"ensemble of {k}",
+        )
     if chosen is not None:
         ax.axvline(chosen, color=REFERENCE, lw=0.8, ls=":", label=f"size used below ({chosen:,})")
     if target is not None:
@@ -61,8 +81,14 @@ def plot_reliance(panels: Mapping[str, np.ndarray], *, n_coords: int = 50) -> Fi
     vmax = max(float(np.max(p)) for p in panels.values()) or 1.0
     im = drop = None
     for ax, (title, drop) in zip(axes[:, 0], panels.items()):
-        im = ax.imshow(np.clip(drop[:, :n_coords], 0, None), aspect="auto", cmap="Greys", vmin=0,
-                       vmax=vmax, interpolation="nearest")
+        im = ax.imshow(
+            np.clip(drop[:, :n_coords], 0, None),
+            aspect="auto",
+            cmap="Greys",
+            vmin=0,
+            vmax=vmax,
+            interpolation="nearest",
+        )
         ax.set_title(title)
         ax.set_ylabel("network")
         ax.set_yticks(range(drop.shape[0]), [str(i + 1) for i in range(drop.shape[0])], fontsize=6)

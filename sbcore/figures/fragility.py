@@ -11,17 +11,24 @@ from matplotlib.figure import Figure
 from .style import REFERENCE, SC, STANDARD, new_figure
 
 
-def plot_robust_curves(eps_grid: Sequence[float], curves: Mapping[str, np.ndarray], *,
-                       budget: float | None = None, title: str = "") -> Figure:
+def plot_robust_curves(
+    eps_grid: Sequence[float],
+    curves: Mapping[str, np.ndarray],
+    *,
+    budget: float | None = None,
+    title: str = "",
+) -> Figure:
     """l2 robust accuracy against eps; ``curves``: label -> (M, n_eps) per seed (mean drawn,
     band over seeds); ``budget``: the attack budget the chapter's claim uses (a dashed line)."""
     fig, ax = new_figure(width=4.4, height=2.8)
     for label, c in curves.items():
         c = np.atleast_2d(c)
-        line, = ax.plot(eps_grid, c.mean(0), marker="o", ms=3, label=label)
+        (line,) = ax.plot(eps_grid, c.mean(0), marker="o", ms=3, label=label)
         ax.fill_between(eps_grid, c.min(0), c.max(0), color=line.get_color(), alpha=0.2, lw=0)
     if budget is not None:
-        ax.axvline(budget, color=REFERENCE, ls="--", lw=0.8, label=f"budget of the claim (ε = {budget:g})")
+        ax.axvline(
+            budget, color=REFERENCE, ls="--", lw=0.8, label=f"budget of the claim (ε = {budget:g})"
+        )
     ax.set_xlabel("ℓ2 budget ε of the attack")
     ax.set_ylabel("accuracy under attack")
     ax.set_ylim(-0.02, 1.02)
@@ -39,7 +46,9 @@ def plot_budget_vs_d(dims: Sequence[int], budgets: Mapping[str, np.ndarray]) -> 
         ax.errorbar(dims, b.mean(0), yerr=b.std(0), marker="o", ms=3, capsize=2, label=label)
     ref = np.asarray(dims, float)
     first = np.atleast_2d(next(iter(budgets.values()))).mean(0)[0]
-    ax.plot(ref, first * np.sqrt(ref / ref[0]), color=REFERENCE, ls=":", lw=0.8, label="∝ √d (guide)")
+    ax.plot(
+        ref, first * np.sqrt(ref / ref[0]), color=REFERENCE, ls=":", lw=0.8, label="∝ √d (guide)"
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("input dimension d")
@@ -58,7 +67,9 @@ def plot_uap_heatmaps(rows: Mapping[str, np.ndarray], *, n_show: int = 50) -> Fi
     im = ax.imshow(mat, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     n_ticks = 1 + (n_show - 1) // 10
-    ax.set_xticks([0, 9, 19, 29, 39, 49][:n_ticks], ["1 (S)", "10", "20", "30", "40", "50"][:n_ticks])
+    ax.set_xticks(
+        [0, 9, 19, 29, 39, 49][:n_ticks], ["1 (S)", "10", "20", "30", "40", "50"][:n_ticks]
+    )
     ax.set_xlabel("coordinate (unrotated; 1 is S, the others Sc)")
     fig.colorbar(im, ax=ax, shrink=0.9, label="entry / largest |entry|")
     return fig
@@ -86,7 +97,9 @@ def plot_uap_images(uaps: Mapping[str, np.ndarray]) -> Figure:
 
     ``uaps``: label -> (C, 64, 32) or (64, 32) array (channels averaged); rows 0:32 are the top
     block S, rows 32:64 the bottom block Sc (a dashed line separates them)."""
-    fig, axes = new_figure(width=1.45 * len(uaps) + 1.7, height=3.2, ncols=len(uaps), squeeze=False)
+    fig, axes = new_figure(
+        width=1.45 * len(uaps) + 1.7, height=3.2, ncols=len(uaps), squeeze=False
+    )
     im = None
     for ax, (label, u) in zip(axes[0], uaps.items()):
         u = np.asarray(u, dtype=float)
@@ -94,7 +107,9 @@ def plot_uap_images(uaps: Mapping[str, np.ndarray]) -> Figure:
         im = ax.imshow(u / (np.abs(u).max() or 1), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
         ax.axhline(31.5, color=REFERENCE, ls="--", lw=0.8)
         ax.set_xticks([])
-        ax.set_yticks([15.5, 47.5], ["S (top)", "Sc (bottom)"] if ax is axes[0, 0] else [], fontsize=7)
+        ax.set_yticks(
+            [15.5, 47.5], ["S (top)", "Sc (bottom)"] if ax is axes[0, 0] else [], fontsize=7
+        )
         ax.set_title(label.replace(", ", "\n"), fontsize=8)  # narrow panels: one part a line
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="pixel / largest |pixel|")
     return fig

@@ -9,7 +9,9 @@ from matplotlib.figure import Figure
 from ..data.dominoes import ImageDominoes, randomize
 from .style import POS, new_figure
 
-BOUNDARY = POS  # the red line between the top block (S) and the bottom block (Sc), as the captions say
+BOUNDARY = (
+    POS  # the red line between the top block (S) and the bottom block (Sc), as the captions say
+)
 
 
 def _as_image(x: torch.Tensor) -> np.ndarray:
@@ -25,12 +27,16 @@ def plot_dominoes(data: ImageDominoes, *, n_examples: int = 6, seed: int = 0) ->
     block shuffled); columns: the first ``n_examples`` examples, labelled with their class. The
     title names the data actually used (``data.source``)."""
     n = min(n_examples, data.n_samples)
-    rows = {"standard": data, "S-randomized": randomize(data, "S", seed=seed),
-            "Sc-randomized": randomize(data, "Sc", seed=seed)}
+    rows = {
+        "standard": data,
+        "S-randomized": randomize(data, "S", seed=seed),
+        "Sc-randomized": randomize(data, "Sc", seed=seed),
+    }
     width = min(6.4, 0.72 * n + 1.0)
     col = (width - 1.0) / n
-    fig, axes = new_figure(width=width, height=len(rows) * 2 * col + 0.6, nrows=len(rows), ncols=n,
-                           squeeze=False)
+    fig, axes = new_figure(
+        width=width, height=len(rows) * 2 * col + 0.6, nrows=len(rows), ncols=n, squeeze=False
+    )
     for i, (name, d) in enumerate(rows.items()):
         for j in range(n):
             ax = axes[i, j]

@@ -32,23 +32,35 @@ def verdict_class(verdict: str) -> str:
     as :func:`sbcore.claims.verdict_class`); raises ValueError for a verdict of no known class."""
     name = claims_verdict_class(verdict)
     if name not in VERDICT_COLOURS:
-        raise ValueError(f"unknown verdict {verdict!r}; expected one starting with {list(VERDICT_COLOURS)}")
+        raise ValueError(
+            f"unknown verdict {verdict!r}; expected one starting with {list(VERDICT_COLOURS)}"
+        )
     return name
 
 
 def _classes(rows: Sequence[Mapping]) -> list[tuple[int, str, str]]:
     if not rows:
         raise ValueError("no scoreboard rows to draw")
-    out = sorted((int(r["claim"]), str(r["title"]), verdict_class(str(r["verdict"]))) for r in rows)
+    out = sorted(
+        (int(r["claim"]), str(r["title"]), verdict_class(str(r["verdict"]))) for r in rows
+    )
     return out
 
 
 def _legend(fig: Figure, classes: Sequence[str], *, ncols: int) -> None:
     counts = Counter(classes)
-    handles = [Patch(facecolor=c, edgecolor=EDGE, lw=0.5, label=f"{name} ({counts[name]})")
-               for name, c in VERDICT_COLOURS.items() if counts[name]]
-    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, handlelength=1.2,
-               columnspacing=1.2)
+    handles = [
+        Patch(facecolor=c, edgecolor=EDGE, lw=0.5, label=f"{name} ({counts[name]})")
+        for name, c in VERDICT_COLOURS.items()
+        if counts[name]
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=ncols,
+        handlelength=1.2,
+        columnspacing=1.2,
+    )
 
 
 def plot_verdicts(rows: Sequence[Mapping], *, n_cols: int = 2) -> Figure:
@@ -65,11 +77,24 @@ def plot_verdicts(rows: Sequence[Mapping], *, n_cols: int = 2) -> Figure:
     ax.axis("off")
     for i, (claim, title, cls) in enumerate(items):
         x, y = divmod(i, per_col)
-        ax.add_patch(Rectangle((x + 0.01, y + 0.12), 0.07, 0.76, facecolor=VERDICT_COLOURS[cls],
-                               edgecolor=EDGE, lw=0.5))
+        ax.add_patch(
+            Rectangle(
+                (x + 0.01, y + 0.12),
+                0.07,
+                0.76,
+                facecolor=VERDICT_COLOURS[cls],
+                edgecolor=EDGE,
+                lw=0.5,
+            )
+        )
         ax.text(x + 0.1, y + 0.5, f"#{claim}", va="center", fontsize=7.5, fontweight="bold")
-        ax.text(x + 0.2, y + 0.5, title if len(title) <= 44 else title[:43] + "…", va="center",
-                fontsize=7.5)
+        ax.text(
+            x + 0.2,
+            y + 0.5,
+            title if len(title) <= 44 else title[:43] + "…",
+            va="center",
+            fontsize=7.5,
+        )
     _legend(fig, [c for *_, c in items], ncols=3)
     return fig
 
@@ -83,10 +108,20 @@ def plot_verdict_strip(rows: Sequence[Mapping]) -> Figure:
     ax.set_ylim(0, 1)
     ax.axis("off")
     for i, (claim, _, cls) in enumerate(items):
-        ax.add_patch(Rectangle((i + 0.06, 0.05), 0.88, 0.9, facecolor=VERDICT_COLOURS[cls],
-                               edgecolor=EDGE, lw=0.5))
+        ax.add_patch(
+            Rectangle(
+                (i + 0.06, 0.05), 0.88, 0.9, facecolor=VERDICT_COLOURS[cls], edgecolor=EDGE, lw=0.5
+            )
+        )
         dark = cls in ("reproduced", "not reproduced", "fact of the construction")
-        ax.text(i + 0.5, 0.5, str(claim), ha="center", va="center", fontsize=6.5,
-                color="white" if dark else "black")
+        ax.text(
+            i + 0.5,
+            0.5,
+            str(claim),
+            ha="center",
+            va="center",
+            fontsize=6.5,
+            color="white" if dark else "black",
+        )
     _legend(fig, [c for *_, c in items], ncols=3)
     return fig

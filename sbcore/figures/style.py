@@ -18,7 +18,9 @@ import matplotlib.pyplot as plt
 from cycler import cycler
 from matplotlib.figure import Figure
 
-COLUMN_WIDTH = 6.4  # inches: the book's text column (about 700 px at figure.dpi) - the widest figure
+COLUMN_WIDTH = (
+    6.4  # inches: the book's text column (about 700 px at figure.dpi) - the widest figure
+)
 DPI = 110
 
 STANDARD, SC, S = "#000000", "#2ca02c", "#ff7f0e"  # standard test set / Sc / S (and randomized)
@@ -27,17 +29,34 @@ REFERENCE = "#8c8c8c"  # chance levels, budgets and other guides
 VARIANT_COLOURS = {"standard": STANDARD, "Sc-randomized": SC, "S-randomized": S}
 CYCLE = ("#6a3d9a", "#8c564b", "#17becf", "#e377c2", "#7f7f7f", "#bcbd22")  # none of the above
 
-plt.rcParams.update({
-    "figure.dpi": DPI, "savefig.dpi": 200, "figure.facecolor": "white",
-    "axes.spines.top": False, "axes.spines.right": False, "axes.prop_cycle": cycler(color=CYCLE),
-    "font.size": 8.5, "axes.titlesize": 9, "axes.labelsize": 8.5, "xtick.labelsize": 7.5,
-    "ytick.labelsize": 7.5, "legend.fontsize": 7.5, "legend.frameon": False,
-    "figure.constrained_layout.h_pad": 0.03, "figure.constrained_layout.w_pad": 0.03,
-})
+plt.rcParams.update(
+    {
+        "figure.dpi": DPI,
+        "savefig.dpi": 200,
+        "figure.facecolor": "white",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.prop_cycle": cycler(color=CYCLE),
+        "font.size": 8.5,
+        "axes.titlesize": 9,
+        "axes.labelsize": 8.5,
+        "xtick.labelsize": 7.5,
+        "ytick.labelsize": 7.5,
+        "legend.fontsize": 7.5,
+        "legend.frameon": False,
+        "figure.constrained_layout.h_pad": 0.03,
+        "figure.constrained_layout.w_pad": 0.03,
+    }
+)
 
 
-def new_figure(width: float = COLUMN_WIDTH, height: float = 2.6, nrows: int = 1, ncols: int = 1,
-               **subplots_kw: Any) -> tuple[Figure, Any]:
+def new_figure(
+    width: float = COLUMN_WIDTH,
+    height: float = 2.6,
+    nrows: int = 1,
+    ncols: int = 1,
+    **subplots_kw: Any,
+) -> tuple[Figure, Any]:
     """A constrained-layout figure of ``width`` x ``height`` inches and its axes (as
     ``Figure.subplots`` returns them; pass ``squeeze=False`` for a 2-D array).
 

@@ -17,10 +17,14 @@ _KEYS = (("auc", "standard"), ("sc_auc", "Sc-randomized"), ("s_auc", "S-randomiz
 def cell_panels(tables: Mapping[str, Sequence]) -> dict:
     """The panels of :func:`plot_cells` from chapter 04's cells: ``tables`` maps "t6".."t9" to
     cells with ``labels`` (dict) and ``s_auc`` (per-seed array)."""
+
     def name(labels):
         return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in labels.values())
-    return {f"Table {t[1]}": [(name(c.labels), c.s_auc, printed_cell(t, c.labels)) for c in cells]
-            for t, cells in tables.items()}
+
+    return {
+        f"Table {t[1]}": [(name(c.labels), c.s_auc, printed_cell(t, c.labels)) for c in cells]
+        for t, cells in tables.items()
+    }
 
 
 def plot_cells(panels: Mapping[str, Sequence[tuple[str, np.ndarray, str | None]]]) -> plt.Figure:
@@ -34,19 +38,41 @@ def plot_cells(panels: Mapping[str, Sequence[tuple[str, np.ndarray, str | None]]
     left, right = items[:1], items[1:]
     rows = max(len(left[0][1]), sum(len(v) + 2 for _, v in right) - 2 if right else 0)
     fig = plt.figure(figsize=(9.0, 0.17 * rows + 1.4))
-    grid = fig.add_gridspec(max(len(right), 1), 2, height_ratios=[len(v) for _, v in right] or [1],
-                            wspace=0.9, hspace=0.45)
+    grid = fig.add_gridspec(
+        max(len(right), 1),
+        2,
+        height_ratios=[len(v) for _, v in right] or [1],
+        wspace=0.9,
+        hspace=0.45,
+    )
     axes = [fig.add_subplot(grid[:, 0])] + [fig.add_subplot(grid[i, 1]) for i in range(len(right))]
     for ax, (title, cells) in zip(axes, items):
         y = np.arange(len(cells))[::-1]
         ours = [np.asarray(v, float) for _, v, _ in cells]
-        ax.errorbar([v.mean() for v in ours], y + 0.15, xerr=[v.std() for v in ours], fmt="o",
-                    ms=3.5, color=VARIANT_COLOURS["S-randomized"], capsize=2, label="ours")
+        ax.errorbar(
+            [v.mean() for v in ours],
+            y + 0.15,
+            xerr=[v.std() for v in ours],
+            fmt="o",
+            ms=3.5,
+            color=VARIANT_COLOURS["S-randomized"],
+            capsize=2,
+            label="ours",
+        )
         paper = [(y[i], *map(float, p.split("±"))) for i, (_, _, p) in enumerate(cells) if p]
         if paper:
             yy, val, pm = zip(*paper)
-            ax.errorbar(val, np.array(yy) - 0.15, xerr=pm, fmt="o", ms=3.5, mfc="white",
-                        color="grey", capsize=2, label="paper")
+            ax.errorbar(
+                val,
+                np.array(yy) - 0.15,
+                xerr=pm,
+                fmt="o",
+                ms=3.5,
+                mfc="white",
+                color="grey",
+                capsize=2,
+                label="paper",
+            )
         ax.axvline(0.5, color="grey", lw=0.8, ls=":")
         ax.set_yticks(y, [c[0] for c in cells], fontsize=6.5)
         vals = np.concatenate(ours)
@@ -58,8 +84,12 @@ def plot_cells(panels: Mapping[str, Sequence[tuple[str, np.ndarray, str | None]]
     return fig
 
 
-def plot_nonrandom_init(alphas: np.ndarray, ms7_acc: np.ndarray, before: Mapping[str, np.ndarray],
-                        after: Mapping[str, np.ndarray]) -> plt.Figure:
+def plot_nonrandom_init(
+    alphas: np.ndarray,
+    ms7_acc: np.ndarray,
+    before: Mapping[str, np.ndarray],
+    after: Mapping[str, np.ndarray],
+) -> plt.Figure:
     """Fig. 5: (a) MS-7 accuracy of M_α against α; (b) standard, S- and Sc-randomized AUC of M_α
     on LMS-7 before training; (c) the same after training on LMS-7. Arrays are (n_alpha, n_seeds):
     mean over seeds as a line, each seed as faint dots."""
@@ -73,8 +103,10 @@ def plot_nonrandom_init(alphas: np.ndarray, ms7_acc: np.ndarray, before: Mapping
     curve(axes[0], ms7_acc, VARIANT_COLOURS["standard"], "MS-7 test accuracy")
     axes[0].set_ylabel("accuracy")
     axes[0].set_title("(a) M_α on MS-7")
-    for ax, data, title in ((axes[1], before, "(b) LMS-7, before training"),
-                            (axes[2], after, "(c) LMS-7, after training")):
+    for ax, data, title in (
+        (axes[1], before, "(b) LMS-7, before training"),
+        (axes[2], after, "(c) LMS-7, after training"),
+    ):
         for key, label in _KEYS:
             curve(ax, data[key], VARIANT_COLOURS[label], label)
         ax.set_title(title)

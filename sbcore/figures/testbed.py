@@ -12,10 +12,15 @@ from matplotlib.colors import TwoSlopeNorm
 from . import style  # noqa: F401  (the book's rcParams)
 
 
-def plot_moves(deltas: Mapping[str, Mapping[str, float]], noise: Mapping[str, Mapping[str, float]],
-               columns: Sequence[tuple[str, str, int]], *, limit: float = 0.5,
-               floor: float = 0.01, flags: Mapping[str, Sequence[str]] | None = None
-               ) -> plt.Figure:
+def plot_moves(
+    deltas: Mapping[str, Mapping[str, float]],
+    noise: Mapping[str, Mapping[str, float]],
+    columns: Sequence[tuple[str, str, int]],
+    *,
+    limit: float = 0.5,
+    floor: float = 0.01,
+    flags: Mapping[str, Sequence[str]] | None = None,
+) -> plt.Figure:
     """Heat map of methods (rows) x scorecard columns.
 
     ``deltas[method][key]``: mean difference from vanilla; ``noise[method][key]``: its standard
@@ -34,24 +39,42 @@ def plot_moves(deltas: Mapping[str, Mapping[str, float]], noise: Mapping[str, Ma
     clear = np.abs(d) > np.maximum(2 * se, floor)
     shown = np.where(clear, signed, signed * 0.25)  # within noise: pale
     fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(keys), 1.9 + 0.42 * len(names)))
-    im = ax.imshow(np.clip(np.nan_to_num(shown), -limit, limit), cmap="RdBu",
-                   norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
+    im = ax.imshow(
+        np.clip(np.nan_to_num(shown), -limit, limit),
+        cmap="RdBu",
+        norm=TwoSlopeNorm(0.0, -limit, limit),
+        aspect="auto",
+    )
     for i in range(len(names)):
         for j in range(len(keys)):
             txt = "—" if np.isnan(d[i, j]) else f"{d[i, j]:+.2f}"
             txt += "*" if keys[j] in (flags or {}).get(names[i], ()) else ""
             dark = abs(np.nan_to_num(shown[i, j])) > 0.6 * limit  # white on the deepest colours
-            ax.text(j, i, txt, ha="center", va="center", fontsize=7,
-                    color=("white" if dark else "black") if clear[i, j] else "#888888")
+            ax.text(
+                j,
+                i,
+                txt,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=("white" if dark else "black") if clear[i, j] else "#888888",
+            )
     ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels([f"{c[1]} {'↑' if c[2] > 0 else '↓'}" for c in columns], rotation=40,
-                       ha="right", fontsize=7)
+    ax.set_xticklabels(
+        [f"{c[1]} {'↑' if c[2] > 0 else '↓'}" for c in columns],
+        rotation=40,
+        ha="right",
+        fontsize=7,
+    )
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names)
     ax.spines[:].set_visible(False)
     cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
     cb.ax.tick_params(labelsize=6)
-    ax.set_title("difference from vanilla SGD; blue: towards mitigation, red: away, pale: within "
-                 "noise", fontsize=8, loc="left")
+    ax.set_title(
+        "difference from vanilla SGD; blue: towards mitigation, red: away, pale: within noise",
+        fontsize=8,
+        loc="left",
+    )
     fig.tight_layout()
     return fig

@@ -12,8 +12,15 @@ PIECEWISE = "#ff7f0e"  # the paper draws the larger-margin boundary in orange
 _LOG = {4: "log⁴ d", 2: "log² d"}
 
 
-def plot_stylized(z: np.ndarray, y: np.ndarray, grid: np.ndarray, scores: np.ndarray,
-                  polyline: np.ndarray, *, margins: dict[str, float] | None = None) -> plt.Figure:
+def plot_stylized(
+    z: np.ndarray,
+    y: np.ndarray,
+    grid: np.ndarray,
+    scores: np.ndarray,
+    polyline: np.ndarray,
+    *,
+    margins: dict[str, float] | None = None,
+) -> plt.Figure:
     """Fig. 1: the data in the (phi_1, phi_2) plane, the network's boundary (black, score = 0)
     and the four-piece boundary (orange).
 
@@ -26,10 +33,13 @@ def plot_stylized(z: np.ndarray, y: np.ndarray, grid: np.ndarray, scores: np.nda
         pts = z[y == cls]
         ax.scatter(pts[:, 0], pts[:, 1], s=4, color=colour, alpha=0.5, lw=0, label=label)
     ax.contour(grid, grid, scores, levels=[0.0], colors="black", linewidths=1.8)
-    net = "network's boundary" + (f" (margin {margins['network']:.3f})" if "network" in margins else "")
+    net = "network's boundary" + (
+        f" (margin {margins['network']:.3f})" if "network" in margins else ""
+    )
     ax.plot([], [], color="black", lw=1.8, label=net)
-    piece = "four-piece boundary" + (f" (margin {margins['four pieces']:.3f})"
-                                     if "four pieces" in margins else "")
+    piece = "four-piece boundary" + (
+        f" (margin {margins['four pieces']:.3f})" if "four pieces" in margins else ""
+    )
     ax.plot(polyline[:, 0], polyline[:, 1], color=PIECEWISE, lw=2.2, label=piece)
     ax.set_xlim(grid[0], grid[-1])
     ax.set_ylim(grid[0], grid[-1])
@@ -69,8 +79,14 @@ def plot_theorem(run: TheoremRun) -> plt.Figure:
     for i, p in enumerate(run.log_powers):
         style = "o-" if i == 0 else "s--"
         for key, colour in colours.items():
-            _band(ax, d, run.arrays[key][:, :, i], colour, style,
-                  f"{names[key]}, init {_LOG[p]}" if key == "w2_mean" or i == 0 else None)
+            _band(
+                ax,
+                d,
+                run.arrays[key][:, :, i],
+                colour,
+                style,
+                f"{names[key]}, init {_LOG[p]}" if key == "w2_mean" or i == 0 else None,
+            )
     for key, rate in (("w1_mean", "w1"), ("w2_mean", "w2"), ("noise_mean", "noise")):
         ax.plot(d, ref[rate], ":", color="grey", lw=1.2)
     init = run.arrays["w2_init"][:, :, 0].mean(1)
@@ -82,8 +98,14 @@ def plot_theorem(run: TheoremRun) -> plt.Figure:
     ax = axes[1]
     for i, p in enumerate(run.log_powers):
         ratio = run.arrays["w1_mean"][:, :, i] / run.arrays["w2_mean"][:, :, i]
-        _band(ax, d, ratio, "#9467bd" if i == 0 else "#8c564b", "o-" if i == 0 else "s--",
-              f"init {_LOG[p]}")
+        _band(
+            ax,
+            d,
+            ratio,
+            "#9467bd" if i == 0 else "#8c564b",
+            "o-" if i == 0 else "s--",
+            f"init {_LOG[p]}",
+        )
     first = (run.arrays["w1_mean"][0, :, 0] / run.arrays["w2_mean"][0, :, 0]).mean()
     ax.plot(d, first * np.sqrt(d / d[0]), ":", color="grey", label="∝ √d")
     ax.set(yscale="log", ylabel="|w₁ⱼ| / |w₂ⱼ|", title="(b) linear over slab weight")
@@ -91,9 +113,10 @@ def plot_theorem(run: TheoremRun) -> plt.Figure:
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)
     ax = axes[2]
     for key, colour, style, label in (
-            ("acc", VARIANT_COLOURS["standard"], "o-", "test accuracy"),
-            ("x2_acc", VARIANT_COLOURS["Sc-randomized"], "^--", "x₂ (slab) randomized"),
-            ("x1_acc", VARIANT_COLOURS["S-randomized"], "o-", "x₁ (linear) randomized")):
+        ("acc", VARIANT_COLOURS["standard"], "o-", "test accuracy"),
+        ("x2_acc", VARIANT_COLOURS["Sc-randomized"], "^--", "x₂ (slab) randomized"),
+        ("x1_acc", VARIANT_COLOURS["S-randomized"], "o-", "x₁ (linear) randomized"),
+    ):
         _band(ax, d, run.arrays[key][:, :, 0], colour, style, label)
     ax.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax.set(ylim=(0.4, 1.05), ylabel="accuracy (init log⁴ d)", title="(c) which coordinate is used")

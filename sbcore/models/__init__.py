@@ -3,5 +3,14 @@
 from .specs import TABLE4_MODELS, ModelSpec
 from .stacked import Member, Single, Stacked, StackedCNN1d, StackedFCN, StackedGRU, as_stack
 
-__all__ = ["ModelSpec", "TABLE4_MODELS", "Member", "Single", "as_stack", "Stacked", "StackedFCN",
-           "StackedCNN1d", "StackedGRU"]
+__all__ = [
+    "ModelSpec",
+    "TABLE4_MODELS",
+    "Member",
+    "Single",
+    "as_stack",
+    "Stacked",
+    "StackedFCN",
+    "StackedCNN1d",
+    "StackedGRU",
+]

@@ -98,9 +98,7 @@ class MobileNetV2(nn.Module):
     def __init__(self, config: MobileNetV2Config) -> None:
         super().__init__()
         self.config = config
-        self.stem = nn.Sequential(
-            _conv_bn(config.in_channels, config.stem_channels, 3), nn.ReLU()
-        )
+        self.stem = nn.Sequential(_conv_bn(config.in_channels, config.stem_channels, 3), nn.ReLU())
         blocks: list[nn.Module] = []
         in_planes = config.stem_channels
         for expansion, out_planes, num_blocks, stride in config.stages:
@@ -109,9 +107,7 @@ class MobileNetV2(nn.Module):
                 blocks.append(InvertedResidual(in_planes, out_planes, expansion, block_stride))
                 in_planes = out_planes
         self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Sequential(
-            _conv_bn(in_planes, config.head_channels, 1), nn.ReLU()
-        )
+        self.head = nn.Sequential(_conv_bn(in_planes, config.head_channels, 1), nn.ReLU())
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.linear = nn.Linear(config.head_channels, config.num_classes)
 

@@ -130,9 +130,7 @@ class ResNet(nn.Module):
         self.config = config
         block = BasicBlock if config.block == "basic" else Bottleneck
         stem = config.planes[0]
-        self.stem = nn.Sequential(
-            _conv_bn(config.in_channels, stem, 3), nn.ReLU()
-        )
+        self.stem = nn.Sequential(_conv_bn(config.in_channels, stem, 3), nn.ReLU())
         stages: list[nn.Module] = []
         in_planes = stem
         for i, (planes, n) in enumerate(zip(config.planes, config.num_blocks)):

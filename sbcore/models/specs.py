@@ -33,7 +33,9 @@ class ModelSpec:
             raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         want = 2 if self.arch == "FCN" else 3
         if len(self.sizes) != want or any(s < 1 for s in self.sizes):
-            raise ValueError(f"sizes of a {self.arch} must be {want} positive integers, got {self.sizes}")
+            raise ValueError(
+                f"sizes of a {self.arch} must be {want} positive integers, got {self.sizes}"
+            )
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
 
@@ -42,7 +44,9 @@ class ModelSpec:
         """``"(100,2)-FCN"`` -> ModelSpec("FCN", (100, 2))."""
         m = _PATTERN.match(text.replace(" ", ""))
         if not m:
-            raise ValueError(f"model must look like '(w,d)-FCN', '(f,k,d)-CNN' or '(h,l,d)-GRU', got {text!r}")
+            raise ValueError(
+                f"model must look like '(w,d)-FCN', '(f,k,d)-CNN' or '(h,l,d)-GRU', got {text!r}"
+            )
         return cls(m.group(2), tuple(int(s) for s in m.group(1).split(",")), activation)
 
     @property
@@ -58,17 +62,39 @@ class ModelSpec:
         n = len(seeds)
         if self.arch == "FCN":
             w, d = self.sizes
-            return StackedFCN(d_in, width=w, depth=d, n_models=n, activation=self.activation,
-                              n_classes=n_classes, seeds=seeds)
+            return StackedFCN(
+                d_in,
+                width=w,
+                depth=d,
+                n_models=n,
+                activation=self.activation,
+                n_classes=n_classes,
+                seeds=seeds,
+            )
         if self.arch == "CNN":
             f, k, d = self.sizes
-            return StackedCNN1d(d_in, filters=f, kernel=k, depth=d, n_models=n,
-                                activation=self.activation, n_classes=n_classes, seeds=seeds)
+            return StackedCNN1d(
+                d_in,
+                filters=f,
+                kernel=k,
+                depth=d,
+                n_models=n,
+                activation=self.activation,
+                n_classes=n_classes,
+                seeds=seeds,
+            )
         h, l, d = self.sizes
-        return StackedGRU(d_in, hidden=h, input_len=l, depth=d, n_models=n, n_classes=n_classes,
-                          seeds=seeds)
+        return StackedGRU(
+            d_in, hidden=h, input_len=l, depth=d, n_models=n, n_classes=n_classes, seeds=seeds
+        )
 
 
 # The six architectures of Table 4 (synthetic rows).
-TABLE4_MODELS = ("(100,1)-FCN", "(100,2)-FCN", "(32,7,1)-CNN", "(32,7,2)-CNN",
-                 "(100,10,1)-GRU", "(100,10,2)-GRU")
+TABLE4_MODELS = (
+    "(100,1)-FCN",
+    "(100,2)-FCN",
+    "(32,7,1)-CNN",
+    "(32,7,2)-CNN",
+    "(100,10,1)-GRU",
+    "(100,10,2)-GRU",
+)

@@ -39,7 +39,9 @@ class Stacked(nn.Module):
             return x.unsqueeze(0).expand(self.n_models, *x.shape)
         if x.dim() == n_dims + 1 and x.shape[0] == self.n_models:
             return x
-        raise ValueError(f"x must have shape (B, ...) or ({self.n_models}, B, ...), got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (B, ...) or ({self.n_models}, B, ...), got {tuple(x.shape)}"
+        )
 
     def select(self, members: Sequence[int] | int) -> "Stacked":
         """A new stack holding copies of the given members (an int gives a stack of one)."""
@@ -130,10 +132,20 @@ class StackedFCN(Stacked):
     :meth:`init_scheme`). The defaults leave the model as before.
     """
 
-    def __init__(self, d_in: int, *, width: int, depth: int, n_models: int = 1,
-                 activation: str = "relu", n_classes: int = 2, seeds: Sequence[int] | None = None,
-                 dropout: float | Sequence[float] = 0.0, init: str | Sequence[str] = "default",
-                 init_scale: float | Sequence[float] = 1.0):
+    def __init__(
+        self,
+        d_in: int,
+        *,
+        width: int,
+        depth: int,
+        n_models: int = 1,
+        activation: str = "relu",
+        n_classes: int = 2,
+        seeds: Sequence[int] | None = None,
+        dropout: float | Sequence[float] = 0.0,
+        init: str | Sequence[str] = "default",
+        init_scale: float | Sequence[float] = 1.0,
+    ):
         super().__init__()
         _check_pos(d_in=d_in, width=width, depth=depth, n_models=n_models, n_classes=n_classes)
         self.n_models = n_models
@@ -150,8 +162,12 @@ class StackedFCN(Stacked):
         self.init_members(seeds)
         self.init_scheme(seeds, init, init_scale)
 
-    def init_scheme(self, seeds: Sequence[int], init: str | Sequence[str] = "default",
-                    scale: float | Sequence[float] = 1.0) -> None:
+    def init_scheme(
+        self,
+        seeds: Sequence[int],
+        init: str | Sequence[str] = "default",
+        scale: float | Sequence[float] = 1.0,
+    ) -> None:
         """Re-draw member m's weights with scheme ``init[m]`` from ``seeds[m]``, times ``scale[m]``.
 
         ``"kaiming"``: W ~ N(0, 2 / fan_in) (He et al. 2015, ReLU gain); ``"xavier"``:
@@ -162,7 +178,9 @@ class StackedFCN(Stacked):
         scales = _per_member("init_scale", scale, self.n_models)
         bad = [s for s in schemes if s not in INITS]
         if bad or not all(s > 0 for s in scales):
-            raise ValueError(f"init must be in {INITS} and init_scale > 0, got {init!r}, {scale!r}")
+            raise ValueError(
+                f"init must be in {INITS} and init_scale > 0, got {init!r}, {scale!r}"
+            )
         linears = [m for m in self.net if isinstance(m, StackedLinear)]
         with torch.no_grad():
             for m, (seed, scheme, k) in enumerate(zip(seeds, schemes, scales)):
@@ -199,7 +217,9 @@ def _per_member(name: str, value, n_models: int) -> tuple:
         return (value,) * n_models
     out = tuple(value)
     if len(out) != n_models:
-        raise ValueError(f"{name} must be one value or {n_models} (one per member), got {len(out)}")
+        raise ValueError(
+            f"{name} must be one value or {n_models} (one per member), got {len(out)}"
+        )
     return out
 
 
@@ -211,8 +231,18 @@ class StackedCNN1d(Stacked):
     Input (B, d_in) or (M, B, d_in); output logits (M, B, n_classes).
     """
 
-    def __init__(self, d_in: int, *, filters: int, kernel: int, depth: int, n_models: int = 1,
-                 activation: str = "relu", n_classes: int = 2, seeds: Sequence[int] | None = None):
+    def __init__(
+        self,
+        d_in: int,
+        *,
+        filters: int,
+        kernel: int,
+        depth: int,
+        n_models: int = 1,
+        activation: str = "relu",
+        n_classes: int = 2,
+        seeds: Sequence[int] | None = None,
+    ):
         super().__init__()
         _check_pos(d_in=d_in, filters=filters, kernel=kernel, depth=depth, n_models=n_models)
         if kernel % 2 == 0:
@@ -239,7 +269,9 @@ class StackedCNN1d(Stacked):
             c_in = w.shape[2]
             patches = nn.functional.pad(h, (0, 0, pad, pad)).unfold(2, self.kernel, 1)
             patches = patches.reshape(M, B * d, c_in * self.kernel)  # (M, B*d, C*k)
-            h = torch.baddbmm(b.unsqueeze(1), patches, w.reshape(M, self.filters, -1).transpose(1, 2))
+            h = torch.baddbmm(
+                b.unsqueeze(1), patches, w.reshape(M, self.filters, -1).transpose(1, 2)
+            )
             h = self.act(h.view(M, B, d, self.filters))
         return self.out(self.act(self.fc(h.reshape(M, B, d * self.filters))))
 
@@ -252,8 +284,17 @@ class StackedGRU(Stacked):
     Input (B, d_in) or (M, B, d_in); output logits (M, B, n_classes).
     """
 
-    def __init__(self, d_in: int, *, hidden: int, input_len: int, depth: int, n_models: int = 1,
-                 n_classes: int = 2, seeds: Sequence[int] | None = None):
+    def __init__(
+        self,
+        d_in: int,
+        *,
+        hidden: int,
+        input_len: int,
+        depth: int,
+        n_models: int = 1,
+        n_classes: int = 2,
+        seeds: Sequence[int] | None = None,
+    ):
         super().__init__()
         _check_pos(d_in=d_in, hidden=hidden, input_len=input_len, depth=depth, n_models=n_models)
         if d_in % input_len:

@@ -59,8 +59,16 @@ class StackedOptimizer:
         tensors: hold every hyperparameter as a device tensor even when the members share it.
     """
 
-    def __init__(self, params: Sequence[Tensor], *, kind: str, lr: Sequence[float],
-                 momentum: Sequence[float], weight_decay: Sequence[float], tensors: bool = False):
+    def __init__(
+        self,
+        params: Sequence[Tensor],
+        *,
+        kind: str,
+        lr: Sequence[float],
+        momentum: Sequence[float],
+        weight_decay: Sequence[float],
+        tensors: bool = False,
+    ):
         if kind not in OPTIMIZERS:
             raise ValueError(f"kind must be one of {OPTIMIZERS}, got {kind!r}")
         self.params, self.kind, self.tensors = list(params), kind, tensors
@@ -83,7 +91,9 @@ class StackedOptimizer:
         if kind == "rmsprop":
             self.square_avg = zeros()
         self.n_steps = 0  # host count (float path)
-        self.step_t = torch.zeros((), dtype=torch.float64, device=dev)  # device count (tensor path)
+        self.step_t = torch.zeros(
+            (), dtype=torch.float64, device=dev
+        )  # device count (tensor path)
         self._lr64 = torch.zeros(self.M, dtype=torch.float64, device=dev)
         self._neg_lr = torch.zeros(self.M, dtype=self.params[0].dtype, device=dev)
         self.set_lr(lr)
@@ -99,7 +109,9 @@ class StackedOptimizer:
         """One coefficient per parameter: a float, or an (M,) tensor expanded to the parameter."""
         if self._uniform(values):
             return [float(values[0])] * len(self.params)
-        t = torch.tensor([float(v) for v in values], dtype=self.params[0].dtype, device=self._device)
+        t = torch.tensor(
+            [float(v) for v in values], dtype=self.params[0].dtype, device=self._device
+        )
         return self._views(t)
 
     def set_lr(self, lr: Sequence[float]) -> None:
@@ -108,8 +120,11 @@ class StackedOptimizer:
         self.lr_shared = self.lr_values[0] if self._uniform(self.lr_values) else None
         self._lr64.copy_(torch.tensor(self.lr_values, dtype=torch.float64))
         self._neg_lr.copy_(-self._lr64)
-        self.neg_lr = [-self.lr_shared] * len(self.params) if self.lr_shared is not None \
+        self.neg_lr = (
+            [-self.lr_shared] * len(self.params)
+            if self.lr_shared is not None
             else self._views(self._neg_lr)
+        )
 
     @torch.no_grad()
     def step(self, grads: Sequence[Tensor | None]) -> None:
@@ -138,8 +153,10 @@ class StackedOptimizer:
             grads = _foreach_axpy(grads, params, pick(self.weight_decay))
         if self.use_momentum:
             bufs = pick(self.buf)
-            torch._foreach_mul_(bufs, self.momentum[0] if isinstance(self.momentum[0], float)
-                                else pick(self.momentum))
+            torch._foreach_mul_(
+                bufs,
+                self.momentum[0] if isinstance(self.momentum[0], float) else pick(self.momentum),
+            )
             torch._foreach_add_(bufs, grads)
             grads = bufs
         _foreach_axpy(params, grads, pick(self.neg_lr), inplace=True)
@@ -148,10 +165,10 @@ class StackedOptimizer:
         """(bias_correction2_sqrt, -step_size as float or (M,) tensor) of this step."""
         b1, b2 = ADAM_BETAS
         if self.lr_shared is not None:  # torch.optim's host arithmetic
-            bc1, bc2 = 1 - b1 ** self.n_steps, 1 - b2 ** self.n_steps
-            return bc2 ** 0.5, -(self.lr_shared / bc1)
-        bc1 = 1 - b1 ** self.step_t
-        bc2_sqrt = (1 - b2 ** self.step_t).sqrt().to(self.params[0].dtype)
+            bc1, bc2 = 1 - b1**self.n_steps, 1 - b2**self.n_steps
+            return bc2**0.5, -(self.lr_shared / bc1)
+        bc1 = 1 - b1**self.step_t
+        bc2_sqrt = (1 - b2**self.step_t).sqrt().to(self.params[0].dtype)
         neg_step = (-(self._lr64 / bc1)).to(self.params[0].dtype)
         return bc2_sqrt, self._views(neg_step)
 
@@ -176,4 +193,3 @@ class StackedOptimizer:
             p.addcdiv_(g, avg, value=self.neg_lr[i])
         else:
             p.add_(torch.mul(g, self.neg_lr[i]).div_(avg))
-

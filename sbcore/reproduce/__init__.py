@@ -13,14 +13,62 @@ replace one (a test's monkeypatch), replace it where the code looks it up: in :m
 :mod:`.jobs`, not here.
 """
 
-from .jobs import (CHECKPOINTS, Job, ReproduceError, clear_job_folder, describe_failure,
-                   folder_lock, pool_config, preset_rows, read_jobs, run_job, write_scoreboard)
-from .schedule import (CONNECT_TIMEOUT_S, NO_WORKER_TIMEOUT_S, SEED_LIMIT, Outcome, chapter_paths,
-                       check_out, check_params, check_seeds, connect, dask_client, local_layout,
-                       progress_lines, run, source_commit, workers_alive)
+from .jobs import (
+    CHECKPOINTS,
+    Job,
+    ReproduceError,
+    clear_job_folder,
+    describe_failure,
+    folder_lock,
+    pool_config,
+    preset_rows,
+    read_jobs,
+    run_job,
+    write_scoreboard,
+)
+from .schedule import (
+    CONNECT_TIMEOUT_S,
+    NO_WORKER_TIMEOUT_S,
+    SEED_LIMIT,
+    Outcome,
+    chapter_paths,
+    check_out,
+    check_params,
+    check_seeds,
+    connect,
+    dask_client,
+    local_layout,
+    progress_lines,
+    run,
+    source_commit,
+    workers_alive,
+)
 
-__all__ = ["CHECKPOINTS", "CONNECT_TIMEOUT_S", "NO_WORKER_TIMEOUT_S", "SEED_LIMIT", "Job",
-           "Outcome", "ReproduceError", "chapter_paths", "check_out", "check_params",
-           "check_seeds", "clear_job_folder", "connect", "dask_client", "describe_failure",
-           "folder_lock", "local_layout", "pool_config", "preset_rows", "progress_lines",
-           "read_jobs", "run", "run_job", "source_commit", "workers_alive", "write_scoreboard"]
+__all__ = [
+    "CHECKPOINTS",
+    "CONNECT_TIMEOUT_S",
+    "NO_WORKER_TIMEOUT_S",
+    "SEED_LIMIT",
+    "Job",
+    "Outcome",
+    "ReproduceError",
+    "chapter_paths",
+    "check_out",
+    "check_params",
+    "check_seeds",
+    "clear_job_folder",
+    "connect",
+    "dask_client",
+    "describe_failure",
+    "folder_lock",
+    "local_layout",
+    "pool_config",
+    "preset_rows",
+    "progress_lines",
+    "read_jobs",
+    "run",
+    "run_job",
+    "source_commit",
+    "workers_alive",
+    "write_scoreboard",
+]

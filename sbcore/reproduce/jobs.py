@@ -28,8 +28,13 @@ from ..checkpoints import ENV_DIR, ENV_SECONDS, PROGRESS_NAME
 from ..runtime import atomic_write_text
 
 _VERSIONED = ("torch", "numpy", "scikit-learn", "papermill", "nbclient", "dask", "distributed")
-LOCK_NAME = ".reproduce.lock"  # in the output folder; holds "pid N on HOST since TIME" of its owner
-CHECKPOINTS, OWNER = "checkpoints", "job.json"  # a job's checkpoints, and whose they are (config, commit)
+LOCK_NAME = (
+    ".reproduce.lock"  # in the output folder; holds "pid N on HOST since TIME" of its owner
+)
+CHECKPOINTS, OWNER = (
+    "checkpoints",
+    "job.json",
+)  # a job's checkpoints, and whose they are (config, commit)
 
 
 class ReproduceError(RuntimeError):
@@ -51,8 +56,10 @@ def folder_lock(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 300, 0).decode(errors="replace").strip() or "pid not yet written"
-            raise ReproduceError(f"{out} is in use by another reproduce run ({holder}); wait for it "
-                                 "to end, or use another --out") from None
+            raise ReproduceError(
+                f"{out} is in use by another reproduce run ({holder}); wait for it "
+                "to end, or use another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}\n".encode(), 0)
         yield
@@ -79,7 +86,11 @@ class Job:
     def folder(self, out: Path) -> Path:
         """``<out>/<chapter>/seed<seed>``, with a digest of the extra parameters when there are
         any, so that runs of different parameters (methods) never share a folder."""
-        tag = "-" + hashlib.sha256("\n".join(self.params).encode()).hexdigest()[:8] if self.params else ""
+        tag = (
+            "-" + hashlib.sha256("\n".join(self.params).encode()).hexdigest()[:8]
+            if self.params
+            else ""
+        )
         return Path(out) / self.chapter / f"seed{self.seed}{tag}"
 
     def parameters(self) -> dict:
@@ -88,14 +99,21 @@ class Job:
         import yaml
 
         extra = {k: yaml.safe_load(v) for k, v in (p.split("=", 1) for p in self.params)}
-        return {"scale": self.scale, "seed": self.seed, "strict": self.strict,
-                "device": self.device, **extra}
+        return {
+            "scale": self.scale,
+            "seed": self.seed,
+            "strict": self.strict,
+            "device": self.device,
+            **extra,
+        }
 
 
 def pool_config(config: dict) -> dict:
     """What runs pooled into one scoreboard must share: everything but the chapter and seed."""
-    return {k: (list(config.get(k) or []) if k == "params" else config.get(k))
-            for k in ("scale", "strict", "device", "params")}  # a config without params had none
+    return {
+        k: (list(config.get(k) or []) if k == "params" else config.get(k))
+        for k in ("scale", "strict", "device", "params")
+    }  # a config without params had none
 
 
 def _now() -> str:
@@ -136,6 +154,7 @@ def _worker_gpu(gpus: Sequence[str]) -> str | None:
         return None
     try:
         from distributed import get_worker
+
         name = get_worker().name
     except (ImportError, ValueError):
         name = 0
@@ -147,8 +166,12 @@ def _error(e: BaseException) -> dict:
     import papermill as pm
 
     if isinstance(e, pm.PapermillExecutionError):
-        return {"cell_index": e.cell_index, "execution_count": e.exec_count, "ename": e.ename,
-                "evalue": str(e.evalue)[:2000]}
+        return {
+            "cell_index": e.cell_index,
+            "execution_count": e.exec_count,
+            "ename": e.ename,
+            "evalue": str(e.evalue)[:2000],
+        }
     if isinstance(e, KeyboardInterrupt):
         return {"ename": "KeyboardInterrupt", "evalue": "interrupted"}
     return {"ename": type(e).__name__, "evalue": str(e)[:2000]}
@@ -157,8 +180,11 @@ def _error(e: BaseException) -> dict:
 def describe_failure(manifest: dict) -> str:
     """``cell 4 (In [3]): ValueError: ...`` for a failed job's manifest."""
     err = manifest.get("error") or {}
-    where = (f"cell {err['cell_index']} (In [{err.get('execution_count')}]): "
-             if err.get("cell_index") is not None else "")
+    where = (
+        f"cell {err['cell_index']} (In [{err.get('execution_count')}]): "
+        if err.get("cell_index") is not None
+        else ""
+    )
     lines = str(err.get("evalue") or "").splitlines()
     return f"{where}{err.get('ename', '?')}: {lines[0][:300] if lines else ''}"
 
@@ -179,9 +205,17 @@ def clear_job_folder(folder: Path, owner: dict, *, fresh: bool = False) -> Path:
     return ckpts
 
 
-def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | None = None,
-            gpus: Sequence[str] = (), fresh: bool = False,
-            checkpoint_every: float | None = None) -> dict:
+def run_job(
+    job: Job,
+    out: str,
+    *,
+    notebook: str,
+    commit: str,
+    threads: int | None = None,
+    gpus: Sequence[str] = (),
+    fresh: bool = False,
+    checkpoint_every: float | None = None,
+) -> dict:
     """Run one job (on a Dask worker) and return its final manifest.
 
     The notebook runs through papermill into ``<chapter>.running.ipynb`` and is renamed to
@@ -196,11 +230,15 @@ def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | No
     import papermill as pm
 
     folder = job.folder(Path(out))
-    ckpts = clear_job_folder(folder, {"config": json.loads(json.dumps(asdict(job))),
-                                      "commit": commit}, fresh=fresh)
+    ckpts = clear_job_folder(
+        folder, {"config": json.loads(json.dumps(asdict(job))), "commit": commit}, fresh=fresh
+    )
     (folder / "records").mkdir(parents=True)
-    env = {"SBCORE_RECORDS_DIR": str(folder / "records"), "SBCORE_SCALE": job.scale,
-           ENV_DIR: str(ckpts)}
+    env = {
+        "SBCORE_RECORDS_DIR": str(folder / "records"),
+        "SBCORE_SCALE": job.scale,
+        ENV_DIR: str(ckpts),
+    }
     if checkpoint_every is not None:
         env[ENV_SECONDS] = f"{checkpoint_every:g}"
     if threads:
@@ -210,32 +248,54 @@ def run_job(job: Job, out: str, *, notebook: str, commit: str, threads: int | No
         env["CUDA_VISIBLE_DEVICES"] = gpu
     try:
         from distributed import get_worker
+
         worker = get_worker().address
     except (ImportError, ValueError):
         worker = None
-    manifest = {"job": job.name, "config": asdict(job), "commit": commit, "status": "running",
-                "started": _now(), "ended": None, "seconds": None, "versions": _versions(),
-                "device": {"requested": job.device, "cuda_visible_devices":
-                           env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
-                           "threads": threads, "host": socket.gethostname(), "worker": worker},
-                "notebook": None, "records": None, "error": None}
+    manifest = {
+        "job": job.name,
+        "config": asdict(job),
+        "commit": commit,
+        "status": "running",
+        "started": _now(),
+        "ended": None,
+        "seconds": None,
+        "versions": _versions(),
+        "device": {
+            "requested": job.device,
+            "cuda_visible_devices": env.get(
+                "CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")
+            ),
+            "threads": threads,
+            "host": socket.gethostname(),
+            "worker": worker,
+        },
+        "notebook": None,
+        "records": None,
+        "error": None,
+    }
     manifest_path = folder / "manifest.json"
     atomic_write_text(manifest_path, json.dumps(manifest, indent=1))
     running = folder / f"{job.chapter}.running.ipynb"
     start = time.perf_counter()
     kernel_log = open(folder / "kernel.log", "ab")
     try:
-        pm.execute_notebook(notebook, str(running), progress_bar=False,
-                            parameters=job.parameters(),
-                            kernel_manager_class=_kernel_manager(env, str(Path(notebook).parent), kernel_log))
+        pm.execute_notebook(
+            notebook,
+            str(running),
+            progress_bar=False,
+            parameters=job.parameters(),
+            kernel_manager_class=_kernel_manager(env, str(Path(notebook).parent), kernel_log),
+        )
         records = folder / "records" / f"{job.chapter}.json"
         if not records.is_file():
             raise RuntimeError(f"the notebook finished without writing {records}")
         recs = claims.load_records([records])
         os.replace(running, folder / f"{job.chapter}.ipynb")
         shutil.rmtree(ckpts, ignore_errors=True)
-        manifest.update(status="done", notebook=f"{job.chapter}.ipynb",
-                        records=f"records/{job.chapter}.json")
+        manifest.update(
+            status="done", notebook=f"{job.chapter}.ipynb", records=f"records/{job.chapter}.json"
+        )
         manifest["device"]["used"] = recs[0].meta["run"].get("device") if recs else None
     except BaseException as e:
         manifest.update(status="failed", error=_error(e))
@@ -264,18 +324,23 @@ def read_jobs(out: Path) -> list[dict]:
     for path in sorted(Path(out).glob("*/seed*/manifest.json")):
         try:
             m = json.loads(path.read_text())
-            if m["status"] not in ("running", "done", "failed") or not isinstance(m["config"], dict):
+            if m["status"] not in ("running", "done", "failed") or not isinstance(
+                m["config"], dict
+            ):
                 raise ValueError(f"unknown status {m['status']!r}")
             m["commit"]
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{path}: not a valid job manifest ({e}); delete its folder to "
-                             "rerun that job") from e
+            raise ValueError(
+                f"{path}: not a valid job manifest ({e}); delete its folder to rerun that job"
+            ) from e
         m["_folder"] = path.parent
         if m["status"] == "done":
             records = path.parent / str(m.get("records"))
             if not records.resolve().is_relative_to(path.parent.resolve()):
-                raise ValueError(f"{path}: its records path {m.get('records')!r} points outside its "
-                                 "job folder; delete its folder to rerun that job")
+                raise ValueError(
+                    f"{path}: its records path {m.get('records')!r} points outside its "
+                    "job folder; delete its folder to rerun that job"
+                )
             m["_records"] = claims.load_records([records])
         jobs.append(m)
     return jobs
@@ -297,8 +362,14 @@ def _mark_failed(folder: Path, error: dict, *, only_running: bool = False) -> No
     atomic_write_text(path, json.dumps(m, indent=1))
 
 
-def write_scoreboard(out: Path, *, commit: str, config: dict, pool_mixed: bool = False,
-                     log: Callable[[str], None] = print) -> Path:
+def write_scoreboard(
+    out: Path,
+    *,
+    commit: str,
+    config: dict,
+    pool_mixed: bool = False,
+    log: Callable[[str], None] = print,
+) -> Path:
     """Pool the done jobs under ``out`` of this ``commit`` and ``config`` (every done job if
     ``pool_mixed``) into ``scoreboard.md`` and ``scoreboard.json``; list the jobs left out."""
     done = [m for m in read_jobs(out) if m["status"] == "done"]
@@ -307,32 +378,83 @@ def write_scoreboard(out: Path, *, commit: str, config: dict, pool_mixed: bool =
     left_out = [] if pool_mixed else [m for m in done if m not in mine]
     recs = claims.merge([r for m in pooled for r in m["_records"]])
     board = claims.claim_rows(recs)
-    runs = [{"chapter": m["config"]["chapter"], "seed": m["config"]["seed"], "commit": m["commit"],
-             **{k: v for k, v in pool_config(m["config"]).items()}, "seconds": m.get("seconds")}
-            for m in sorted(pooled, key=lambda m: (m["config"]["chapter"], m["config"]["seed"]))]
-    other = [{"chapter": m["config"].get("chapter"), "seed": m["config"].get("seed"), "commit": m["commit"],
-              **pool_config(m["config"])} for m in left_out]
+    runs = [
+        {
+            "chapter": m["config"]["chapter"],
+            "seed": m["config"]["seed"],
+            "commit": m["commit"],
+            **{k: v for k, v in pool_config(m["config"]).items()},
+            "seconds": m.get("seconds"),
+        }
+        for m in sorted(pooled, key=lambda m: (m["config"]["chapter"], m["config"]["seed"]))
+    ]
+    other = [
+        {
+            "chapter": m["config"].get("chapter"),
+            "seed": m["config"].get("seed"),
+            "commit": m["commit"],
+            **pool_config(m["config"]),
+        }
+        for m in left_out
+    ]
     mixed = len({(r["commit"], r["scale"], r["strict"], r["device"]) for r in runs}) > 1
     if left_out:
-        log(f"left out {len(left_out)} done job(s) of another commit or config (pass --pool-mixed to "
-            f"pool them): " + "; ".join(f"{o['chapter']} seed {o['seed']} ({o['commit']}, {o['scale']})"
-                                       for o in other))
-    atomic_write_text(out / "scoreboard.json", json.dumps(
-        {"commit": commit, "config": config, "mixed": mixed, "claims": board,
-         "headlines": claims.headline_rows(board),
-         "records": [{**r.to_json(), "mean": r.mean, "std": r.std} for r in recs],
-         "runs": runs, "left_out": other}, indent=1, default=str))
+        log(
+            f"left out {len(left_out)} done job(s) of another commit or config (pass --pool-mixed to "
+            f"pool them): "
+            + "; ".join(
+                f"{o['chapter']} seed {o['seed']} ({o['commit']}, {o['scale']})" for o in other
+            )
+        )
+    atomic_write_text(
+        out / "scoreboard.json",
+        json.dumps(
+            {
+                "commit": commit,
+                "config": config,
+                "mixed": mixed,
+                "claims": board,
+                "headlines": claims.headline_rows(board),
+                "records": [{**r.to_json(), "mean": r.mean, "std": r.std} for r in recs],
+                "runs": runs,
+                "left_out": other,
+            },
+            indent=1,
+            default=str,
+        ),
+    )
     cols = ["chapter", "seed", "commit", "scale", "device", "seconds"]
-    head = (f"Pooled {len(runs)} run(s) of commit {commit} at scale {config['scale']} "
-            f"(device {config['device']}, strict {config['strict']}).")
+    head = (
+        f"Pooled {len(runs)} run(s) of commit {commit} at scale {config['scale']} "
+        f"(device {config['device']}, strict {config['strict']})."
+    )
     if mixed:
         head = f"**Mixed runs** (pooled with --pool-mixed): {len(runs)} runs of several commits or configs; see the runs table."
-    md = ["# Scoreboard", "", head, "", claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
-          "", "## Records (pooled over seeds)", "",
-          claims.markdown_table([r.row() for r in recs], ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"]),
-          "", "## Runs pooled", "", claims.markdown_table(runs, cols)]
+    md = [
+        "# Scoreboard",
+        "",
+        head,
+        "",
+        claims.markdown_table(board, ["claim", "title", "paper", "ours", "verdict", "chapter"]),
+        "",
+        "## Records (pooled over seeds)",
+        "",
+        claims.markdown_table(
+            [r.row() for r in recs],
+            ["claim", "quantity", "data", "paper", "ours", "criterion", "verdict"],
+        ),
+        "",
+        "## Runs pooled",
+        "",
+        claims.markdown_table(runs, cols),
+    ]
     if other:
-        md += ["", "## Runs left out (another commit or config)", "", claims.markdown_table(other, cols[:-1])]
+        md += [
+            "",
+            "## Runs left out (another commit or config)",
+            "",
+            claims.markdown_table(other, cols[:-1]),
+        ]
     return atomic_write_text(out / "scoreboard.md", "\n".join(md) + "\n")
 
 
@@ -348,8 +470,13 @@ def preset_rows() -> list[dict]:
         for key in dict.fromkeys(k for p in presets.values() for k in p):  # set at any scale
             vals = {s: presets[s].get(key, "—") for s in ("smoke", "book", "paper")}  # — : unset
             if len({repr(v) for v in vals.values()}) > 1:
-                rows.append({"chapter": f"{{doc}}`{chapter}`", "parameter": key,
-                             **{s: _fmt(v) for s, v in vals.items()}})
+                rows.append(
+                    {
+                        "chapter": f"{{doc}}`{chapter}`",
+                        "parameter": key,
+                        **{s: _fmt(v) for s, v in vals.items()},
+                    }
+                )
     return rows
 
 

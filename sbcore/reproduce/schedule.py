@@ -32,10 +32,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..checkpoints import PROGRESS_NAME, Watch
-from .jobs import (CHECKPOINTS, Job, ReproduceError, _mark_failed, describe_failure, folder_lock,
-                   pool_config, read_jobs, run_job, write_scoreboard)
 from ..runtime import project_root, source_commit
 from ..scales import resolve_scale
+from .jobs import (
+    CHECKPOINTS,
+    Job,
+    ReproduceError,
+    _mark_failed,
+    describe_failure,
+    folder_lock,
+    pool_config,
+    read_jobs,
+    run_job,
+    write_scoreboard,
+)
 
 if TYPE_CHECKING:  # for annotations only: distributed is imported where it is used
     import distributed
@@ -111,10 +121,13 @@ def local_layout(n_jobs: int, workers: int | None, device: str) -> tuple[int, in
     """(workers, torch threads per job, GPU ids) for a LocalCluster on this machine: one worker
     per GPU when there are GPUs (and ``device`` allows), else one per core; the cores are shared
     out so that the jobs together never use more threads than there are cores."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     gpus: list[str] = []
     if device != "cpu":
         import torch
+
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         ids = [g for g in visible.split(",") if g.strip()] if visible else None
         n_gpus = torch.cuda.device_count()
@@ -124,8 +137,13 @@ def local_layout(n_jobs: int, workers: int | None, device: str) -> tuple[int, in
     return n, max(1, cores // n), gpus
 
 
-def connect(scheduler: str | None, scheduler_file: str | None, *, timeout: float = CONNECT_TIMEOUT_S,
-            log: Callable[[str], None] = print) -> "distributed.Client":
+def connect(
+    scheduler: str | None,
+    scheduler_file: str | None,
+    *,
+    timeout: float = CONNECT_TIMEOUT_S,
+    log: Callable[[str], None] = print,
+) -> "distributed.Client":
     """A ``distributed.Client`` of the scheduler at ``scheduler`` or the one ``scheduler_file``
     names. A scheduler file that does not exist (or is half written) is waited for up to
     ``timeout`` seconds, then the scheduler gets ``timeout`` seconds to answer. Past either
@@ -144,9 +162,15 @@ def connect(scheduler: str | None, scheduler_file: str | None, *, timeout: float
                 break
             except (OSError, ValueError, KeyError, TypeError) as e:
                 if time.monotonic() > deadline:
-                    why = "does not exist" if not path.exists() else f"names no scheduler address ({e})"
-                    raise ReproduceError(f"--scheduler-file {path} {why} after {timeout:g} s of waiting "
-                                         "(see --connect-timeout)") from None
+                    why = (
+                        "does not exist"
+                        if not path.exists()
+                        else f"names no scheduler address ({e})"
+                    )
+                    raise ReproduceError(
+                        f"--scheduler-file {path} {why} after {timeout:g} s of waiting "
+                        "(see --connect-timeout)"
+                    ) from None
                 time.sleep(0.2)
         where = f"{scheduler} (from {path})"
     try:
@@ -155,8 +179,10 @@ def connect(scheduler: str | None, scheduler_file: str | None, *, timeout: float
         raise ValueError(f"--scheduler {where}: {e}") from None
     except OSError as e:  # distributed's "Timed out trying to connect", caused by the real reason
         why = (str(e.__cause__ or e).split(">: ", 1)[-1].splitlines() or [type(e).__name__])[0]
-        raise ReproduceError(f"no Dask scheduler answered at {where} within {timeout:g} s ({why}; "
-                             "see --connect-timeout)") from None
+        raise ReproduceError(
+            f"no Dask scheduler answered at {where} within {timeout:g} s ({why}; "
+            "see --connect-timeout)"
+        ) from None
 
 
 def workers_alive(client: "distributed.Client") -> int:
@@ -168,10 +194,16 @@ def workers_alive(client: "distributed.Client") -> int:
 
 
 @contextmanager
-def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | None = None,
-                scheduler_file: str | None = None, device: str = "auto",
-                connect_timeout: float = CONNECT_TIMEOUT_S,
-                log: Callable[[str], None] = print) -> Iterator[tuple]:
+def dask_client(
+    n_jobs: int,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    device: str = "auto",
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    log: Callable[[str], None] = print,
+) -> Iterator[tuple]:
     """(client, job options) for an existing cluster (``scheduler`` address or ``scheduler_file``,
     see :func:`connect`) or a fresh LocalCluster on 127.0.0.1 (worker processes of one thread
     each), closed on exit."""
@@ -186,9 +218,17 @@ def dask_client(n_jobs: int, *, workers: int | None = None, scheduler: str | Non
         return
     n, threads, gpus = local_layout(n_jobs, workers, device)
     import logging
+
     environ = dict(os.environ)  # distributed's nannies set variables here for their children
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=0, silence_logs=logging.ERROR)
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit=0,
+        silence_logs=logging.ERROR,
+    )
     client = Client(cluster)
     try:
         yield client, {"threads": threads, "gpus": tuple(gpus)}
@@ -209,12 +249,25 @@ class Outcome:
     failed: list[str]
 
 
-def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None = None, *,
-        out_dir: Path | str | None = None, strict: bool = False, device: str = "auto",
-        workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
-        force: bool = False, pool_mixed: bool = False, params: Sequence[str] = (),
-        connect_timeout: float = CONNECT_TIMEOUT_S, no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
-        checkpoint_every: float | None = None, log: Callable[[str], None] = print) -> Outcome:
+def run(
+    scale: str | None,
+    seeds: Sequence[int],
+    chapters: Sequence[str] | None = None,
+    *,
+    out_dir: Path | str | None = None,
+    strict: bool = False,
+    device: str = "auto",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | None = None,
+    force: bool = False,
+    pool_mixed: bool = False,
+    params: Sequence[str] = (),
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+    no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
+    checkpoint_every: float | None = None,
+    log: Callable[[str], None] = print,
+) -> Outcome:
     """Run every (chapter, seed) job not already done, on Dask, then write the scoreboard.
 
     ``params``: extra notebook parameters as ``"name=value"`` strings, passed to every job (e.g.
@@ -240,20 +293,30 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
     if workers is not None and workers < 1:
         raise ValueError(f"--workers must be >= 1, got {workers}")
     if workers is not None and (scheduler or scheduler_file):
-        raise ValueError("--workers sizes a local cluster; an existing cluster (--scheduler) has its own")
+        raise ValueError(
+            "--workers sizes a local cluster; an existing cluster (--scheduler) has its own"
+        )
     if checkpoint_every is not None and not checkpoint_every >= 0:
         raise ValueError(f"--checkpoint-every must be >= 0 seconds, got {checkpoint_every:g}")
     if not connect_timeout > 0 or not no_worker_timeout >= 0:
-        raise ValueError(f"--connect-timeout must be > 0 and --no-worker-timeout >= 0, got "
-                         f"{connect_timeout:g} and {no_worker_timeout:g}")
+        raise ValueError(
+            f"--connect-timeout must be > 0 and --no-worker-timeout >= 0, got "
+            f"{connect_timeout:g} and {no_worker_timeout:g}"
+        )
     root = project_root(Path(__file__).parent)
     notebooks = chapter_paths(chapters, root / "book")
     out = check_out(Path(out_dir) if out_dir else root / "_build" / "reproduce" / scale)
     with folder_lock(out):  # before reading anything there: another run may be writing it
         commit = source_commit(root)
-        done_before = {(m["config"].get("chapter"), m["config"].get("seed"),
-                        tuple(m["config"].get("params") or ())): m
-                       for m in read_jobs(out) if m["status"] == "done"}
+        done_before = {
+            (
+                m["config"].get("chapter"),
+                m["config"].get("seed"),
+                tuple(m["config"].get("params") or ()),
+            ): m
+            for m in read_jobs(out)
+            if m["status"] == "done"
+        }
         todo, skipped, clash = [], [], []
         for nb in notebooks:
             for seed in seeds:
@@ -263,31 +326,59 @@ def run(scale: str | None, seeds: Sequence[int], chapters: Sequence[str] | None 
                     todo.append((job, nb))
                 elif {"params": [], **old["config"]} != json.loads(json.dumps(asdict(job))):
                     # never overwrite finished work of other settings
-                    clash.append(f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})")
+                    clash.append(
+                        f"{job.name} ({', '.join(f'{k} {v}' for k, v in pool_config(old['config']).items())})"
+                    )
                 elif old["commit"] == commit:
                     skipped.append(job.name)
                 else:
                     todo.append((job, nb))
         if clash:
-            raise ValueError(f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
-                             "use another --out, or --force to replace them")
+            raise ValueError(
+                f"{out} holds finished jobs of other settings: {'; '.join(clash)}; "
+                "use another --out, or --force to replace them"
+            )
         if skipped:
-            log(f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}")
+            log(
+                f"skipping {len(skipped)} job(s) already done at commit {commit}: {', '.join(skipped)}"
+            )
         failed: list[str] = []
         if todo:
-            failed = _run_jobs(todo, out, commit=commit, workers=workers, scheduler=scheduler,
-                               scheduler_file=scheduler_file, device=device, log=log,
-                               connect_timeout=connect_timeout, no_worker_timeout=no_worker_timeout,
-                               fresh=force, checkpoint_every=checkpoint_every)
-        write_scoreboard(out, commit=commit, config={"scale": scale, "strict": strict, "device": device,
-                                                     "params": list(params)},
-                         pool_mixed=pool_mixed, log=log)
+            failed = _run_jobs(
+                todo,
+                out,
+                commit=commit,
+                workers=workers,
+                scheduler=scheduler,
+                scheduler_file=scheduler_file,
+                device=device,
+                log=log,
+                connect_timeout=connect_timeout,
+                no_worker_timeout=no_worker_timeout,
+                fresh=force,
+                checkpoint_every=checkpoint_every,
+            )
+        write_scoreboard(
+            out,
+            commit=commit,
+            config={"scale": scale, "strict": strict, "device": device, "params": list(params)},
+            pool_mixed=pool_mixed,
+            log=log,
+        )
         return Outcome(out, [j.name for j, _ in todo], skipped, failed)
 
 
-def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
-              no_worker_timeout: float = NO_WORKER_TIMEOUT_S, fresh: bool = False,
-              checkpoint_every: float | None = None, **cluster) -> list[str]:
+def _run_jobs(
+    todo: list,
+    out: Path,
+    *,
+    commit: str,
+    log: Callable[[str], None],
+    no_worker_timeout: float = NO_WORKER_TIMEOUT_S,
+    fresh: bool = False,
+    checkpoint_every: float | None = None,
+    **cluster,
+) -> list[str]:
     """Submit the jobs, print progress as they end (and :func:`progress_lines` while they run);
     returns the names of the failed ones. ``fresh``: their checkpoints removed first. On an
     interrupt, or when the cluster has had no worker for ``no_worker_timeout`` seconds (0: never
@@ -301,10 +392,24 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
     stop = {"ename": "Interrupted", "evalue": "the run was stopped"}
     try:
         with dask_client(len(todo), log=log, **cluster) as (client, opts):
-            futures = {client.submit(run_job, job, str(out), notebook=str(nb), commit=commit,
-                                     fresh=fresh, checkpoint_every=checkpoint_every, pure=False, key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
-                                     **opts): job for job, nb in todo}
-            log(f"running {len(todo)} job(s) on {len(client.scheduler_info()['workers'])} Dask worker(s)")
+            futures = {
+                client.submit(
+                    run_job,
+                    job,
+                    str(out),
+                    notebook=str(nb),
+                    commit=commit,
+                    fresh=fresh,
+                    checkpoint_every=checkpoint_every,
+                    pure=False,
+                    key=f"sbcore-{job.chapter}-seed{job.seed}-{os.getpid()}-{time.time_ns()}",
+                    **opts,
+                ): job
+                for job, nb in todo
+            }
+            log(
+                f"running {len(todo)} job(s) on {len(client.scheduler_info()['workers'])} Dask worker(s)"
+            )
             pending, idle_since = list(futures), None
             while pending:
                 try:
@@ -316,16 +421,21 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
                 elif idle_since is None:
                     idle_since = time.monotonic()
                     if no_worker_timeout:
-                        log(f"the Dask cluster has no worker: stopping in {no_worker_timeout:g} s "
-                            "unless one joins")
+                        log(
+                            f"the Dask cluster has no worker: stopping in {no_worker_timeout:g} s "
+                            "unless one joins"
+                        )
                 elif no_worker_timeout and time.monotonic() - idle_since > no_worker_timeout:
-                    stop = {"ename": "NoWorkers",
-                            "evalue": f"the Dask cluster had no worker for {no_worker_timeout:g} s"}
+                    stop = {
+                        "ename": "NoWorkers",
+                        "evalue": f"the Dask cluster had no worker for {no_worker_timeout:g} s",
+                    }
                     raise ReproduceError(
                         f"the Dask cluster at {client.scheduler.address} has had no worker for "
                         f"{no_worker_timeout:g} s; stopped with {len(pending)} job(s) unfinished (any "
                         "that had started are marked failed): start workers and run the same "
-                        "command again to resume (see --no-worker-timeout)")
+                        "command again to resume (see --no-worker-timeout)"
+                    )
                 for line in progress_lines(watch, [futures[f] for f in pending], out):
                     log(line)
                 for fut in [f for f in pending if f.done()]:
@@ -333,8 +443,13 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
                     job = futures[fut]
                     try:
                         m = fut.result()
-                    except Exception as e:  # the worker died (out of memory, killed): the job failed
-                        m = {"status": "failed", "error": {"ename": type(e).__name__, "evalue": str(e)}}
+                    except (
+                        Exception
+                    ) as e:  # the worker died (out of memory, killed): the job failed
+                        m = {
+                            "status": "failed",
+                            "error": {"ename": type(e).__name__, "evalue": str(e)},
+                        }
                         _mark_failed(job.folder(out), m["error"])
                     if m["status"] == "done":
                         n_done += 1
@@ -342,10 +457,14 @@ def _run_jobs(todo: list, out: Path, *, commit: str, log: Callable[[str], None],
                     else:
                         failed.append(job.name)
                         note = f"FAILED at {describe_failure(m)} (see {job.folder(out)})"
-                    busy = client.processing().values()  # assigned tasks; a worker runs one at a time
+                    busy = (
+                        client.processing().values()
+                    )  # assigned tasks; a worker runs one at a time
                     running = sum(min(len(v), 1) for v in busy)
-                    log(f"[{n_done} done, {running} running, {len(failed)} failed of {len(todo)}] "
-                        f"{job.name}: {note}")
+                    log(
+                        f"[{n_done} done, {running} running, {len(failed)} failed of {len(todo)}] "
+                        f"{job.name}: {note}"
+                    )
     finally:
         for job, _ in todo:  # stopped: nothing of this call may stay "running" (never "done")
             _mark_failed(job.folder(out), stop, only_running=True)

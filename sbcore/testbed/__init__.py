@@ -18,5 +18,15 @@ from .evaluation import MethodFailed, evaluate
 from .protocol import Committee, Method, cross_entropy, load_method
 from .scorecard import COLUMNS, Failure, Scorecard
 
-__all__ = ["COLUMNS", "Committee", "Failure", "Method", "MethodFailed", "Scorecard",
-           "cross_entropy", "evaluate", "load_method", "methods"]
+__all__ = [
+    "COLUMNS",
+    "Committee",
+    "Failure",
+    "Method",
+    "MethodFailed",
+    "Scorecard",
+    "cross_entropy",
+    "evaluate",
+    "load_method",
+    "methods",
+]

@@ -32,14 +32,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..metrics import coords_mask
 from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
 from ..claims.run import MAX_SEED
 from ..data.synthetic import SyntheticData, randomize
 from ..experiments.fragility import attack_models
 from ..experiments.images import image_logits, load_pair, randomized_image_eval
 from ..experiments.stacks import make_splits
-from ..metrics import accuracy, ensemble_logits, member_seed, roc_auc, stack_data
+from ..metrics import accuracy, coords_mask, ensemble_logits, member_seed, roc_auc, stack_data
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
 from ..models.zoo import build_image_model
@@ -84,34 +83,59 @@ class Data:
 def prepare(cfg: Config, seeds: Sequence[int]) -> Data:
     """Draw every dataset of the scorecard for ``seeds`` (the image pairing from ``seeds[0]``)."""
     kw = dict(d=cfg.d)
-    return Data(make_splits("LMS-5", cfg.n_train_lms, cfg.n_test, seeds, **kw),
-                make_splits("MS-(5,7)", cfg.n_train_ms57, cfg.n_test, seeds, **kw),
-                make_splits("noisy LMS-7", cfg.n_train_noisy, cfg.n_test, seeds, noise=cfg.noise,
-                            **kw),
-                make_splits("MS-5", cfg.n_train_ms5, cfg.n_test, seeds, **kw),
-                load_pair(cfg.image_source, "A", n_train=cfg.image_n_train,
-                          n_test=cfg.image_n_test, seed=seeds[0]))
+    return Data(
+        make_splits("LMS-5", cfg.n_train_lms, cfg.n_test, seeds, **kw),
+        make_splits("MS-(5,7)", cfg.n_train_ms57, cfg.n_test, seeds, **kw),
+        make_splits("noisy LMS-7", cfg.n_train_noisy, cfg.n_test, seeds, noise=cfg.noise, **kw),
+        make_splits("MS-5", cfg.n_train_ms5, cfg.n_test, seeds, **kw),
+        load_pair(
+            cfg.image_source,
+            "A",
+            n_train=cfg.image_n_train,
+            n_test=cfg.image_n_test,
+            seed=seeds[0],
+        ),
+    )
 
 
-def train_predictors(method: Method, model: str, trains: Sequence[SyntheticData], cfg: Config,
-                     seeds: Sequence[int], *, device="cpu", progress: bool = False) -> list:
+def train_predictors(
+    method: Method,
+    model: str,
+    trains: Sequence[SyntheticData],
+    cfg: Config,
+    seeds: Sequence[int],
+    *,
+    device="cpu",
+    progress: bool = False,
+) -> list:
     """One predictor per seed (seed s's ``method.members`` stack members, logits averaged),
     trained with ``method`` on ``trains[s]``; member k * S + s starts from seed
     ``seeds[s] + k * INIT_STRIDE`` (k = 0: the seed itself, as chapter 02's stacks)."""
     S, K = len(seeds), method.members
-    stack = ModelSpec.parse(model).build(trains[0].n_features,
-                                         seeds=[s + k * INIT_STRIDE for k in range(K)
-                                                for s in seeds]).to(device)
+    stack = (
+        ModelSpec.parse(model)
+        .build(trains[0].n_features, seeds=[s + k * INIT_STRIDE for k in range(K) for s in seeds])
+        .to(device)
+    )
     x, y = stack_data(trains)
-    method.fit(stack, x.to(device), y.to(device), cfg.train, seed=seeds[0], n_data=S,
-               progress=progress, desc=f"{method.name}: {model} on {trains[0].name}")
+    method.fit(
+        stack,
+        x.to(device),
+        y.to(device),
+        cfg.train,
+        seed=seeds[0],
+        n_data=S,
+        progress=progress,
+        desc=f"{method.name}: {model} on {trains[0].name}",
+    )
     stack = stack.cpu().eval()
     return [Averaged(stack, [k * S + s for k in range(K)]).eval() for s in range(S)]
 
 
 @torch.no_grad()
-def randomized_aucs(preds: Sequence, tests: Sequence[SyntheticData], *,
-                    seed: int) -> dict[str, np.ndarray]:
+def randomized_aucs(
+    preds: Sequence, tests: Sequence[SyntheticData], *, seed: int
+) -> dict[str, np.ndarray]:
     """Test accuracy and standard / S- / Sc-randomized AUC of predictor m on ``tests[m]`` (its
     randomized sets drawn from ``member_seed(seed, m)``, as in
     :func:`sbcore.metrics.randomized_eval`). Raises :class:`NonFiniteLogits` first."""
@@ -125,8 +149,9 @@ def randomized_aucs(preds: Sequence, tests: Sequence[SyntheticData], *,
     return {k: np.array(v) for k, v in out.items()}
 
 
-def member_diagnostics(preds: Sequence[Averaged], tests: Sequence[SyntheticData], *, seed: int,
-                       n_points: int = 500) -> dict[str, np.ndarray]:
+def member_diagnostics(
+    preds: Sequence[Averaged], tests: Sequence[SyntheticData], *, seed: int, n_points: int = 500
+) -> dict[str, np.ndarray]:
     """For a predictor of K >= 2 members: the mean squared cosine of its members' input gradients
     (of each member's top logit) over pairs and ``n_points`` test points (1: parallel, 0:
     orthogonal), (S,); and every member's own S- and Sc-randomized AUC, (S, K)."""
@@ -139,8 +164,11 @@ def member_diagnostics(preds: Sequence[Averaged], tests: Sequence[SyntheticData]
         own = [randomized_aucs([Averaged(p.stack, [i])], [t], seed=seed) for i in p.idx]
         s_auc.append([o["s_auc"][0] for o in own])
         sc_auc.append([o["sc_auc"][0] for o in own])
-    return {"alignment": np.array(align), "member_s_auc": np.array(s_auc),
-            "member_sc_auc": np.array(sc_auc)}
+    return {
+        "alignment": np.array(align),
+        "member_s_auc": np.array(s_auc),
+        "member_sc_auc": np.array(sc_auc),
+    }
 
 
 def fragility(preds: Sequence, data: Data, cfg: Config, *, seed: int) -> dict[str, np.ndarray]:
@@ -148,22 +176,40 @@ def fragility(preds: Sequence, data: Data, cfg: Config, *, seed: int) -> dict[st
     its share of energy on S (unrotated basis), (S,) each."""
     trains, tests = data.lms5
     n = cfg.n_attack
-    run = attack_models(preds, [(t.x[:n], t.y[:n]) for t in trains],
-                        [(t.x[:n], t.y[:n]) for t in tests],
-                        on_s=coords_mask(cfg.d, tests[0].s_coords),
-                        bases=[t.rotation for t in tests], eps_pgd=EPS_LMS5, eps_uap=EPS_LMS5,
-                        pgd_steps=cfg.pgd_steps, uap_epochs=cfg.uap_epochs,
-                        uap_batch=cfg.uap_batch, seed=seed, data="LMS-5")
+    run = attack_models(
+        preds,
+        [(t.x[:n], t.y[:n]) for t in trains],
+        [(t.x[:n], t.y[:n]) for t in tests],
+        on_s=coords_mask(cfg.d, tests[0].s_coords),
+        bases=[t.rotation for t in tests],
+        eps_pgd=EPS_LMS5,
+        eps_uap=EPS_LMS5,
+        pgd_steps=cfg.pgd_steps,
+        uap_epochs=cfg.uap_epochs,
+        uap_batch=cfg.uap_batch,
+        seed=seed,
+        data="LMS-5",
+    )
     accs = np.stack([run.acc["SVD-UAP"], run.acc["AS-UAP"]])
     shares = np.stack([run.share["SVD-UAP"], run.share["AS-UAP"]])
     worst = accs.argmin(0)
     cols = np.arange(accs.shape[1])
-    return {"pgd_acc": run.acc["PGD"], "uap_acc": accs[worst, cols],
-            "uap_share": shares[worst, cols]}
+    return {
+        "pgd_acc": run.acc["PGD"],
+        "uap_acc": accs[worst, cols],
+        "uap_share": shares[worst, cols],
+    }
 
 
-def ensemble_gains(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *,
-                   device="cpu", progress: bool = False) -> dict[str, np.ndarray]:
+def ensemble_gains(
+    method: Method,
+    data: Data,
+    cfg: Config,
+    seeds: Sequence[int],
+    *,
+    device="cpu",
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
     """MS-5 ensembles, one per seed: E = max(ens_sizes) predictors of ``method.members`` members
     each, all trained as one stack (member (e * K + k) * G + g is member k of predictor e of
     group g). Returns {"gain<k>": (G,)} for every k of ``cfg.ens_sizes``."""
@@ -172,8 +218,16 @@ def ensemble_gains(method: Method, data: Data, cfg: Config, seeds: Sequence[int]
     init = [10_000 + s + j * INIT_STRIDE for j in range(E * K) for s in seeds]
     stack = ModelSpec.parse(cfg.ens_model).build(cfg.d, seeds=init).to(device)
     x, y = stack_data(trains)
-    method.fit(stack, x.to(device), y.to(device), cfg.train, seed=seeds[0], n_data=G,
-               progress=progress, desc=f"{method.name}: {G}x{E} ensembles on MS-5")
+    method.fit(
+        stack,
+        x.to(device),
+        y.to(device),
+        cfg.train,
+        seed=seeds[0],
+        n_data=G,
+        progress=progress,
+        desc=f"{method.name}: {G}x{E} ensembles on MS-5",
+    )
     xt, yt = (torch.stack([t.x for t in tests]), torch.stack([t.y for t in tests]))
     lg = predict_logits(stack, xt.repeat(E * K, 1, 1).to(device), per_member=True).cpu()
     finite(lg, "the MS-5 ensembles' members on their test sets")
@@ -182,28 +236,54 @@ def ensemble_gains(method: Method, data: Data, cfg: Config, seeds: Sequence[int]
     return {f"gain{k}": accuracy(ensemble_logits(lg, k), yt) - single for k in cfg.ens_sizes}
 
 
-def image_aucs(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *, device="cpu",
-               progress: bool = False) -> dict[str, np.ndarray]:
+def image_aucs(
+    method: Method,
+    data: Data,
+    cfg: Config,
+    seeds: Sequence[int],
+    *,
+    device="cpu",
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
     """One domino model per seed (``method.members`` zoo models as a :class:`Committee`), built
     under ``torch.manual_seed(seed)`` like chapter 03's; top- and bottom-randomized AUC."""
     train, test = data.images
     models = []
     for s in seeds:
         torch.manual_seed(s)
-        nets = [build_image_model(cfg.image_model, in_channels=train.x.shape[1], num_classes=2)
-                for _ in range(method.members)]
+        nets = [
+            build_image_model(cfg.image_model, in_channels=train.x.shape[1], num_classes=2)
+            for _ in range(method.members)
+        ]
         model = (nets[0] if method.members == 1 else Committee(nets)).to(device)
-        method.fit(model, train.x.to(device), train.y.to(device), cfg.image_train, seed=s,
-                   progress=progress, desc=f"{method.name}: {cfg.image_model} seed {s}")
+        method.fit(
+            model,
+            train.x.to(device),
+            train.y.to(device),
+            cfg.image_train,
+            seed=s,
+            progress=progress,
+            desc=f"{method.name}: {cfg.image_model} seed {s}",
+        )
         models.append(model.cpu().eval())
-        finite(image_logits(models[-1], test.x), f"the {cfg.image_model} of seed {s} on the "
-                                                 f"domino test set")
+        finite(
+            image_logits(models[-1], test.x),
+            f"the {cfg.image_model} of seed {s} on the domino test set",
+        )
     ev = randomized_image_eval(models, test, seed=seeds[0])
     return {"img_top_auc": ev.s_auc, "img_bottom_auc": ev.sc_auc}
 
 
-def score(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *, device="cpu",
-          progress: bool = False, catch: bool = False) -> MethodScore:
+def score(
+    method: Method,
+    data: Data,
+    cfg: Config,
+    seeds: Sequence[int],
+    *,
+    device="cpu",
+    progress: bool = False,
+    catch: bool = False,
+) -> MethodScore:
     """Every column of the scorecard for one method (see the module docstring), stage by stage.
 
     With ``catch``, an exception at a stage ends the row there: ``failure`` says what failed
@@ -218,8 +298,13 @@ def score(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *, devi
             preds = train_predictors(method, cfg.model, sets[0], cfg, seeds, **kw)
             stage = f"{name} evaluation"
             ev = randomized_aucs(preds, sets[1], seed=seeds[0])
-            values.update({f"{key}_s_auc": ev["s_auc"], f"{key}_sc_auc": ev["sc_auc"],
-                           f"{key}_acc": ev["acc"]})
+            values.update(
+                {
+                    f"{key}_s_auc": ev["s_auc"],
+                    f"{key}_sc_auc": ev["sc_auc"],
+                    f"{key}_acc": ev["acc"],
+                }
+            )
             if key == "lms5":
                 stage = "LMS-5 attacks"
                 values.update(fragility(preds, data, cfg, seed=seeds[0]))
@@ -240,8 +325,9 @@ def score(method: Method, data: Data, cfg: Config, seeds: Sequence[int], *, devi
             raise
         row.failure = Failure.of(err, stage)
         if row.failure.kind == "error":
-            warnings.warn(f"testbed: {method.name!r} failed: {row.failure}", MethodFailed,
-                          stacklevel=3)
+            warnings.warn(
+                f"testbed: {method.name!r} failed: {row.failure}", MethodFailed, stacklevel=3
+            )
     row.seconds = time.perf_counter() - start
     return row
 
@@ -273,15 +359,23 @@ def check_seeds(seed: int, seeds: Sequence[int] | None) -> list[int] | None:
     except TypeError:
         got = None
     if not got or not all(_is_int(s, MAX_SEEDS) for s in got) or len(set(got)) != len(got):
-        raise ValueError(f"seeds must be distinct integers in [0, 2**31 * 1000), at least one, "
-                         f"got {seeds!r}")
+        raise ValueError(
+            f"seeds must be distinct integers in [0, 2**31 * 1000), at least one, got {seeds!r}"
+        )
     return [int(s) for s in got]
 
 
-def evaluate(method: Method | Sequence[Method], scale: str | None = "smoke",
-             seeds: Sequence[int] | None = None, *, seed: int = 0, config: Config | None = None,
-             device: str | torch.device = "cpu", progress: bool = False,
-             errors: str = "record") -> Scorecard:
+def evaluate(
+    method: Method | Sequence[Method],
+    scale: str | None = "smoke",
+    seeds: Sequence[int] | None = None,
+    *,
+    seed: int = 0,
+    config: Config | None = None,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+    errors: str = "record",
+) -> Scorecard:
     """Score ``method`` (or several) beside vanilla SGD, which is always trained first in the same
     call with the same seeds and data.
 
@@ -309,16 +403,31 @@ def evaluate(method: Method | Sequence[Method], scale: str | None = "smoke",
     device = resolve_device(device)
     cfg = config if config is not None else PRESETS[scale]
     seeds = seeds if seeds is not None else member_seeds(seed, cfg.n_seeds)
-    given = ([method] if isinstance(method, Method) else
-             list(method) if isinstance(method, (list, tuple)) else [None])
+    given = (
+        [method]
+        if isinstance(method, Method)
+        else list(method)
+        if isinstance(method, (list, tuple))
+        else [None]
+    )
     if not all(isinstance(m, Method) for m in given):
         raise ValueError("method must be a testbed Method or a list of them")
     methods = [vanilla()] + [m for m in given if m.name != "vanilla"]
     if len({m.name for m in methods}) != len(methods):
         raise ValueError(f"methods need distinct names, got {[m.name for m in methods]}")
     data = prepare(cfg, seeds)
-    rows = [score(m, data, cfg, seeds, device=device, progress=progress,
-                  catch=i > 0 and errors == "record") for i, m in enumerate(methods)]
+    rows = [
+        score(
+            m,
+            data,
+            cfg,
+            seeds,
+            device=device,
+            progress=progress,
+            catch=i > 0 and errors == "record",
+        )
+        for i, m in enumerate(methods)
+    ]
     for r in rows:  # a kept traceback keeps its lines, not the data and models of its frames
         if r.failure is not None and r.failure.error is not None:
             traceback.clear_frames(r.failure.error.__traceback__)

@@ -39,8 +39,12 @@ EXTRA = ("jtt",)  # scored on request (methods=[..., "jtt"]): its second stage i
 
 def positive(name: str, value: float) -> float:
     """``value`` as a float, checked to be a finite number > 0 (not a bool, NaN or inf)."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or not value > 0):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not value > 0
+    ):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     return float(value)
 
@@ -80,14 +84,16 @@ def sam_perturbation(model: nn.Module, grads: list[Tensor | None], rho: float) -
     return out
 
 
-def sam_loss(model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int, *,
-             rho: float) -> Tensor:
+def sam_loss(
+    model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int, *, rho: float
+) -> Tensor:
     """The loss at the perturbed weights, L(w + eps_hat) with eps_hat held constant: its gradient
     with respect to w is SAM's update direction grad L(w)|_{w + eps_hat} (Foret et al. 2021,
     Eq. 3, without the second-order term, as in the paper's algorithm)."""
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    grads = torch.autograd.grad(cross_entropy(logits, y).sum(), [p for _, p in params],
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        cross_entropy(logits, y).sum(), [p for _, p in params], allow_unused=True
+    )
     eps = sam_perturbation(model, list(grads), rho)
     shifted = {n: p + e.detach() for (n, p), e in zip(params, eps)}
     return cross_entropy(torch.func.functional_call(model, shifted, (x,)), y)
@@ -97,8 +103,9 @@ def sam(rho: float = 0.05) -> Method:
     """Sharpness-aware minimization with radius ``rho`` (the paper's default 0.05) around the
     chapter's SGD recipe: two forward-backward passes per step."""
     rho = positive("rho", rho)
-    return Method("SAM", loss=partial(sam_loss, rho=rho), settings={"rho": rho},
-                  paper="Foret et al. (2021)")
+    return Method(
+        "SAM", loss=partial(sam_loss, rho=rho), settings={"rho": rho}, paper="Foret et al. (2021)"
+    )
 
 
 # ---------------------------------------------------------------- spectral decoupling
@@ -111,8 +118,9 @@ def sd_penalty(logits: Tensor, lam: float) -> Tensor:
     return 0.5 * lam * logits.pow(2).sum(-1).mean(-1)
 
 
-def sd_loss(model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int, *,
-            lam: float) -> Tensor:
+def sd_loss(
+    model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int, *, lam: float
+) -> Tensor:
     return cross_entropy(logits, y) + sd_penalty(logits, lam)
 
 
@@ -120,8 +128,12 @@ def spectral_decoupling(lam: float = 0.1) -> Method:
     """Cross-entropy plus (lam / 2) ||logits||^2. The penalty keeps the loss above the stopping
     threshold, so every model trains for the whole epoch budget."""
     lam = positive("lam", lam)
-    return Method("spectral decoupling", loss=partial(sd_loss, lam=lam), settings={"lambda": lam},
-                  paper="Pezeshki et al. (2021)")
+    return Method(
+        "spectral decoupling",
+        loss=partial(sd_loss, lam=lam),
+        settings={"lambda": lam},
+        paper="Pezeshki et al. (2021)",
+    )
 
 
 # ---------------------------------------------------------------- diverse ensembles
@@ -140,8 +152,16 @@ def gradient_alignment(grads: Tensor, n_groups: int) -> Tensor:
     return cos[:, i, j].pow(2).mean((1, 2))
 
 
-def diversity_loss(model: nn.Module, x: Tensor, y: Tensor, logits: Tensor, n_data: int, *,
-                   weight: float, n_points: int) -> Tensor:
+def diversity_loss(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    logits: Tensor,
+    n_data: int,
+    *,
+    weight: float,
+    n_points: int,
+) -> Tensor:
     """Each member's cross-entropy plus ``weight`` times its group's gradient alignment, shared
     out over the group's K members so that the summed objective is sum_m CE_m + weight *
     alignment. The gradient is that of each member's top predicted logit with respect to the
@@ -167,34 +187,52 @@ def diverse(members: int = 2, weight: float = 1.0, n_points: int = 64) -> Method
     selects one model on held-out OOD data, which the scorecard does not have)."""
     members, n_points = count("members", members, 2), count("n_points", n_points, 1)
     weight = positive("weight", weight)
-    return Method("diverse ensemble", loss=partial(diversity_loss, weight=weight,
-                                                   n_points=n_points), members=members,
-                  settings={"members": members, "weight": weight, "n_points": n_points},
-                  paper="Teney et al. (2022)")
+    return Method(
+        "diverse ensemble",
+        loss=partial(diversity_loss, weight=weight, n_points=n_points),
+        members=members,
+        settings={"members": members, "weight": weight, "n_points": n_points},
+        paper="Teney et al. (2022)",
+    )
 
 
 # ---------------------------------------------------------------- Just Train Twice
 
 
-def upsample(x: Tensor, y: Tensor, wrong: Tensor, factor: int, *,
-             seed: int) -> tuple[Tensor, Tensor]:
+def upsample(
+    x: Tensor, y: Tensor, wrong: Tensor, factor: int, *, seed: int
+) -> tuple[Tensor, Tensor]:
     """JTT's second training set for each member: every point once, plus ``factor - 1`` more
     copies of the points in the error set. x (M, n, ...), y (M, n), wrong (M, n) bool ->
     x (M, L, ...), y (M, L). Members with fewer errors are topped up to the common length L by
     draws from their own upsampled list, so each member's mix is its own in expectation."""
     g = torch.Generator().manual_seed(int(seed))
-    lists = [torch.cat([torch.arange(y.shape[1]), w.nonzero()[:, 0].repeat(factor - 1)])
-             for w in wrong.cpu()]
+    lists = [
+        torch.cat([torch.arange(y.shape[1]), w.nonzero()[:, 0].repeat(factor - 1)])
+        for w in wrong.cpu()
+    ]
     L = max(len(i) for i in lists)
-    idx = torch.stack([torch.cat([i, i[torch.randint(len(i), (L - len(i),), generator=g)]])
-                       for i in lists]).to(y.device)
+    idx = torch.stack(
+        [torch.cat([i, i[torch.randint(len(i), (L - len(i),), generator=g)]]) for i in lists]
+    ).to(y.device)
     rows = torch.arange(y.shape[0], device=y.device)[:, None]
     return x[rows, idx], y[rows, idx]
 
 
-def jtt_train(method: Method, model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, *,
-              seed: int, n_data: int, progress: bool, desc: str, epochs: int,
-              factor: int) -> History:
+def jtt_train(
+    method: Method,
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    n_data: int,
+    progress: bool,
+    desc: str,
+    epochs: int,
+    factor: int,
+) -> History:
     """Stage 1: a copy of ``model`` (same initialization) trained for ``epochs`` epochs with
     ``cfg``; its training errors form the error set of each member. Stage 2: ``model`` trained
     with ``cfg`` on its data with the error set upsampled ``factor`` times (Liu et al. 2021,
@@ -202,22 +240,40 @@ def jtt_train(method: Method, model: nn.Module, x: Tensor, y: Tensor, cfg: Train
     stacked = hasattr(model, "n_models")
     M = model.n_models if stacked else 1
     first = copy.deepcopy(model)
-    fit(first, x, y, replace(cfg, max_epochs=epochs, stop_loss=None), seed=seed,
-        progress=progress, desc=f"{desc}, stage 1")
+    fit(
+        first,
+        x,
+        y,
+        replace(cfg, max_epochs=epochs, stop_loss=None),
+        seed=seed,
+        progress=progress,
+        desc=f"{desc}, stage 1",
+    )
     xs = x[torch.arange(M) % x.shape[0]] if y.dim() == 2 else x.expand(M, *x.shape)
     ys = y[torch.arange(M) % y.shape[0]] if y.dim() == 2 else y.expand(M, *y.shape)
     lg = predict_logits(first, xs if stacked else xs[0], per_member=stacked)
     xu, yu = upsample(xs, ys, lg.argmax(-1) != ys, factor, seed=seed)
-    return fit(model, xu if stacked else xu[0], yu if stacked else yu[0], cfg, seed=seed,
-               progress=progress, desc=f"{desc}, stage 2")
+    return fit(
+        model,
+        xu if stacked else xu[0],
+        yu if stacked else yu[0],
+        cfg,
+        seed=seed,
+        progress=progress,
+        desc=f"{desc}, stage 2",
+    )
 
 
 def jtt(epochs: int = 2, factor: int = 20) -> Method:
     """Just Train Twice: ``epochs`` of identification training, then the error set upsampled
     ``factor`` times (our choices; the paper tunes both per dataset)."""
     epochs, factor = count("epochs", epochs, 1), count("factor", factor, 1)
-    return Method("JTT", train=partial(jtt_train, epochs=epochs, factor=factor),
-                  settings={"epochs": epochs, "factor": factor}, paper="Liu et al. (2021)")
+    return Method(
+        "JTT",
+        train=partial(jtt_train, epochs=epochs, factor=factor),
+        settings={"epochs": epochs, "factor": factor},
+        paper="Liu et al. (2021)",
+    )
 
 
 def reference() -> list[Method]:

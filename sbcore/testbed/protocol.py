@@ -67,19 +67,47 @@ class Method:
             if getattr(self, hook) is not None and not callable(getattr(self, hook)):
                 raise ValueError(f"{hook} must be callable or None, got {getattr(self, hook)!r}")
 
-    def fit(self, model: nn.Module, x: Tensor, y: Tensor, cfg: TrainConfig, *, seed: int,
-            n_data: int = 1, progress: bool = False, desc: str = "") -> History:
+    def fit(
+        self,
+        model: nn.Module,
+        x: Tensor,
+        y: Tensor,
+        cfg: TrainConfig,
+        *,
+        seed: int,
+        n_data: int = 1,
+        progress: bool = False,
+        desc: str = "",
+    ) -> History:
         """Train ``model`` in place with this method (arguments as :func:`sbcore.train.fit`)."""
         cfg = self.recipe(cfg) if self.recipe is not None else cfg
         if self.train is not None:
-            return self.train(self, model, x, y, cfg, seed=seed, n_data=n_data,
-                              progress=progress, desc=desc or self.name)
+            return self.train(
+                self,
+                model,
+                x,
+                y,
+                cfg,
+                seed=seed,
+                n_data=n_data,
+                progress=progress,
+                desc=desc or self.name,
+            )
         loss = None
         if self.loss is not None:
             hook = self.loss
             loss = lambda m, xb, yb, lg: hook(m, xb, yb, lg, n_data)  # noqa: E731
-        return fit(model, x, y, cfg, seed=seed, perturb=self.perturb, loss=loss,
-                   progress=progress, desc=desc or self.name)
+        return fit(
+            model,
+            x,
+            y,
+            cfg,
+            seed=seed,
+            perturb=self.perturb,
+            loss=loss,
+            progress=progress,
+            desc=desc or self.name,
+        )
 
 
 class Committee(nn.Module):

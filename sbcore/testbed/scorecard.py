@@ -84,8 +84,9 @@ class Failure:
         line = lines[0] if lines else ""
         if isinstance(err, FloatingPointError):
             return cls("diverged", stage, line or type(err).__name__, err)
-        return cls("error", stage, f"{type(err).__name__}: {line}" if line else
-                   type(err).__name__, err)
+        return cls(
+            "error", stage, f"{type(err).__name__}: {line}" if line else type(err).__name__, err
+        )
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.stage}: {self.message}"
@@ -158,9 +159,15 @@ class Scorecard:
         if not cols:
             raise ValueError(f"groups must name some of {sorted({c.group for c in COLUMNS})}")
         status = bool(self.failures())
-        return [{"method": r.name, **{c.label: fmt(r.values.get(c.key, [])) for c in cols},
-                 "seconds": f"{r.seconds:.0f}", **({"status": r.status} if status else {})}
-                for r in self.rows]
+        return [
+            {
+                "method": r.name,
+                **{c.label: fmt(r.values.get(c.key, [])) for c in cols},
+                "seconds": f"{r.seconds:.0f}",
+                **({"status": r.status} if status else {}),
+            }
+            for r in self.rows
+        ]
 
     def deltas(self) -> dict[str, dict[str, float]]:
         """Method -> column -> mean difference from the vanilla row (rows after the first that
@@ -184,8 +191,10 @@ class Scorecard:
         return out
 
     def __repr__(self) -> str:
-        head = (f"Scorecard ({self.scale} scale, seeds {self.seeds}; images: "
-                f"{self.image_data or '—'}); mean ± sd over seeds\n")
+        head = (
+            f"Scorecard ({self.scale} scale, seeds {self.seeds}; images: "
+            f"{self.image_data or '—'}); mean ± sd over seeds\n"
+        )
         names = [r.name for r in self.rows]
         width = max(len(c.label) for c in COLUMNS) + 2
         cols = [max(len(n), 15) + 2 for n in names]
@@ -193,15 +202,23 @@ class Scorecard:
         for c in COLUMNS:
             cells = [fmt(r.values.get(c.key, [])) for r in self.rows]
             arrow = "↑" if c.better > 0 else "↓"
-            lines.append(f"{c.label} {arrow}".ljust(width)
-                         + "".join(s.rjust(w) for s, w in zip(cells, cols)))
-        lines.append("seconds".ljust(width) + "".join(f"{r.seconds:.1f}".rjust(w)
-                                                      for r, w in zip(self.rows, cols)))
+            lines.append(
+                f"{c.label} {arrow}".ljust(width)
+                + "".join(s.rjust(w) for s, w in zip(cells, cols))
+            )
+        lines.append(
+            "seconds".ljust(width)
+            + "".join(f"{r.seconds:.1f}".rjust(w) for r, w in zip(self.rows, cols))
+        )
         fails = self.failures()
         if fails:
-            lines.append("status".ljust(width) + "".join(
-                ("ok" if r.failure is None else r.failure.kind.upper()).rjust(w)
-                for r, w in zip(self.rows, cols)))
+            lines.append(
+                "status".ljust(width)
+                + "".join(
+                    ("ok" if r.failure is None else r.failure.kind.upper()).rjust(w)
+                    for r, w in zip(self.rows, cols)
+                )
+            )
         lines.append("(↑/↓: the direction that mitigates simplicity bias)")
         return head + "\n".join(lines + [f"{name}: {f}" for name, f in fails.items()])
 

@@ -23,6 +23,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         CHECKS[_check.key] = _check
         TOPIC[_check.key] = _info.name
     CHAPTER_CHECKS[_module.CHAPTER] = CHAPTER_CHECKS.get(_module.CHAPTER, ()) + tuple(
-        c.key for c in _module.CHECKS)
+        c.key for c in _module.CHECKS
+    )
 
 __all__ = ["CHECKS", "CHAPTER_CHECKS", "TOPIC", "Check", "KINDS", "criterion_text", "passes"]

@@ -12,9 +12,12 @@ Kinds, and what they ask of the values (one per seed or member):
 - ``at_least`` / ``at_most``: every seed is at least / at most ``target``;
 - ``between``: every seed lies in ``[target, upper]``.
 
-``target=None`` or ``tol=None`` means the bar depends on the run (a sampling error that follows
-from the sample size, say): the chapter passes it to ``run.check`` and the rationale gives the
-formula. ``fact=True`` marks a value that cannot fail by construction (a closed form of the data, a
+A ``target`` or ``tol`` that depends on the sample is a :class:`Bar`: the printed rounding and
+spread plus ``k`` standard errors of a binomial accuracy or of a null AUC; the chapter passes
+only the sample size (``run.check(..., n=n_test, n_seeds=...)``) and the rationale prints the
+bar's formula where it says ``{bar}``. ``target=None`` or ``tol=None`` means a value the run reads
+off something other than a sample size (a printed table cell, a probe of the data): the chapter
+passes it to ``run.check`` and the rationale says where it comes from. ``fact=True`` marks a value that cannot fail by construction (a closed form of the data, a
 constant): it is shown beside the claim but never counted as a reproduction.
 ``known_deviation``: a reason why the check fails under a stated condition (the data is the
 stand-in, the model is the GRU...), with where it was found: before any run, or in a run of the
@@ -46,7 +49,9 @@ import numpy as np
 
 KINDS = ("mean_within", "all_within", "at_least", "at_most", "between")
 EPS = 1e-12  # float slack at the bar, so that a value printed equal to the bar passes
-TRAINED = 0.9  # standard accuracy / AUC from which a model behind a reliance check counts as trained
+TRAINED = (
+    0.9  # standard accuracy / AUC from which a model behind a reliance check counts as trained
+)
 PERFORMANCE = "the value is the model's own standard performance: a trivial model fails the bar"
 TRAINING_FAILS = "the claim is that training fails: a trivial model is what the paper reports"
 NO_MODEL = "a property of the data or of a closed form: no network is measured"
@@ -62,6 +67,57 @@ CAUSES = (STAND_IN, SMALLER, CHECK_DIFFERS, DISAGREES, NOT_KNOWN)
 
 
 @dataclass(frozen=True)
+class Bar:
+    """A bar that follows from the printed number and our sample size: ``printed`` (the printed
+    value's rounding and ±, or the printed value itself for a target; ``None``: read off the
+    printed table cell by the run) plus ``k`` standard errors of a binomial accuracy near ``p``
+    on ``n`` points, sqrt(p (1 - p) / n) (``auc=False``), or of a null AUC on ``n = (n_pos,
+    n_neg)`` points, sqrt((n_pos + n_neg + 1) / (12 n_pos n_neg)) (``auc=True``); with
+    ``n_seeds`` the standard error of the mean of that many such values. ``n_name`` names the
+    sample in the printed formula."""
+
+    printed: float | None
+    k: float
+    p: float = 0.5
+    auc: bool = False
+    n_name: str = "n_test"
+
+    def __post_init__(self) -> None:
+        if not self.k > 0 or not 0 < self.p < 1:
+            raise ValueError(f"Bar needs k > 0 and 0 < p < 1, got k={self.k}, p={self.p}")
+
+    def se(self, n, n_seeds: int = 1) -> float:
+        """The standard error of one value (``n_seeds=1``) or of a mean of ``n_seeds``."""
+        if self.auc:
+            n_pos, n_neg = n
+            if min(n_pos, n_neg) < 1:
+                raise ValueError(f"a null AUC needs both classes, got n = {n}")
+            var = (n_pos + n_neg + 1) / (12.0 * n_pos * n_neg)
+        else:
+            if not n >= 1:
+                raise ValueError(f"n must be >= 1, got {n}")
+            var = self.p * (1 - self.p) / n
+        return math.sqrt(var / n_seeds)
+
+    def __call__(self, n, n_seeds: int = 1, printed: float | None = None) -> float:
+        """The bar at sample size ``n`` (``printed``: the run's printed part when the bar reads
+        it off a table cell)."""
+        if (printed is None) == (self.printed is None):
+            raise ValueError("pass printed= exactly when the bar reads it off the printed table")
+        base = self.printed if printed is None else printed
+        return base + self.k * self.se(n, n_seeds)
+
+    def text(self) -> str:
+        """The formula, as the rationale prints it."""
+        base = "the printed ±" if self.printed is None else f"{self.printed:g}"
+        if self.auc:
+            se = "sigma_0 / sqrt(n_seeds), sigma_0 = sqrt((n + 1) / (12 n_pos n_neg))"
+        else:
+            se = f"sqrt({self.p:g} · {1 - self.p:g} / {self.n_name})"
+        return f"{base} + {self.k:g} {se}"
+
+
+@dataclass(frozen=True)
 class Check:
     """One declared check of claim ``claim`` (see the module docstring for the fields)."""
 
@@ -71,9 +127,9 @@ class Check:
     paper: str
     source: str
     kind: str
-    target: float | None
+    target: float | Bar | None
     rationale: str
-    tol: float | None = 0.0
+    tol: float | Bar | None = 0.0
     upper: float | None = None
     fact: bool = False
     known_deviation: str | None = None
@@ -83,23 +139,39 @@ class Check:
     erratum: str | None = None
 
     def __post_init__(self) -> None:
+        bars = [b for b in (self.target, self.tol) if isinstance(b, Bar)]
+        if len(bars) > 1:
+            raise ValueError(f"check {self.key}: a bar for the target or the tol, not both")
+        if bars and "{bar}" not in self.rationale and bars[0].text() not in self.rationale:
+            raise ValueError(
+                f"check {self.key}: a check with a bar prints it: put {{bar}} in the rationale"
+            )
+        if bars:
+            object.__setattr__(self, "rationale", self.rationale.replace("{bar}", bars[0].text()))
         if (self.cause is None) != (self.known_deviation is None):
-            raise ValueError(f"check {self.key}: a known deviation needs its cause (one of "
-                             f"base.CAUSES), and a cause its known deviation")
+            raise ValueError(
+                f"check {self.key}: a known deviation needs its cause (one of "
+                f"base.CAUSES), and a cause its known deviation"
+            )
         if self.cause is not None and self.cause not in CAUSES:
-            raise ValueError(f"check {self.key}: cause must be one of {CAUSES}, got {self.cause!r}")
+            raise ValueError(
+                f"check {self.key}: cause must be one of {CAUSES}, got {self.cause!r}"
+            )
         if (self.learned is None) == (self.guard is None) and not self.fact:
-            raise ValueError(f"check {self.key}: declare exactly one of learned= (the standard "
-                             f"accuracy/AUC from which the model counts as trained) or guard=")
+            raise ValueError(
+                f"check {self.key}: declare exactly one of learned= (the standard "
+                f"accuracy/AUC from which the model counts as trained) or guard="
+            )
         if self.guard is not None and self.guard not in GUARDS:
             raise ValueError(f"check {self.key}: guard must be one of base.GUARDS")
         if self.learned is not None and not 0.5 < self.learned <= 1:
             raise ValueError(f"check {self.key}: learned must be in (0.5, 1], got {self.learned}")
         if self.kind not in KINDS:
             raise ValueError(f"check {self.key}: kind must be one of {KINDS}, got {self.kind!r}")
-        if self.kind == "between" and (self.upper is None or (self.target or 0) > self.upper):
+        low = self.target if isinstance(self.target, (int, float)) else 0
+        if self.kind == "between" and (self.upper is None or low > self.upper):
             raise ValueError(f"check {self.key}: 'between' needs upper >= target")
-        if self.tol is not None and self.tol < 0:
+        if isinstance(self.tol, (int, float)) and self.tol < 0:
             raise ValueError(f"check {self.key}: tol must be >= 0, got {self.tol}")
 
 
@@ -130,5 +202,7 @@ def passes(kind: str, values, target: float, tol: float = 0.0, upper: float | No
     if kind == "at_most":
         return bool(np.all(v <= target + EPS))
     if kind == "between":
-        return bool(np.all((v >= target - EPS) & (v <= (math.inf if upper is None else upper) + EPS)))
+        return bool(
+            np.all((v >= target - EPS) & (v <= (math.inf if upper is None else upper) + EPS))
+        )
     raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")

@@ -5,7 +5,7 @@ Table 2 prints, for six FCNs on noisy LMS-7: test 0.940-0.949 (± up to 0.003), 
 both tables as printed (Table 10's lr 1.00 lies outside the paper's own grid; kept as printed).
 """
 
-from .base import SMALLER, Check, PERFORMANCE, TRAINED
+from .base import PERFORMANCE, SMALLER, TRAINED, Bar, Check
 
 # train, test, Sc-randomized, S-randomized accuracy (Table 2, Sec. 5)
 TABLE2 = {
@@ -18,55 +18,130 @@ TABLE2 = {
 }
 # lr, batch size, weight decay, momentum of the selected grid point (Table 10, App. D.1)
 TABLE10 = {
-    "(100,1)-FCN": (0.30, 16, 0.0, 0.9), "(200,1)-FCN": (0.10, 256, 0.0, 0.0),
-    "(300,1)-FCN": (0.01, 16, 0.0, 0.0), "(100,2)-FCN": (0.30, 64, 0.0, 0.0),
-    "(200,2)-FCN": (0.10, 64, 5e-4, 0.0), "(300,2)-FCN": (1.00, 256, 5e-4, 0.0),
+    "(100,1)-FCN": (0.30, 16, 0.0, 0.9),
+    "(200,1)-FCN": (0.10, 256, 0.0, 0.0),
+    "(300,1)-FCN": (0.01, 16, 0.0, 0.0),
+    "(100,2)-FCN": (0.30, 64, 0.0, 0.0),
+    "(200,2)-FCN": (0.10, 64, 5e-4, 0.0),
+    "(300,2)-FCN": (1.00, 256, 5e-4, 0.0),
 }
 GRID_POINTS = 180  # App. D.1: 5 learning rates x 4 batch sizes x 3 weight decays x 3 momenta
 
-_BAND = ("Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every seed in that range "
-         "widened by two of the largest ±, [0.934, 0.955]")
+_BAND = (
+    "Table 2's test accuracies span 0.940-0.949 with ± up to 0.003: every seed in that range "
+    "widened by two of the largest ±, [0.934, 0.955]"
+)
 
-_SHORT = ("below the paper scale the networks train for a few epochs (the paper: up to 10 million "
-          "updates), too few to fit the 5% of noisy points as Table 2's models do; found in a "
-          "smoke run of the chapter, not before it")
+_SHORT = (
+    "below the paper scale the networks train for a few epochs (the paper: up to 10 million "
+    "updates), too few to fit the 5% of noisy points as Table 2's models do; found in a "
+    "smoke run of the chapter, not before it"
+)
 
 CHAPTER = "06_generalization"  # the chapter that records these checks
 
 CHECKS = [
-    Check("generalization.test_acc", guard=PERFORMANCE, claim=23, quantity="test accuracy, {model}", paper="0.940-0.949",
-          source="Table 2", kind="between", target=0.934, upper=0.955, rationale=_BAND),
-    Check("generalization.train_acc", guard=PERFORMANCE, claim=23, quantity="train accuracy, {model}",
-          paper="0.984-0.999", source="Table 2", kind="at_least", target=0.978,
-          known_deviation=_SHORT, cause=SMALLER,
-          rationale="printed 0.984 ± 0.003 to 0.999: the selected models fit most of the 5% of "
-                    "noisy points; every seed at least the lowest printed minus two of its sd"),
-    Check("generalization.s_acc", learned=TRAINED, claim=23, quantity="S-randomized accuracy, {model}", paper="0.497-0.498",
-          source="Table 2", kind="mean_within", target=0.5, tol=None,
-          rationale="printed 0.497-0.498 ± 0.001, i.e. chance: the mean over seeds within 0.5 ± "
-                    "(0.003, the printed distance from 0.5, plus four standard errors of a mean of "
-                    "chance accuracies, 4 · 0.5 / sqrt(n_test · n_seeds))"),
-    Check("generalization.sc_gap", learned=TRAINED, claim=23, quantity="|Sc-randomized - test| accuracy, {model}",
-          paper="0.941-0.946 vs 0.940-0.949", source="Table 2", kind="at_most", target=0.01,
-          rationale="the printed pairs differ by at most 0.003 with ± up to 0.003 each: every seed "
-                    "at most 0.01"),
-    Check("generalization.grid", claim=23, quantity="grid points run of App. D.1's 180, {model}",
-          paper="best of 180 grid points", source="App. D.1, Table 10", kind="at_least",
-          target=float(GRID_POINTS), fact=True,
-          rationale="a count of the configuration, not a measurement: the paper selects each model "
-                    "from all 180 points, so a scale that runs fewer records the rest as not run"),
-    Check("generalization.ms7_acc", guard=PERFORMANCE, claim=23, quantity="MS-7 test accuracy (no S), {model}", paper="≈ 100%",
-          source="App. D.1", kind="at_least", target=0.99,
-          rationale="'about 100%' with no ± printed: at least 0.99 for every seed"),
-    Check("generalization.wd0_train", guard=PERFORMANCE, claim=24, quantity="train accuracy at "
-          "weight decay 0, same budget, {model}", paper="overfits (Table 2: 0.984-0.999)",
-          source="App. D.1, Table 2", kind="at_least", target=0.978,
-          known_deviation=_SHORT, cause=SMALLER,
-          rationale="the contrast the claim needs: without weight decay the same network, trained "
-                    "as long, fits the noise as Table 2's models do (lowest printed 0.984 ± 0.003, "
-                    "minus two sd), else train ≈ test ≈ 95% says only that it trained too little"),
-    Check("generalization.wd", guard=PERFORMANCE, claim=24, quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
-          paper="≈ 95% train and test", source="App. D.1", kind="between", target=0.934,
-          upper=0.955, rationale="'stays at 95%' with no ± printed: Table 2's test band, "
-                                 "[0.934, 0.955], for every seed"),
+    Check(
+        "generalization.test_acc",
+        guard=PERFORMANCE,
+        claim=23,
+        quantity="test accuracy, {model}",
+        paper="0.940-0.949",
+        source="Table 2",
+        kind="between",
+        target=0.934,
+        upper=0.955,
+        rationale=_BAND,
+    ),
+    Check(
+        "generalization.train_acc",
+        guard=PERFORMANCE,
+        claim=23,
+        quantity="train accuracy, {model}",
+        paper="0.984-0.999",
+        source="Table 2",
+        kind="at_least",
+        target=0.978,
+        known_deviation=_SHORT,
+        cause=SMALLER,
+        rationale="printed 0.984 ± 0.003 to 0.999: the selected models fit most of the 5% of "
+        "noisy points; every seed at least the lowest printed minus two of its sd",
+    ),
+    Check(
+        "generalization.s_acc",
+        learned=TRAINED,
+        claim=23,
+        quantity="S-randomized accuracy, {model}",
+        paper="0.497-0.498",
+        source="Table 2",
+        kind="mean_within",
+        target=0.5,
+        tol=Bar(0.003, k=4, n_name="n_test"),
+        rationale="printed 0.497-0.498 ± 0.001, i.e. chance: the mean over seeds within 0.5 ± "
+        "(0.003, the printed distance from 0.5, plus four standard errors of the mean of "
+        "n_seeds chance accuracies), {bar}",
+    ),
+    Check(
+        "generalization.sc_gap",
+        learned=TRAINED,
+        claim=23,
+        quantity="|Sc-randomized - test| accuracy, {model}",
+        paper="0.941-0.946 vs 0.940-0.949",
+        source="Table 2",
+        kind="at_most",
+        target=0.01,
+        rationale="the printed pairs differ by at most 0.003 with ± up to 0.003 each: every seed "
+        "at most 0.01",
+    ),
+    Check(
+        "generalization.grid",
+        claim=23,
+        quantity="grid points run of App. D.1's 180, {model}",
+        paper="best of 180 grid points",
+        source="App. D.1, Table 10",
+        kind="at_least",
+        target=float(GRID_POINTS),
+        fact=True,
+        rationale="a count of the configuration, not a measurement: the paper selects each model "
+        "from all 180 points, so a scale that runs fewer records the rest as not run",
+    ),
+    Check(
+        "generalization.ms7_acc",
+        guard=PERFORMANCE,
+        claim=23,
+        quantity="MS-7 test accuracy (no S), {model}",
+        paper="≈ 100%",
+        source="App. D.1",
+        kind="at_least",
+        target=0.99,
+        rationale="'about 100%' with no ± printed: at least 0.99 for every seed",
+    ),
+    Check(
+        "generalization.wd0_train",
+        guard=PERFORMANCE,
+        claim=24,
+        quantity="train accuracy at weight decay 0, same budget, {model}",
+        paper="overfits (Table 2: 0.984-0.999)",
+        source="App. D.1, Table 2",
+        kind="at_least",
+        target=0.978,
+        known_deviation=_SHORT,
+        cause=SMALLER,
+        rationale="the contrast the claim needs: without weight decay the same network, trained "
+        "as long, fits the noise as Table 2's models do (lowest printed 0.984 ± 0.003, "
+        "minus two sd), else train ≈ test ≈ 95% says only that it trained too little",
+    ),
+    Check(
+        "generalization.wd",
+        guard=PERFORMANCE,
+        claim=24,
+        quantity="{split} accuracy at weight decay {weight_decay:g}, {model}",
+        paper="≈ 95% train and test",
+        source="App. D.1",
+        kind="between",
+        target=0.934,
+        upper=0.955,
+        rationale="'stays at 95%' with no ± printed: Table 2's test band, "
+        "[0.934, 0.955], for every seed",
+    ),
 ]
