@@ -11,7 +11,7 @@ from sbcore import claims
 from sbcore.chapters import ch02_extreme_sb_slabs as ch02
 from sbcore.claims import CHECKS, CLAIMS
 from sbcore.claims.checks import CHAPTER_CHECKS
-from sbcore.claims.checks.base import KINDS, Bar, passes
+from sbcore.claims.checks.base import KINDS, Bar, PerField, passes
 from sbcore.claims.run import Run
 from sbcore.runtime import project_root
 from sbcore.scales import resolve_scale
@@ -408,3 +408,24 @@ def test_a_bar_is_taken_at_the_runs_sample_and_retaken_by_the_registry(monkeypat
     wider = dataclasses.replace(rec, tol=rec.tol + 0.01)
     with pytest.raises(ValueError, match="stored tol .* disagrees with the registry"):
         claims.against_registry([wider], where="test", complete=False)
+
+
+def test_a_per_field_target_is_read_by_the_field_the_chapter_passes(monkeypatch, tmp_path):
+    """App. E.1's gains (≈ +15 points for 5 members, ≈ +20 for 10) live in the check: the chapter
+    passes k and the record's target is the printed gain of that size."""
+    monkeypatch.setenv("SBCORE_RECORDS_DIR", str(tmp_path / "records"))
+    run = sbcore.start("07_ensembles", scale="smoke", strict=False, progress=False)
+    c = CHECKS["ensembles.ms5.gain"]
+    assert isinstance(c.target, PerField) and "0.15 at k = 5, 0.2 at k = 10" in c.rationale
+    kw = dict(data="MS-5", known=True, learned=[0.75])
+    assert run.check("ensembles.ms5.gain", [0.18], k=10, **kw).target == 0.20
+    assert run.check("ensembles.ms5.gain", [0.18], k=5, **kw).target == 0.15
+    with pytest.raises(ValueError, match="prints no value for k = 3"):
+        run.check("ensembles.ms5.gain", [0.18], k=3, **kw)
+    with pytest.raises(ValueError, match="pass target="):
+        run.check("ensembles.ms5.gain", [0.18], k=5, target=0.2, **kw)
+    rec = run.check("ensembles.ms5.gain", [0.18], k=5, **kw)
+    claims.against_registry([rec], where="test", complete=False)
+    moved = dataclasses.replace(rec, target=0.20)
+    with pytest.raises(ValueError, match="stored target 0.2 disagrees"):
+        claims.against_registry([moved], where="test", complete=False)

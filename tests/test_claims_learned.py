@@ -22,6 +22,7 @@ from sbcore.claims.checks.base import (
     TRAINING_FAILS,
     Bar,
     Check,
+    PerField,
 )
 from sbcore.data.synthetic import from_name
 from sbcore.metrics import accuracy, randomized_eval, roc_auc
@@ -54,8 +55,11 @@ def _sample(b: Bar) -> dict:
     )
 
 
-def _resolved(v: float | Bar | None) -> float | None:
-    """A declared target or tol, with a bar taken at :func:`_sample`'s sample."""
+def _resolved(v: float | Bar | PerField | None) -> float | None:
+    """A declared target or tol, with a bar taken at :func:`_sample`'s sample and a per-field
+    target at the field's first printed value (the one :func:`_fmt` passes)."""
+    if isinstance(v, PerField):
+        return v(min(v.values))
     return v(**_sample(v)) if isinstance(v, Bar) else v
 
 
@@ -75,7 +79,10 @@ def _fmt(c: Check) -> dict:
     import string
 
     fields = {f: spec for _, f, spec, _ in string.Formatter().parse(c.quantity) if f}
-    return {f: 1.0 if spec else "x" for f, spec in fields.items()}
+    out = {f: 1.0 if spec else "x" for f, spec in fields.items()}
+    if isinstance(c.target, PerField):
+        out[c.target.field] = min(c.target.values)
+    return out
 
 
 def test_every_check_declares_a_precondition_or_why_it_needs_none():

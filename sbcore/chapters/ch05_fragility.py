@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..claims.checks.fragility import PAPER_SHARE
 from ..data.dominoes import SOURCES, ImageDominoes
 from ..experiments import fragility
 from ..experiments.fragility import (
@@ -47,7 +48,6 @@ ALL3 = ("(100,1)-FCN", "(32,7,1)-CNN", "(100,10,1)-GRU")
 EPS_PGD = {"LMS-5": 1.1, "MS-(5,7)": 0.32}
 EPS_UAP = {"LMS-5": 1.1, "MS-(5,7)": 0.44}
 SHARE_CHECK = {"LMS-5": "fragility.share.lms5", "MS-(5,7)": "fragility.share.ms57"}
-PAPER_SHARE = {"LMS-5": "99.6%", "MS-(5,7)": "99.9%", "images": "99.3% (DenseNet121)"}
 PAPER_IMAGE_MODEL = "densenet121"
 MIN_TEST = 20
 KNOBS = {

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..claims.checks.ensembles import PAPER_SIZES
 from ..claims.display import mean_std
 from ..experiments import ensembles
 from ..experiments.ensembles import (
@@ -31,8 +32,6 @@ KNOBS = {
     "batch_size": "train.batch_size",
     "max_epochs": "train.max_epochs",
 }
-PAPER_SIZES = {25: (5, 10), 26: (3, 5, 10)}  # the ensemble sizes App. E.1 reports per claim
-PAPER_GAIN = {5: 0.15, 10: 0.20}  # App. E.1: ≈ +15 and ≈ +20 points on MS-5
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ def ms5_records(run, ms5: EnsembleRun) -> None:
     for k in PAPER_SIZES[25]:
         for key, r in (("ensembles.ms5.gain", ms5), ("ensembles.ms5.gain_best", best)):
             if k in sizes and r is not None:
-                run.check(key, r.gain(k), data=data, known=True, k=k, target=PAPER_GAIN[k], **pre)
+                run.check(key, r.gain(k), data=data, known=True, k=k, **pre)
             else:
                 run.not_run(
                     key,

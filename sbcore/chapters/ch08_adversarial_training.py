@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..claims.checks.adversarial import GAMMA_DATA, PAPER_BARS, T11_MODELS, T11_PRINTED
 from ..claims.display import mean_std
 from ..data.dominoes import SOURCES
 from ..data.synthetic import SyntheticData
@@ -40,18 +41,6 @@ KNOBS = {
     "pgd_steps": "attack.n_steps",
     "image_epochs": "image_at_train.max_epochs",
 }
-GAMMA_S, GAMMA_DATA = 0.30, 0.62  # printed in App. E.2.1 (no derivation)
-PAPER_BARS = {
-    200: (0.1, 0.2),
-    1000: (0.25, 0.3),
-    2000: (0.25, 0.3),
-}  # App. E.2.1: (100% up to, fails from)
-T11_MODELS = ("mobilenetv2", "densenet121", "resnet50")
-T11_PRINTED = {
-    "mobilenetv2": "0.493 → 0.493",
-    "densenet121": "0.494 → 0.501",
-    "resnet50": "0.501 → 0.499",
-}  # Table 11's "CIFAR10-randomized" column
 STAGES = ("standard SGD", "linf AT")
 
 

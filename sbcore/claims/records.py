@@ -19,7 +19,7 @@ import numpy as np
 
 from ..runtime import atomic_write_text
 from .checks import CHAPTER_CHECKS, CHECKS
-from .checks.base import KINDS, Bar, criterion_text, passes
+from .checks.base import KINDS, Bar, PerField, criterion_text, passes
 from .registry import CLAIMS
 
 
@@ -270,7 +270,14 @@ def against_registry(
             if isinstance(declared, Bar) and taken is not None and not r.not_run:
                 n = tuple(taken["n"]) if isinstance(taken["n"], list) else taken["n"]
                 declared = declared(n, taken["n_seeds"], taken["printed"])
-            if (declared is None or isinstance(declared, Bar)) and name in ("target", "tol"):
+            if isinstance(declared, PerField) and not r.not_run:
+                if declared.field not in r.meta:
+                    raise ValueError(f"{what}: no {declared.field} to read its target by")
+                declared = declared(r.meta[declared.field])
+            if (declared is None or isinstance(declared, (Bar, PerField))) and name in (
+                "target",
+                "tol",
+            ):
                 # the run sets it (a bar without its sample: a record from before bars kept
                 # theirs): a number, except on a record that did not run
                 if not r.not_run and (stored is None or not math.isfinite(stored)):

@@ -31,7 +31,7 @@ from ..runtime import (
 from ..scales import resolve_scale
 from . import display
 from .checks import CHECKS
-from .checks.base import Bar
+from .checks.base import Bar, PerField
 from .records import ClaimNotReproduced, ClaimRecord, record_counts, save_records
 
 STANDARD = ("scale", "seed", "device", "strict", "progress")
@@ -315,6 +315,10 @@ class Run:
             c = dataclasses.replace(c, **{which: bar(n, n_seeds, printed)})
         elif printed is not None or n_seeds != 1:
             raise ValueError(f"check {key}: n_seeds= and printed= go with a bar's n=")
+        if isinstance(c.target, PerField):
+            if c.target.field not in fmt:
+                raise ValueError(f"check {key}: pass {c.target.field}= (its target is per value)")
+            c = dataclasses.replace(c, target=c.target(fmt[c.target.field]))
         for name, given, declared in (("target", target, c.target), ("tol", tol, c.tol)):
             if (given is None) != (declared is not None):
                 raise ValueError(

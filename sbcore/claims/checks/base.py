@@ -118,6 +118,27 @@ class Bar:
 
 
 @dataclass(frozen=True)
+class PerField:
+    """A target the paper prints once per value of one field of the check's quantity (``field``,
+    e.g. the ensemble size ``k``): ``values`` maps that field's value to the printed number. The
+    chapter passes the field (``run.check(..., k=5)``) and nothing else."""
+
+    field: str
+    values: dict
+
+    def __call__(self, value) -> float:
+        if value not in self.values:
+            raise ValueError(
+                f"the paper prints no value for {self.field} = {value!r} "
+                f"(it prints {sorted(self.values)})"
+            )
+        return float(self.values[value])
+
+    def text(self) -> str:
+        return ", ".join(f"{v:g} at {self.field} = {k}" for k, v in sorted(self.values.items()))
+
+
+@dataclass(frozen=True)
 class Check:
     """One declared check of claim ``claim`` (see the module docstring for the fields)."""
 
@@ -127,7 +148,7 @@ class Check:
     paper: str
     source: str
     kind: str
-    target: float | Bar | None
+    target: float | Bar | PerField | None
     rationale: str
     tol: float | Bar | None = 0.0
     upper: float | None = None
@@ -148,6 +169,14 @@ class Check:
             )
         if bars:
             object.__setattr__(self, "rationale", self.rationale.replace("{bar}", bars[0].text()))
+        if isinstance(self.target, PerField):
+            if "{" + self.target.field not in self.quantity or "{target}" not in self.rationale:
+                raise ValueError(
+                    f"check {self.key}: a per-{self.target.field} target needs "
+                    f"{{{self.target.field}}} in the quantity and {{target}} in the rationale"
+                )
+            text = self.rationale.replace("{target}", self.target.text())
+            object.__setattr__(self, "rationale", text)
         if (self.cause is None) != (self.known_deviation is None):
             raise ValueError(
                 f"check {self.key}: a known deviation needs its cause (one of "
