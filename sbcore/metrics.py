@@ -10,7 +10,7 @@ an uninformative score on balanced data).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -83,41 +83,61 @@ class RandomizedEval:
         return {k: getattr(self, k) for k in ("acc", "auc", "s_acc", "s_auc", "sc_acc", "sc_auc")}
 
 
-def randomized_eval(
-    model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0
-) -> RandomizedEval:
-    """Table 1's diagnostics of a stack on its test sets (one per member, or one shared).
+BLOCKS = {"": None, "s_": "S", "sc_": "Sc"}  # Table 1's three test sets, by metric prefix
 
-    S-randomization permutes the S coordinates across the test points (unrotated basis);
-    Sc-randomization does the same to all Sc coordinates jointly. Each member's randomized test
-    set is drawn from its own seed (``member_seed(seed, m)``), so the members' randomized metrics
-    are independent measurements even when they share one test set.
+
+def table1_eval(
+    logits: Callable[[list, str], Tensor],
+    tests: Sequence,
+    y: Tensor,
+    *,
+    seed: int = 0,
+    first_member: int = 0,
+) -> RandomizedEval:
+    """Table 1's randomized evaluation, the paper's defining measurement, for any predictors.
+
+    ``tests``: one test set per member (any data with ``.randomized(block, seed=)``: synthetic
+    or image dominoes); ``logits(variant, name)`` gives the members' logits (M, n, C) on a list
+    of M test sets (member m on ``variant[m]``), ``name`` being "standard", "S-randomized" or
+    "Sc-randomized"; ``y``: the labels, (n,) shared or (M, n). S-randomization permutes the S
+    block across the test points, Sc-randomization the Sc block; member m's randomized sets are
+    drawn from its own seed, ``member_seed(seed, first_member + m)``, so the members' randomized
+    metrics are independent measurements even on one shared test set. The true positives of
+    the standard test set fix the rows whose scores are kept (randomization keeps rows aligned).
     """
-    M = int(getattr(model, "n_models", 1))
-    if len(datas) == 1 and M > 1:
-        datas = list(datas) * M
-    y = stack_data(datas)[1]
     out: dict[str, np.ndarray] = {}
     tp: dict[str, list[np.ndarray]] = {}
-    mask = None  # the true positives of the original test set; randomization keeps rows aligned
-    for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
+    mask = all_scores = None
+    for key, block in BLOCKS.items():
         variant = (
-            datas
-            if which is None
-            else [randomize(d, which, seed=member_seed(seed, m)) for m, d in enumerate(datas)]
+            list(tests)
+            if block is None
+            else [
+                t.randomized(block, seed=member_seed(seed, first_member + m))
+                for m, t in enumerate(tests)
+            ]
         )
-        lg = logits_on(model, variant)
+        name = "standard" if block is None else f"{block}-randomized"
+        lg = _members(logits(variant, name))
         out[key + "acc"], out[key + "auc"] = accuracy(lg, y), roc_auc(lg, y)
+        s = score(lg)
         if mask is None:
             yy = y if y.dim() == 2 else y.unsqueeze(0).expand(lg.shape[0], -1)
             mask = (yy == 1) & (lg.argmax(-1) == 1)
-        s = score(lg)
-        tp["standard" if which is None else f"{which}-randomized"] = [
-            s[m][mask[m]].numpy() for m in range(lg.shape[0])
-        ]
-        if which is None:
             all_scores = [s[m].numpy() for m in range(lg.shape[0])]
+        tp[name] = [s[m][mask[m]].numpy() for m in range(lg.shape[0])]
     return RandomizedEval(tp_scores=tp, all_scores=all_scores, **out)
+
+
+def randomized_eval(
+    model: nn.Module, datas: Sequence[SyntheticData], *, seed: int = 0
+) -> RandomizedEval:
+    """:func:`table1_eval` of a stack on its synthetic test sets (one per member, or one shared
+    by all members)."""
+    M = int(getattr(model, "n_models", 1))
+    if len(datas) == 1 and M > 1:
+        datas = list(datas) * M
+    return table1_eval(lambda v, _: logits_on(model, v), datas, stack_data(datas)[1], seed=seed)
 
 
 def eval_seed(seed: int, *keys) -> int:

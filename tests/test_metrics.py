@@ -123,3 +123,24 @@ def test_shuffle_ks_and_its_bar_by_hand():
     assert shuffle_bar([2500, 2400], [5000, 5000]) == pytest.approx(
         1.95 * np.sqrt(7400 / (2400 * 5000)) + 0.02
     )
+
+
+def test_table1_eval_is_one_evaluation_for_stacks_callables_and_member_offsets():
+    """Table 1 on the same predictor through each of its callers gives the same numbers: the
+    synthetic stack path, the testbed's callables and a member offset (member m of a stack on a
+    shared test set is measured with the seed of member m, whoever asks)."""
+    from sbcore.metrics import table1_eval
+    from sbcore.oracles import LinearOnS
+    from sbcore.testbed.evaluation import randomized_aucs
+
+    data = make_lms(3000, seed=2)
+    oracle = LinearOnS(data)
+    three = randomized_eval(oracle, [data, data, data], seed=5)
+    assert three.acc.tolist() == [1.0, 1.0, 1.0] and np.allclose(three.sc_auc, 1.0)
+    assert len(set(three.s_acc.tolist())) == 3  # three independent permutations
+    via_callables = randomized_aucs([oracle] * 3, [data] * 3, seed=5)
+    for k in ("acc", "auc", "s_auc", "sc_auc"):
+        assert np.array_equal(via_callables[k], getattr(three, k)), k
+    third = table1_eval(lambda v, _: oracle(v[0].x), [data], data.y, seed=5, first_member=2)
+    assert third.s_acc[0] == three.s_acc[2] and third.s_auc[0] == three.s_auc[2]
+    assert 0.45 < third.s_auc[0] < 0.55

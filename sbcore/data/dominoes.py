@@ -137,6 +137,11 @@ class ImageDominoes:
         """Rows ``idx`` of the dataset."""
         return replace(self, x=self.x[idx], y=self.y[idx])
 
+    def randomized(self, block: str, *, seed: int) -> ImageDominoes:
+        """The S- or Sc-randomized copy of this test set (see :func:`randomize`), the one
+        variant :func:`sbcore.metrics.table1_eval` asks for."""
+        return randomize(self, block, seed=seed)
+
 
 def _check_choice(name: str, value: object, allowed: tuple) -> None:
     if value not in allowed:

@@ -93,6 +93,11 @@ class SyntheticData:
             meta=dict(self.meta),
         )
 
+    def randomized(self, block: str, *, seed: int) -> SyntheticData:
+        """The S- or Sc-randomized copy of this test set (``block`` "S" or "Sc"; see
+        :func:`randomize`), the one variant :func:`sbcore.metrics.table1_eval` asks for."""
+        return randomize(self, block, seed=seed)
+
 
 def random_rotation(d: int, seed: int) -> Tensor:
     """A (d, d) random orthogonal matrix: Q of the QR decomposition of a Gaussian matrix.

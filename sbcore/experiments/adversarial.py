@@ -19,9 +19,8 @@ from torch import Tensor, nn
 
 from ..attacks import NORMS, Clip, pgd, pgd_stacked
 from ..data.dominoes import ImageDominoes
-from ..data.dominoes import randomize as randomize_dominoes
 from ..data.synthetic import SyntheticData
-from ..metrics import accuracy, member_seed, randomized_eval, stack_data
+from ..metrics import accuracy, randomized_eval, stack_data, table1_eval
 from ..models.inference import predict_logits
 from ..models.stacked import StackedFCN
 from ..train import History, Perturb, TrainConfig, fit
@@ -249,12 +248,12 @@ def image_eval(
     device = next(model.parameters()).device
     x, y = test.x.to(device), test.y.to(device)
     model.eval()
-    out = {}
-    with torch.no_grad():
-        out["acc"] = float(accuracy(predict_logits(model, x, batch_size=500).cpu(), test.y)[0])
-        for key, block in (("s_acc", "S"), ("sc_acc", "Sc")):
-            xr = randomize_dominoes(test, block, seed=member_seed(seed, member)).x.to(device)
-            out[key] = float(accuracy(predict_logits(model, xr, batch_size=500).cpu(), test.y)[0])
+
+    def logits(variant: list, _: str) -> torch.Tensor:
+        return predict_logits(model, variant[0].x.to(device), batch_size=500).cpu()
+
+    ev = table1_eval(logits, [test], test.y, seed=seed, first_member=member)
+    out = {"acc": float(ev.acc[0]), "s_acc": float(ev.s_acc[0]), "sc_acc": float(ev.sc_acc[0])}
     out["robust"] = float(
         robust_accuracy(model, x, y, eps, attack, clip=(0.0, 1.0), seed=seed, batch_size=500)[0]
     )

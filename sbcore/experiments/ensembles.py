@@ -15,13 +15,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data.synthetic import SyntheticData, from_name, randomize
+from ..data.synthetic import SyntheticData, from_name
 from ..metrics import (
     accuracy,
     coordinate_randomized_accuracy,
     ensemble_logits,
-    member_seed,
-    roc_auc,
+    table1_eval,
 )
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
@@ -153,18 +152,13 @@ def train_ensembles(
 
 
 def randomized_ensemble_eval(run: EnsembleRun, k: int, *, seed: int = 0) -> dict[str, np.ndarray]:
-    """Standard, S- and Sc-randomized accuracy and AUC of the ensembles of k members: (G,) each.
-    Group g's randomized test set is drawn from its own seed, ``member_seed(seed, g)``."""
-    out = {}
-    for key, which in (("", None), ("s_", "S"), ("sc_", "Sc")):
-        tests = (
-            run.tests
-            if which is None
-            else [randomize(t, which, seed=member_seed(seed, g)) for g, t in enumerate(run.tests)]
-        )
-        lg = ensemble_logits(member_logits(run.model, tests, run.n_members), k)
-        out[key + "acc"], out[key + "auc"] = accuracy(lg, run.y), roc_auc(lg, run.y)
-    return out
+    """Standard, S- and Sc-randomized accuracy and AUC of the ensembles of k members: (G,) each
+    (:func:`sbcore.metrics.table1_eval`, group g's randomized sets from ``member_seed(seed, g)``)."""
+
+    def logits(variant: list, _: str) -> torch.Tensor:
+        return ensemble_logits(member_logits(run.model, variant, run.n_members), k)
+
+    return table1_eval(logits, run.tests, run.y, seed=seed).summary()
 
 
 def coordinate_reliance(run: EnsembleRun, *, group: int = 0, seed: int = 0) -> np.ndarray:

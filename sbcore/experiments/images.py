@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..data.dominoes import ImageDominoes, load_dominoes
-from ..data.dominoes import randomize as randomize_dominoes
-from ..metrics import RandomizedEval, accuracy, member_seed, roc_auc, score
+from ..metrics import RandomizedEval, table1_eval
 from ..models.inference import predict_logits
 from ..models.zoo import build_image_model
 from ..train import History, Perturb, TrainConfig, fit
@@ -117,31 +115,10 @@ def image_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def randomized_image_eval(
     models: Sequence[nn.Module], test: ImageDominoes, *, seed: int = 0
 ) -> RandomizedEval:
-    """Table 1's diagnostics of each model on the standard / S- / Sc-randomized test set:
-    (M,) arrays, M = len(models), and the scores ``logit_1 - logit_0`` of the original test
-    set's true positives under each variant (Fig. 3a; randomization keeps the rows aligned).
-    Model m's randomized test sets are drawn from its own seed ``member_seed(seed, m)``."""
-    keys = {"standard": "", "S-randomized": "s_", "Sc-randomized": "sc_"}
-    out: dict[str, list] = {k + m: [] for k in keys.values() for m in ("acc", "auc")}
-    tp: dict[str, list] = {v: [] for v in keys}
-    every: list = []
-    for m, model in enumerate(models):
-        variants = {"standard": test}
-        variants.update(
-            {
-                f"{b}-randomized": randomize_dominoes(test, b, seed=member_seed(seed, m))
-                for b in ("S", "Sc")
-            }
-        )
-        hit = None
-        for name, data in variants.items():  # "standard" first: it fixes the true positives
-            lg = image_logits(model, data.x)
-            out[keys[name] + "acc"].append(accuracy(lg, test.y)[0])
-            out[keys[name] + "auc"].append(roc_auc(lg, test.y)[0])
-            hit = (test.y == 1) & (lg.argmax(-1) == 1) if hit is None else hit
-            tp[name].append(score(lg)[hit].numpy())
-            if name == "standard":
-                every.append(score(lg).numpy())
-    return RandomizedEval(
-        tp_scores=tp, all_scores=every, **{k: np.array(v) for k, v in out.items()}
-    )
+    """:func:`sbcore.metrics.table1_eval` of each ordinary image model on one shared domino test
+    set: (M,) arrays, M = len(models), model m's randomized sets from ``member_seed(seed, m)``."""
+
+    def logits(variant: list, _: str) -> torch.Tensor:
+        return torch.stack([image_logits(m, d.x) for m, d in zip(models, variant)])
+
+    return table1_eval(logits, [test] * len(models), test.y, seed=seed)

@@ -34,11 +34,17 @@ from torch import Tensor
 
 from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
 from ..claims.run import MAX_SEED
-from ..data.synthetic import SyntheticData, randomize
+from ..data.synthetic import SyntheticData
 from ..experiments.fragility import attack_models
 from ..experiments.images import image_logits, load_pair, randomized_image_eval
 from ..experiments.stacks import make_splits
-from ..metrics import accuracy, coords_mask, ensemble_logits, member_seed, roc_auc, stack_data
+from ..metrics import (
+    accuracy,
+    coords_mask,
+    ensemble_logits,
+    stack_data,
+    table1_eval,
+)
 from ..models.inference import predict_logits
 from ..models.specs import ModelSpec
 from ..models.zoo import build_image_model
@@ -136,17 +142,23 @@ def train_predictors(
 def randomized_aucs(
     preds: Sequence, tests: Sequence[SyntheticData], *, seed: int
 ) -> dict[str, np.ndarray]:
-    """Test accuracy and standard / S- / Sc-randomized AUC of predictor m on ``tests[m]`` (its
-    randomized sets drawn from ``member_seed(seed, m)``, as in
-    :func:`sbcore.metrics.randomized_eval`). Raises :class:`NonFiniteLogits` first."""
-    out: dict[str, list] = {"acc": [], "auc": [], "s_auc": [], "sc_auc": []}
-    for m, (p, t) in enumerate(zip(preds, tests)):
-        what = f"predictor {m} of {len(preds)} on the {t.name} test set"
-        out["acc"].append(accuracy(finite(p(t.x), what), t.y)[0])
-        for key, which in (("auc", None), ("s_auc", "S"), ("sc_auc", "Sc")):
-            data = t if which is None else randomize(t, which, seed=member_seed(seed, m))
-            out[key].append(roc_auc(finite(p(data.x), f"{what}, {key}"), t.y)[0])
-    return {k: np.array(v) for k, v in out.items()}
+    """Test accuracy and standard / S- / Sc-randomized AUC of predictor m on ``tests[m]``
+    (:func:`sbcore.metrics.table1_eval`, its randomized sets from ``member_seed(seed, m)``).
+    Raises :class:`NonFiniteLogits` before any metric reads a NaN or inf."""
+
+    def logits(variant: list, name: str) -> Tensor:
+        which = "" if name == "standard" else f"{name} "
+        return torch.stack(
+            [
+                finite(
+                    p(t.x), f"predictor {m} of {len(preds)} on the {which}{t.name} test set"
+                ).reshape(-1, t.n_samples, 2)[0]
+                for m, (p, t) in enumerate(zip(preds, variant))
+            ]
+        )
+
+    ev = table1_eval(logits, tests, torch.stack([t.y for t in tests]), seed=seed)
+    return {k: getattr(ev, k) for k in ("acc", "auc", "s_auc", "sc_auc")}
 
 
 def member_diagnostics(
