@@ -13,6 +13,7 @@ from sbcore.chapters import ch07_ensembles as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.claims.checks import CHECKS
 from sbcore.claims.run import apply_overrides
+from sbcore.experiments.ensembles import coordinate_reliance
 from sbcore.metrics import ensemble_logits
 
 
@@ -177,7 +178,7 @@ def test_train_ensembles_stack_groups_and_records():
         2,
     )
     assert np.allclose(ev["acc"], ens.ensemble_acc(3))
-    assert ch.coordinate_reliance(ens).shape == (3, 50)
+    assert coordinate_reliance(ens).shape == (3, 50)
     ch.noisy_records(run, ens)
     assert {r.claim for r in run.records} == {26}
     ran = sorted(r.meta["k"] for r in run.records if not r.not_run)

@@ -18,7 +18,7 @@ from sbcore.claims.checks import CHECKS
 from sbcore.data import make_lms
 from sbcore.data.synthetic import SyntheticData, contradict
 from sbcore.experiments import fragility
-from sbcore.experiments.fragility import ATTACKS, AttackRun, flip_budget_sweep
+from sbcore.experiments.fragility import ATTACKS, AttackRun, flip_budget_sweep, uap_in_z
 from sbcore.experiments.stacks import make_splits, train_stack
 from sbcore.metrics import max_logit, max_softmax, ood_auroc
 from sbcore.oracles import Averaging, SlabVote
@@ -152,7 +152,7 @@ def test_attacks_transfer_and_records(lms_stacks):
         assert run.clean_acc.min() > 0.95
         for a in ATTACKS:
             assert run.acc[a].max() <= 0.05 and run.share[a].min() >= 0.9
-        assert ch.uap_in_z(run, tests, "AS-UAP").shape == (10,)
+        assert uap_in_z(run, tests, "AS-UAP").shape == (10,)
     mats = ch.transfer_all({"LMS-5": runs}, results, {"LMS-5": (trains, tests)}, cfg)
     mat = mats[("LMS-5", "AS-UAP")]
     assert set(mats) == {("LMS-5", "SVD-UAP"), ("LMS-5", "AS-UAP")}

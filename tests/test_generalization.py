@@ -14,7 +14,8 @@ from sbcore.claims.checks import CHECKS
 from sbcore.claims.checks.generalization import TABLE2, TABLE10
 from sbcore.claims.run import apply_overrides
 from sbcore.experiments import generalization as sgd
-from sbcore.experiments.stacks import train_stack
+from sbcore.experiments.generalization import SGDGrid, best_run
+from sbcore.experiments.stacks import make_splits3, train_stack
 from sbcore.metrics import accuracy, eval_seed, logits_on, stack_data
 from sbcore.train import TrainConfig, fit
 
@@ -24,7 +25,7 @@ def _run(**kw):
 
 
 def test_paper_grid_has_180_combinations_all_distinct():
-    grid = ch.SGDGrid()
+    grid = SGDGrid()
     combos = grid.combinations()
     assert len(grid) == 180 and len(combos) == 180
     assert len({tuple(c.values()) for c in combos}) == 180
@@ -33,7 +34,7 @@ def test_paper_grid_has_180_combinations_all_distinct():
 
 
 def test_book_and_smoke_grids_are_subsets_of_the_paper_grid():
-    full = {tuple(c.values()) for c in ch.SGDGrid().combinations()}
+    full = {tuple(c.values()) for c in SGDGrid().combinations()}
     for scale in ("smoke", "book"):
         sub = ch.PRESETS[scale].grid.combinations()
         assert sub and {tuple(c.values()) for c in sub} <= full
@@ -75,7 +76,7 @@ def test_config_rejects_bad_values_naming_the_parameter(bad, name):
 )
 def test_grid_rejects_bad_values_naming_the_parameter(bad, name):
     with pytest.raises(ValueError, match=name):
-        ch.SGDGrid(**bad)
+        SGDGrid(**bad)
 
 
 def test_unknown_knob_and_scale_raise():
@@ -101,7 +102,7 @@ def test_grid_train_carries_the_grid_point():
 
 
 def test_three_way_split_shares_the_rotation_and_sizes():
-    tr, va, te = ch.make_splits3("noisy LMS-7", 100, 30, 50, [0, 1], noise=0.1)
+    tr, va, te = make_splits3("noisy LMS-7", 100, 30, 50, [0, 1], noise=0.1)
     assert [t.n_samples for t in (tr[0], va[0], te[0])] == [100, 30, 50]
     assert tr[0].rotation is va[0].rotation is te[0].rotation
     assert not np.allclose(tr[0].rotation.numpy(), tr[1].rotation.numpy())
@@ -114,7 +115,7 @@ class _Run:
 
 def test_best_run_selects_on_mean_validation_accuracy():
     runs = [_Run([0.9, 0.99]), _Run([0.94, 0.94]), _Run([0.97, 0.9])]  # means .945, .94, .935
-    assert ch.best_run(runs) is runs[0]
+    assert best_run(runs) is runs[0]
 
 
 def test_paper_tables_cover_the_six_fcns():
@@ -170,10 +171,10 @@ def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
         strict=False, n_train=300, n_val=100, n_test=200, max_epochs=2, models=("(16,1)-FCN",)
     )
     cfg = run.cfg
-    tr, va, te = ch.make_splits3("noisy LMS-7", 300, 100, 200, run.seeds)
+    tr, va, te = make_splits3("noisy LMS-7", 300, 100, 200, run.seeds)
     runs = ch.run_grid("(16,1)-FCN", tr, va, te, cfg, seeds=run.seeds, progress=False)
     assert len(runs) == len(cfg.grid) and runs[0].val_acc.shape == (2,)
-    best = [ch.best_run(runs)]
+    best = [best_run(runs)]
     assert ch.table2_rows(best)[0]["test (paper)"] == "—"
     ch.table2_records(run, best)
     checked = {r.check for r in run.records if not r.not_run}
@@ -190,7 +191,7 @@ def test_a_tiny_grid_run_trains_evaluates_and_records_the_missing_grid():
 
 
 def test_full_grid_is_a_fact_not_a_reproduction():
-    run = _run(strict=True, grid=ch.SGDGrid(), models=("(100,1)-FCN",))
+    run = _run(strict=True, grid=SGDGrid(), models=("(100,1)-FCN",))
     ch.table2_records(run, [])
     rec = [r for r in run.records if r.meta.get("model") == "(100,1)-FCN"][0]
     assert rec.values == [180.0] and rec.fact and rec.verdict == "fact of the construction"
@@ -213,8 +214,8 @@ def test_grid_records_state_how_many_paper_points_each_scale_runs(scale, n_point
 
 
 def test_grid_points_outside_the_paper_grid_are_not_counted():
-    grid = ch.SGDGrid(lr=(0.1, 1.0), batch_size=(256,), weight_decay=(0.0,), momentum=(0.0,))
-    assert grid.n_in(ch.SGDGrid()) == 1 and ch.SGDGrid().n_in(ch.SGDGrid()) == 180
+    grid = SGDGrid(lr=(0.1, 1.0), batch_size=(256,), weight_decay=(0.0,), momentum=(0.0,))
+    assert grid.n_in(SGDGrid()) == 1 and SGDGrid().n_in(SGDGrid()) == 180
 
 
 def test_ms7_records_mark_untrained_architectures_not_run():
@@ -228,7 +229,7 @@ def test_stacked_grid_matches_one_run_per_grid_point(monkeypatch):
     # per batch size must give each grid point what its own run gives, to float tolerance; a high
     # stopping loss makes some members stop early, at different epochs.
     seeds = [0, 1]
-    tr, va, te = ch.make_splits3("noisy LMS-7", 300, 100, 200, seeds, noise=0.1)
+    tr, va, te = make_splits3("noisy LMS-7", 300, 100, 200, seeds, noise=0.1)
     grid = sgd.SGDGrid(
         lr=(0.05, 1.0), batch_size=(300, 512), weight_decay=(0.0, 5e-4), momentum=(0.0, 0.9)
     )

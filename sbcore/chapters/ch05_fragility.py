@@ -20,16 +20,13 @@ from ..claims.checks.fragility import PAPER_SHARE
 from ..data.dominoes import SOURCES, ImageDominoes
 from ..experiments import fragility
 from ..experiments.fragility import (
-    ATTACKS,  # noqa: F401
     UAPS,
     AttackRun,
-    attack_dominoes,  # noqa: F401
+    attack_dominoes,
     attack_models,
     flip_budget_sweep,
     members,
-    shift_and_contradiction,  # noqa: F401
     transfer_matrix,
-    uap_in_z,  # noqa: F401
 )
 from ..experiments.images import MNIST_CIFAR_RECIPE, load_pair, train_image_models
 from ..experiments.stacks import make_splits, train_stack

@@ -16,12 +16,11 @@ import numpy as np
 from ..claims.checks.generalization import GRID_POINTS, TABLE2, TABLE10
 from ..claims.display import mean_std
 from ..experiments import generalization as sgd
-from ..experiments.generalization import HP, GridRun, SGDGrid, best_run  # noqa: F401 (notebook)
+from ..experiments.generalization import HP, GridRun, SGDGrid
 from ..experiments.stacks import (
     StackResult,
     accuracy_callback,
-    make_splits,  # noqa: F401
-    make_splits3,  # noqa: F401
+    make_splits,
     train_stack,
 )
 from ..metrics import stack_data

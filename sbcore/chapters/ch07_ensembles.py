@@ -16,7 +16,6 @@ from ..claims.display import mean_std
 from ..experiments import ensembles
 from ..experiments.ensembles import (
     EnsembleRun,
-    coordinate_reliance,  # noqa: F401
     randomized_ensemble_eval,
 )
 from ..models.specs import ModelSpec

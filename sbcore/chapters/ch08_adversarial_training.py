@@ -24,11 +24,6 @@ from ..experiments.adversarial import (
 )
 from ..experiments.images import MNIST_CIFAR_RECIPE, load_pair, train_image_model
 from ..experiments.stacks import make_splits
-from ..margins import (  # noqa: F401 (the notebook's)
-    adv_ms_margins,
-    margin_sizes,
-    margins_against_n,
-)
 from ..models.zoo import IMAGE_MODELS
 from ..scales import positive_int, require
 from ..train import TrainConfig
