@@ -1,4 +1,4 @@
-"""The library's layers: imports only go down (shared/design.md's contract, checked on the source).
+"""The library's layers: imports only go down (CONTRIBUTING.md's house rules, checked on the source).
 
 Top to bottom; a module may import from its own layer and the layers below, never above. Chapter
 modules never import one another. (An AST walk instead of import-linter: the same contract in a
