@@ -11,7 +11,7 @@ survives, fragility, generalization, ensembles, adversarial, theory, recipes) ->
 ``sbcore.start(...)`` starts a chapter.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):

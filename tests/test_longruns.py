@@ -143,3 +143,50 @@ def test_long_wd_stopped_mid_training_resumes_from_its_checkpoint_to_the_same_re
     monkeypatch.setattr(longruns, "weight_norms", norms)
     again = longruns.long_wd_stack("(100,1)-FCN", **kw, checkpoint=Checkpoint(tmp_path / "c.pt"))
     assert again["trajectory"] == whole["trajectory"] and again["n_updates"] == 24
+
+
+def _long_wd_record(test, s_rand, *, n_test=10_000, decays=(0.0, 0.01)):
+    members = [{"seed": s, "weight_decay": wd} for wd in decays for s in (0, 1)]
+    last = {
+        "n_updates": 100,
+        "train": test,
+        "test": test,
+        "s_rand": s_rand,
+        "sc_rand": test,
+        "w_norm": [1.0] * len(test),
+    }
+    return {
+        "model": "(100,1)-FCN",
+        "members": members,
+        "trajectory": [last],
+        "n_updates": 100,
+        "n_test": n_test,
+        "commit": "abc",
+    }
+
+
+def test_a_switch_needs_test_accuracy_above_the_linear_feature_and_s_randomized_above_chance():
+    # chance + 4 se at 10,000 points: 0.52. Members: linear only; switched; above 0.95 by
+    # memorizing nothing of the slabs (S-rand at chance); S-rand up but test below 0.95
+    rec = _long_wd_record([0.94, 0.99, 0.96, 0.90], [0.50, 0.97, 0.51, 0.60])
+    assert longruns.switched(rec) == [False, True, False, False]
+    assert longruns.long_wd_groups(rec) == {0.0: [0, 1], 0.01: [2, 3]}
+    rows = longruns.long_wd_rows([rec])
+    assert [(r["weight decay"], r["switched"]) for r in rows] == [
+        ("0", "1 of 2"),
+        ("0.01", "0 of 2"),
+    ]
+    assert rows[0]["test"] == "0.965 ± 0.035" and rows[1]["S-rand"] == "0.555 ± 0.064"
+    text = longruns.long_wd_text([rec])
+    assert text.startswith("1 of the 4 members ((100,1)-FCN; 100 updates) switched")
+    assert "0.500-0.970" in text and "(100,2)-FCN: not recorded yet" in text
+    assert longruns.long_wd_text([]).startswith("No long run is recorded yet")
+
+
+def test_the_committed_long_wd_runs_load_with_their_trajectories():
+    recs = longruns.load_long_wd()
+    assert recs, "docs/results/long-wd holds at least the (100,1)-FCN's record"
+    for rec in recs:
+        assert rec["n_updates"] == 2_500_000 and len(rec["members"]) == 12
+        last = rec["trajectory"][-1]
+        assert len(last["test"]) == 12 and rec["commit"]

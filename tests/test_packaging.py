@@ -51,3 +51,15 @@ def test_the_library_needs_no_extra():
     core = {_norm(REQ.match(d).group(1)) for d in project["dependencies"]}
     assert {"torch", "numpy", "scikit-learn", "matplotlib", "tqdm"} <= core
     assert set(project["optional-dependencies"]) == {"book", "jobs", "dev"}
+
+
+def test_version_license_and_citation_agree():
+    import sbcore
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert sbcore.__version__ == project["version"]
+    assert project["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
+    cff = (ROOT / "CITATION.cff").read_text()
+    assert f"version: {project['version']}\n" in cff and "Pitfalls of Simplicity Bias" in cff
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert f"## {project['version']} " in changelog

@@ -1,6 +1,7 @@
 """The testbed: fit's loss hook, the reference methods' mechanisms against hand computations and
 autograd, the method protocol, and a smoke-scale scorecard of vanilla and one reference method."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -246,6 +247,22 @@ def test_scorecard_deltas_noise_and_moves():
     assert card.table()[0]["method"] == "vanilla"
 
 
+def test_a_column_whose_models_did_not_train_gives_no_difference():
+    # vanilla learned MS-(5,7) (accuracy 1.0); "m" sits at chance there: its S-randomized AUC of
+    # 0.5 and Sc-randomized AUC of 0.5 would read as a strong mitigation, and must not
+    good = {k: np.array([0.5, 0.5]) for k in KEYS} | {"ms57_acc": np.array([1.0, 1.0])}
+    chance = dict(good, ms57_acc=np.array([1.0, 0.5]), ms57_sc_auc=np.array([0.5, 0.5]))
+    van = MethodScore("vanilla", dict(good, ms57_sc_auc=np.array([1.0, 1.0])))
+    card = Scorecard("smoke", [0, 1], [van, MethodScore("m", chance)], "x")
+    assert card.rows[1].untrained("ms57_sc_auc") and card.rows[1].untrained("ms57_s_auc")
+    assert not card.rows[1].untrained("lms5_s_auc")  # no accuracy recorded: nothing to guard
+    assert not card.rows[1].untrained("noisy_acc")  # a performance column guards itself
+    assert np.isnan(card.deltas()["m"]["ms57_sc_auc"])
+    assert ch.moved(card.deltas(), card.noise(), {"ms57_sc_auc": -1}) == {"m": []}
+    assert card.table()[1]["MS-(5,7) Sc-rand AUC"] == "0.500 ± 0.000 †"
+    assert "†: the models behind the value did not train" in repr(card)
+
+
 def test_config_validation():
     assert ch.KNOWN == (*M.REFERENCE, *M.EXTRA) and ch.REFERENCE == M.REFERENCE
     smoke = ch.PRESETS["smoke"]
@@ -262,17 +279,51 @@ def test_config_validation():
 
 def test_evaluate_vanilla_and_a_reference_method_at_smoke_scale():
     card = testbed.evaluate(M.spectral_decoupling(), scale="smoke")
-    assert [r.name for r in card.rows] == ["vanilla", "spectral decoupling"]
+    assert [r.name for r in card.rows] == ["vanilla", testbed.CONTROL, "spectral decoupling"]
     for r in card.rows:
         for k in KEYS:
             assert r.values[k].shape == (2,) and np.isfinite(r.values[k]).all(), (r.name, k)
     van = card.row("vanilla").values
     assert abs(van["lms5_s_auc"].mean() - 0.5) < 0.1 and van["lms5_sc_auc"].min() > 0.95
     assert card.image_data and "spectral decoupling" in repr(card)
-    again = testbed.evaluate(M.vanilla(), scale="smoke")  # same seeds, same numbers
-    assert len(again.rows) == 1
+    again = testbed.evaluate(M.vanilla(), scale="smoke", positive_control=False)
+    assert [r.name for r in again.rows] == ["vanilla"]  # same seeds, same numbers
     for k in KEYS:
         assert np.allclose(again.rows[0].values[k], van[k])
+    # the positive control moves every column the smoke scale keeps, beyond twice the spread
+    kept = ch.PRESETS["smoke"].control_columns
+    labels = {c.key: c.label for c in testbed.COLUMNS}
+    better = {c.key: c.better for c in testbed.COLUMNS}
+    rows, missing = ch.control_range(card.deltas(), card.noise(), better, labels, kept)
+    assert kept and missing == [], rows
+    assert {r["column"] for r in rows if r["the control moves it"] == "yes"} >= {
+        labels[k] for k in kept
+    }
+
+
+def test_the_control_trains_on_s_randomized_sets_and_is_tested_on_the_originals():
+    from sbcore.testbed.evaluation import Data, prepare
+
+    cfg = ch.PRESETS["smoke"]
+    data = prepare(cfg, [0, 1])
+    blind = data.without_s(0)
+    assert isinstance(blind, Data)
+    for name in ("lms5", "ms57", "noisy"):
+        (tr, te), (btr, bte) = getattr(data, name), getattr(blind, name)
+        assert bte is te  # the same test sets
+        for t, b in zip(tr, btr):
+            s, sc = list(t.s_coords), list(t.sc_coords)
+            assert torch.equal(b.y, t.y) and torch.equal(b.z[:, sc], t.z[:, sc])
+            assert not torch.equal(b.z[:, s], t.z[:, s])  # S permuted across the points
+            assert torch.equal(b.z[:, s].sort(0).values, t.z[:, s].sort(0).values)
+            # S no longer predicts y: LMS's linear coordinate's sign agrees with y half the time
+            if name != "ms57":
+                agree = ((b.z[:, s[0]] > 0).long() == b.y).float().mean()
+                assert abs(float(agree) - 0.5) < 0.06
+    assert blind.ms5 is data.ms5  # MS-5 has no S
+    (itr, ite), (btr, bte) = data.images, blind.images
+    assert bte is ite and torch.equal(btr.x[:, :, 32:], itr.x[:, :, 32:])
+    assert not torch.equal(btr.x[:, :, :32], itr.x[:, :, :32])
 
 
 # ---------------------------------------------------------------- Just Train Twice
@@ -308,6 +359,74 @@ def test_jtt_retrains_on_the_first_models_errors(lms, monkeypatch):
     (s1, e1, stop1), (s2, e2, _) = calls
     assert s1 == x.shape and e1 == 2 and stop1 is None  # stage 1: the identification epochs
     assert e2 == 3 and s2[0] == 2 and s2[1] > 400  # stage 2: the error set upsampled
+
+
+# ---------------------------------------------------------------- USEFUL
+
+
+def test_two_means_splits_two_obvious_groups_whatever_their_order():
+    z = torch.tensor([[0.0, 0.1], [5.0, 5.0], [0.2, 0.0], [5.1, 4.9], [0.1, 0.2]])
+    side = M.two_means(z)
+    assert side.tolist() in ([False, True, False, True, False], [True, False, True, False, True])
+    assert not M.two_means(torch.ones(4, 2)).any()  # one point repeated: nothing to split
+
+
+def test_slow_cluster_picks_each_classs_unlearned_examples_by_hand():
+    # class 0: three examples learned early (logits far on the right side), two not (near 0);
+    # class 1: two learned, one not. Expected: exactly the unlearned ones, per class.
+    logits = torch.tensor(
+        [[4.0, -4.0], [0.1, 0.0], [4.2, -3.9], [3.8, -4.1], [0.0, 0.2],  # class 0
+         [-4.0, 4.0], [0.0, 0.1], [-3.9, 4.2]]  # class 1
+    )  # fmt: skip
+    y = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1])
+    assert M.slow_cluster(logits, y).tolist() == [0, 1, 0, 0, 1, 0, 1, 0]
+    # the higher-loss cluster is chosen, not the smaller one: here the unlearned cluster is the
+    # larger one of class 0
+    logits2 = torch.tensor([[4.0, -4.0], [0.1, 0.0], [0.0, 0.1], [0.2, 0.1]])
+    assert M.slow_cluster(logits2, torch.zeros(4, dtype=torch.long)).tolist() == [0, 1, 1, 1]
+
+
+def test_useful_upsamples_the_slow_cluster_once_and_retrains_with_its_base(lms, monkeypatch):
+    calls = []
+    real = M.Method.fit
+
+    def spy(self, model, x, y, cfg, **kw):
+        calls.append((self.name, x.shape, cfg.max_epochs, cfg.stop_loss))
+        return real(self, model, x, y, cfg, **kw)
+
+    monkeypatch.setattr(M.Method, "fit", spy)
+    picked = []
+    real_slow = M.slow_cluster
+    monkeypatch.setattr(
+        M, "slow_cluster", lambda lg, y: picked.append(real_slow(lg, y)) or picked[-1]
+    )
+    stack = ModelSpec.parse("(8,1)-FCN").build(50, seeds=[0, 1])
+    start = copy.deepcopy(stack.state_dict())
+    x, y = torch.stack([lms.x, lms.x]), torch.stack([lms.y, lms.y])
+    cfg = TrainConfig(max_epochs=20, momentum=0.9)
+    method = M.useful(M.sam(), fraction=0.1)
+    assert method.name == "USEFUL + SAM" and method.settings["rho"] == 0.05
+    method.fit(stack, x, y, cfg, seed=0, n_data=2)
+    outer, (n1, s1, e1, stop1), (n2, s2, e2, _) = calls
+    assert outer[0] == "USEFUL + SAM" and n1 == n2 == "SAM"  # both stages use the base method
+    assert s1 == x.shape and e1 == 2 and stop1 is None  # 10% of 20 epochs, no early stop
+    n_slow = max(int(p.sum()) for p in picked)
+    assert len(picked) == 2 and 0 < n_slow < 600
+    assert e2 == 20 and s2 == (2, 600 + n_slow, 50)  # every point once, the slow ones twice
+    assert any(not torch.equal(start[k], v) for k, v in stack.state_dict().items())
+    with pytest.raises(ValueError, match="^base must be"):
+        M.useful(M.jtt())
+    with pytest.raises(ValueError, match=r"^fraction must be in \(0, 1\]"):
+        M.useful(fraction=1.5)
+
+
+@pytest.mark.parametrize("make", [M.useful, M.jtt])
+def test_two_stage_methods_train_an_ordinary_model(lms, make):
+    # the image columns train one ordinary network per seed, not a stack
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(50, 8), nn.ReLU(), nn.Linear(8, 2))
+    hist = make().fit(net, lms.x, lms.y, TrainConfig(max_epochs=3), seed=0)
+    assert len(hist.loss) >= 1 and all(np.isfinite(hist.loss))
 
 
 def test_member_diagnostics_of_identical_and_different_members():

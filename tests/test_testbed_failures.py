@@ -43,6 +43,8 @@ TINY = dataclasses.replace(
         (M.diverse, "n_points"),
         (M.jtt, "epochs"),
         (M.jtt, "factor"),
+        (M.useful, "fraction"),
+        (M.useful, "factor"),
     ],
 )
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, 0, -1, True, "1"])
@@ -58,7 +60,18 @@ def test_every_numeric_hyperparameter_refuses_inf_nan_and_out_of_range(make, nam
 def test_the_defaults_and_plain_numbers_still_build():
     assert M.sam(rho=1).settings == {"rho": 1.0}
     assert M.diverse(members=3, weight=0.5, n_points=np.int64(8)).members == 3
-    assert [m.name for m in M.reference()] == ["SAM", "spectral decoupling", "diverse ensemble"]
+    assert [m.name for m in M.reference()] == [
+        "SAM",
+        "spectral decoupling",
+        "diverse ensemble",
+        "USEFUL",
+        "USEFUL + SAM",
+    ]
+    assert M.useful(fraction=1, factor=np.int64(3)).settings == {
+        "base": "vanilla",
+        "fraction": 1.0,
+        "factor": 3,
+    }
 
 
 @pytest.mark.parametrize(
@@ -138,7 +151,7 @@ def test_a_diverged_or_broken_method_gets_a_row_and_the_others_keep_theirs():
         match=r"'broken' failed: error at domino images: "
         r"ZeroDivisionError: division by zero in my penalty$",
     ):
-        card = testbed.evaluate(methods, config=TINY, seeds=[0, 1])
+        card = testbed.evaluate(methods, config=TINY, seeds=[0, 1], positive_control=False)
     assert [r.name for r in card.rows] == ["vanilla", "nan loss", "inf weights", "broken", "plain"]
     fails = card.failures()
     assert set(fails) == {"nan loss", "inf weights", "broken"}

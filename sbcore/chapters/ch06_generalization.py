@@ -40,6 +40,7 @@ KNOBS = {
 FCNS = tuple(TABLE2)  # the six FCNs of Table 2: widths 100, 200, 300 x depths 1, 2
 
 
+PAPER_MAX_WD = max(SGDGrid().weight_decay)  # App. D.1's largest weight decay, 5e-4
 _MS7 = TrainConfig(lr=0.3, momentum=0.9, weight_decay=5e-4, batch_size=256)  # App. D.1, MS-7
 _CURVE = TrainConfig(lr=0.1, momentum=0.9, weight_decay=0.0, max_epochs=40)
 
@@ -367,4 +368,42 @@ def wd_records(run, history, weight_decay: float, history0) -> None:
                 split=split,
                 weight_decay=weight_decay,
                 model=m,
+            )
+
+
+def long_wd_records(run, records: Sequence[dict]) -> None:
+    """The recorded long weight-decay runs (issue 24): per architecture and weight decay, whether
+    its members still rely on S alone after the run's updates (S-randomized accuracy at chance,
+    their test accuracy as the learned precondition); an architecture not recorded yet is
+    recorded as not run. A weight decay above the paper's grid (:data:`PAPER_MAX_WD`) may
+    underfit: its failure is the check's known deviation."""
+    from ..experiments.longruns import LONG_WD, LONG_WD_DECAYS, LONG_WD_MODELS, long_wd_groups
+
+    data = f"noisy LMS-7 (p={LONG_WD['noise']:g}), recorded long run"
+    done = {r["model"]: r for r in records}
+    for m in LONG_WD_MODELS:
+        rec = done.get(m)
+        if rec is None:
+            for wd in LONG_WD_DECAYS:
+                run.not_run(
+                    "generalization.long_wd",
+                    "not recorded yet (python -m sbcore longrun long-wd)",
+                    data=data,
+                    model=m,
+                    weight_decay=wd,
+                    updates=0,
+                )
+            continue
+        last = rec["trajectory"][-1]
+        for wd, idx in long_wd_groups(rec).items():
+            run.check(
+                "generalization.long_wd",
+                [last["s_rand"][i] for i in idx],
+                n=rec["n_test"],
+                learned=[last["test"][i] for i in idx],
+                data=f"{data} at commit {rec['commit']}",
+                known=wd > PAPER_MAX_WD,
+                model=m,
+                weight_decay=wd,
+                updates=rec["n_updates"],
             )

@@ -23,10 +23,12 @@ def _display(obj) -> None:
 
 def show_table(
     rows: Sequence[dict], columns: Sequence[str] | None = None, *, digits: int = 3
-) -> str:
-    """Show ``rows`` as a Markdown table (floats rounded to ``digits``); returns the Markdown."""
+) -> None:
+    """Show ``rows`` as a Markdown table (floats rounded to ``digits``). Returns None, so that a
+    table shown by a cell's last line is not shown a second time as the cell's value (the text
+    itself: :func:`markdown_table`)."""
     if not rows:
-        return ""
+        return
     cols = list(columns or rows[0].keys())
 
     def cell(v):
@@ -41,7 +43,6 @@ def show_table(
         _display(Markdown(md))
     except ImportError:  # pragma: no cover
         pass
-    return md
 
 
 def show_settings(summary: str, rows: Sequence[dict]) -> str:

@@ -266,8 +266,9 @@ class Run:
 
     def table(
         self, rows: Sequence[dict], columns: Sequence[str] | None = None, *, digits: int = 3
-    ) -> str:
-        return display.show_table(rows, columns, digits=digits)
+    ) -> None:
+        """Show ``rows`` as a table (:func:`sbcore.claims.display.show_table`); returns None."""
+        display.show_table(rows, columns, digits=digits)
 
     def glue(self, name: str, value: Any) -> None:
         """Glue ``value`` for the prose; returns None, so a figure glued by a cell's last line is

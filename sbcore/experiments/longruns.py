@@ -353,6 +353,112 @@ def run_long_wd(
     return written
 
 
+LINEAR_ACC = 0.95  # noisy LMS-7 (p = 0.1): the linear feature alone is right on ~95% of points
+
+
+def load_long_wd(folder: str | Path | None = None) -> list[dict]:
+    """The finished architectures of a ``long-wd`` run, in :data:`LONG_WD_MODELS` order (empty if
+    none finished); ``folder`` None: the committed run (:data:`LONG_WD_RECORDED`)."""
+    folder = project_root() / LONG_WD_RECORDED if folder is None else Path(folder)
+    recs = []
+    for p in sorted(folder.glob("*.json")):
+        r = json.loads(p.read_text())
+        missing = {"model", "members", "trajectory", "n_updates", "n_test", "commit"} - set(r)
+        if missing:
+            raise ValueError(f"{p}: not a long-wd record (missing {sorted(missing)})")
+        recs.append(r)
+    order = {m: i for i, m in enumerate(LONG_WD_MODELS)}
+    return sorted(recs, key=lambda r: order.get(r["model"], len(order)))
+
+
+def switched(rec: dict, *, k: float = 4.0) -> list[bool]:
+    """Per member of a long-wd record, whether it left the linear feature for the slabs by the
+    last logged step: test accuracy above the linear feature's :data:`LINEAR_ACC` and
+    S-randomized accuracy above chance by more than ``k`` binomial standard errors at the record's
+    ``n_test`` (a member that uses the slabs has S-randomized accuracy near its test accuracy)."""
+    last = rec["trajectory"][-1]
+    chance = 0.5 + k * math.sqrt(0.25 / rec["n_test"])
+    return [t > LINEAR_ACC and s > chance for t, s in zip(last["test"], last["s_rand"])]
+
+
+def long_wd_groups(rec: dict) -> dict[float, list[int]]:
+    """Weight decay -> the indices of its members in ``rec`` (one per seed)."""
+    out: dict[float, list[int]] = {}
+    for i, m in enumerate(rec["members"]):
+        out.setdefault(float(m["weight_decay"]), []).append(i)
+    return out
+
+
+def long_wd_rows(records: Sequence[dict]) -> list[dict]:
+    """One row per (architecture, weight decay) of recorded long-wd runs: its seeds, the updates
+    reached, mean ± sd over seeds of the last logged train, test, S- and Sc-randomized accuracy
+    and weight norm, and how many of its members switched to the slabs (:func:`switched`)."""
+
+    def ms(v: Sequence[float]) -> str:
+        v = [float(x) for x in v]
+        mean = sum(v) / len(v)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
+        return f"{mean:.3f} ± {sd:.3f}"
+
+    rows = []
+    for rec in records:
+        last, sw = rec["trajectory"][-1], switched(rec)
+        for wd, idx in long_wd_groups(rec).items():
+            pick = lambda key: [last[key][i] for i in idx]  # noqa: E731
+            rows.append(
+                {
+                    "model": rec["model"],
+                    "weight decay": f"{wd:g}",
+                    "seeds": len(idx),
+                    "updates": f"{rec['n_updates']:,}",
+                    "train": ms(pick("train")),
+                    "test": ms(pick("test")),
+                    "S-rand": ms(pick("s_rand")),
+                    "Sc-rand": ms(pick("sc_rand")),
+                    "weight norm": f"{sum(pick('w_norm')) / len(idx):.1f}",
+                    "switched": f"{sum(sw[i] for i in idx)} of {len(idx)}",
+                }
+            )
+    return rows
+
+
+def long_wd_decays() -> str:
+    """The long runs' weight decays in words, e.g. "0, 0.0001, 0.001 and 0.01"."""
+    words = [f"{w:g}" for w in LONG_WD_DECAYS]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def long_wd_text(records: Sequence[dict]) -> str:
+    """The sentence the prose glues about the recorded long runs: how many members switched to
+    the slabs, where their S-randomized and test accuracies ended, and which architectures are
+    not recorded yet."""
+    if not records:
+        return "No long run is recorded yet, so this build has no answer"
+    n = sum(len(r["members"]) for r in records)
+    sw = sum(sum(switched(r)) for r in records)
+    s_rand = [v for r in records for v in r["trajectory"][-1]["s_rand"]]
+    models = ", ".join(r["model"] for r in records)
+    updates = ", ".join(f"{r['n_updates']:,}" for r in records)
+    parts = [
+        f"{sw} of the {n} members ({models}; {updates} updates) switched to the slabs; their "
+        f"last S-randomized accuracies lie in {min(s_rand):.3f}-{max(s_rand):.3f}"
+    ]
+    for r in records:
+        last = r["trajectory"][-1]
+        tests = {
+            wd: sum(last["test"][i] for i in idx) / len(idx)
+            for wd, idx in long_wd_groups(r).items()
+        }
+        parts.append(
+            f"the {r['model']}'s mean test accuracy ends at "
+            + ", ".join(f"{t:.3f} (weight decay {wd:g})" for wd, t in tests.items())
+        )
+    missing = [m for m in LONG_WD_MODELS if m not in {r["model"] for r in records}]
+    if missing:
+        parts.append(f"{', '.join(missing)}: not recorded yet")
+    return "; ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None, prog: str | None = None) -> None:
     p = argparse.ArgumentParser(
         prog=prog or "python -m sbcore longrun", description=__doc__.split("\n\n")[0]

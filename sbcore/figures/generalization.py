@@ -1,13 +1,14 @@
-"""Chapter 06's figures: training curves and the SGD grid."""
+"""Chapter 06's figures: training curves, the SGD grid and the long weight-decay runs."""
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .style import NEG, REFERENCE, STANDARD, S, new_figure
+from .style import CYCLE, NEG, REFERENCE, STANDARD, S, new_figure
 
 SPLIT_STYLE = {"train": (NEG, "-"), "test": (STANDARD, "--"), "s_rand": (S, ":")}
 SPLIT_LABEL = {"train": "train", "test": "test", "s_rand": "S-randomized test"}
@@ -56,4 +57,44 @@ def plot_grid_scatter(rows: Sequence[Mapping]) -> Figure:
     ax.set_xlabel("validation accuracy")
     ax.set_ylabel("test accuracy")
     ax.legend(fontsize=6.5)
+    return fig
+
+
+def plot_long_wd(records: Sequence[Mapping]) -> Figure:
+    """The long weight-decay runs (``records``: as :func:`sbcore.experiments.longruns.load_long_wd`
+    returns them): one row of panels per architecture, test, S-randomized test accuracy and
+    weight norm against SGD updates on a log scale; one colour per weight decay, one line per
+    seed. A member that switched to the slabs would show as test accuracy rising above the
+    linear feature's 0.95 and S-randomized accuracy leaving chance."""
+    decays = sorted({float(m["weight_decay"]) for r in records for m in r["members"]})
+    colour = dict(zip(decays, CYCLE))
+    fig, axes = new_figure(
+        height=1.0 + 2.0 * max(len(records), 1), nrows=max(len(records), 1), ncols=3, squeeze=False
+    )
+    for row, rec in zip(axes, records):
+        t = rec["trajectory"]
+        steps = [p["n_updates"] for p in t]
+        for i, m in enumerate(rec["members"]):
+            c = colour[float(m["weight_decay"])]
+            for ax, key in zip(row, ("test", "s_rand", "w_norm")):
+                ax.plot(steps, [p[key][i] for p in t], color=c, lw=0.9, alpha=0.8)
+        for ax in row:
+            ax.set_xscale("log")
+        row[0].axhline(0.95, color=REFERENCE, lw=0.7, ls="--")
+        row[1].axhline(0.5, color=REFERENCE, lw=0.7, ls=":")
+        row[0].set_ylim(0.8, 1.005)
+        row[1].set_ylim(0.4, 1.02)
+        row[2].set_yscale("log")
+        row[0].set_ylabel(f"{rec['model']}\ntest accuracy")
+        row[1].set_ylabel("S-randomized accuracy")
+        row[2].set_ylabel("weight norm")
+    for ax in axes[-1]:
+        ax.set_xlabel("SGD updates")
+    handles = [plt.Line2D([], [], color=colour[w], lw=1.2) for w in decays]
+    handles += [
+        plt.Line2D([], [], color=REFERENCE, lw=0.7, ls="--"),
+        plt.Line2D([], [], color=REFERENCE, lw=0.7, ls=":"),
+    ]
+    labels = [f"weight decay {w:g}" for w in decays] + ["linear feature (0.95)", "chance"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=3)
     return fig

@@ -13,6 +13,14 @@ average), and per column:
   SVD- and AS-UAP (chapter 05's budget), and that UAP's share of energy on S;
 * images (Sec. 4.2, Table 4): top- (S-) and bottom- (Sc-) randomized AUC on domino pair A.
 
+The second row is the testbed's **positive control** (:data:`CONTROL`): vanilla SGD trained on the
+same training sets with S randomized (:meth:`Data.without_s`), so that it cannot use S and must
+learn the complex features if it learns at all; it is tested on the same test sets as every row.
+A column moves for a method that truly avoids the simplicity bias only if it moves for the
+control: the control shows each column's range at a scale (``Config.control_columns`` names the
+columns the scale keeps, and chapter 10 checks that the control moves them). MS-5 has no S, so
+the ensemble columns have no control.
+
 Each method is scored on its own: one that diverges (a NaN or infinite training loss, or logits)
 or whose code raises ends its row at that stage with a :class:`~.scorecard.Failure` (an exception
 also warns with :class:`MethodFailed`; ``errors="raise"`` re-raises it), and the other methods
@@ -32,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..chapters.ch10_testbed import EPS_LMS5, PRESETS, Config
+from ..chapters.ch10_testbed import CONTROL, EPS_LMS5, PRESETS, Config
 from ..claims.run import MAX_SEED
 from ..data.synthetic import SyntheticData
 from ..experiments.fragility import attack_models
@@ -42,6 +50,7 @@ from ..metrics import (
     accuracy,
     coords_mask,
     ensemble_logits,
+    member_seed,
     stack_data,
     table1_eval,
 )
@@ -50,6 +59,7 @@ from ..models.specs import ModelSpec
 from ..models.zoo import build_image_model
 from ..runtime import member_seeds, pick_device
 from ..scales import resolve_scale
+from ..train import TrainConfig
 from .methods import gradient_alignment, vanilla
 from .protocol import Averaged, Committee, Method
 from .scorecard import Failure, MethodScore, Scorecard
@@ -85,6 +95,36 @@ class Data:
     ms5: tuple[list[SyntheticData], list[SyntheticData]]
     images: tuple
 
+    def without_s(self, seed: int) -> Data:
+        """The same data with S randomized in every training set (one seeded permutation of the
+        S block across the training points, per set: S keeps its distribution and carries no
+        label; :func:`sbcore.data.synthetic.randomize`), the domino training set's top block
+        likewise; the test sets and MS-5 (whose S is empty) as they are."""
+
+        def blind(sets: tuple, k: int) -> tuple:
+            return [
+                t.randomized("S", seed=member_seed(seed + k, i)) for i, t in enumerate(sets[0])
+            ], sets[1]
+
+        train, test = self.images
+        return Data(
+            blind(self.lms5, 0),
+            blind(self.ms57, 1),
+            blind(self.noisy, 2),
+            self.ms5,
+            (train.randomized("S", seed=seed + 3), test),
+        )
+
+
+def control() -> Method:
+    """The positive control's row: plain SGD (:func:`~.methods.vanilla`'s recipe), which
+    :func:`evaluate` trains on :meth:`Data.without_s` instead of the original training sets."""
+    return Method(
+        CONTROL,
+        paper="this testbed: vanilla SGD with S randomized in training",
+        settings={"training sets": "S randomized"},
+    )
+
 
 def prepare(cfg: Config, seeds: Sequence[int]) -> Data:
     """Draw every dataset of the scorecard for ``seeds`` (the image pairing from ``seeds[0]``)."""
@@ -113,10 +153,12 @@ def train_predictors(
     *,
     device="cpu",
     progress: bool = False,
+    recipe: TrainConfig | None = None,
 ) -> list:
     """One predictor per seed (seed s's ``method.members`` stack members, logits averaged),
     trained with ``method`` on ``trains[s]``; member k * S + s starts from seed
-    ``seeds[s] + k * INIT_STRIDE`` (k = 0: the seed itself, as chapter 02's stacks)."""
+    ``seeds[s] + k * INIT_STRIDE`` (k = 0: the seed itself, as chapter 02's stacks), with
+    ``recipe`` (default ``cfg.train``)."""
     S, K = len(seeds), method.members
     stack = (
         ModelSpec.parse(model)
@@ -128,7 +170,7 @@ def train_predictors(
         stack,
         x.to(device),
         y.to(device),
-        cfg.train,
+        cfg.train if recipe is None else recipe,
         seed=seeds[0],
         n_data=S,
         progress=progress,
@@ -256,10 +298,13 @@ def image_aucs(
     *,
     device="cpu",
     progress: bool = False,
+    train=None,
 ) -> dict[str, np.ndarray]:
     """One domino model per seed (``method.members`` zoo models as a :class:`Committee`), built
-    under ``torch.manual_seed(seed)`` like chapter 03's; top- and bottom-randomized AUC."""
-    train, test = data.images
+    under ``torch.manual_seed(seed)`` like chapter 03's, trained on ``train`` (default the
+    domino training set of ``data``); standard, top- and bottom-randomized AUC on its test set."""
+    train = data.images[0] if train is None else train
+    test = data.images[1]
     models = []
     for s in seeds:
         torch.manual_seed(s)
@@ -283,7 +328,7 @@ def image_aucs(
             f"the {cfg.image_model} of seed {s} on the domino test set",
         )
     ev = randomized_image_eval(models, test, seed=seeds[0])
-    return {"img_top_auc": ev.s_auc, "img_bottom_auc": ev.sc_auc}
+    return {"img_top_auc": ev.s_auc, "img_bottom_auc": ev.sc_auc, "img_auc": ev.auc}
 
 
 def score(
@@ -295,8 +340,11 @@ def score(
     device="cpu",
     progress: bool = False,
     catch: bool = False,
+    fit_data: Data | None = None,
 ) -> MethodScore:
-    """Every column of the scorecard for one method (see the module docstring), stage by stage.
+    """Every column of the scorecard for one method (see the module docstring), stage by stage:
+    trained on ``fit_data``'s training sets (default ``data``'s: the positive control passes
+    :meth:`Data.without_s`), tested and attacked on ``data``'s.
 
     With ``catch``, an exception at a stage ends the row there: ``failure`` says what failed
     (:meth:`Failure.of`) and the columns of the stages before stay. Without, it propagates with
@@ -304,10 +352,15 @@ def score(
     start, stage = time.perf_counter(), "start"
     row = MethodScore(method.name, {}, paper=method.paper, settings=dict(method.settings))
     values, kw = row.values, dict(device=device, progress=progress)
+    fit_data = data if fit_data is None else fit_data
     try:
-        for key, name, sets in (("lms5", "LMS-5", data.lms5), ("ms57", "MS-(5,7)", data.ms57)):
+        for key, name, sets, fits in (
+            ("lms5", "LMS-5", data.lms5, fit_data.lms5),
+            ("ms57", "MS-(5,7)", data.ms57, fit_data.ms57),
+        ):
             stage = f"{name} training"
-            preds = train_predictors(method, cfg.model, sets[0], cfg, seeds, **kw)
+            recipe = cfg.ms57_train if key == "ms57" else None
+            preds = train_predictors(method, cfg.model, fits[0], cfg, seeds, recipe=recipe, **kw)
             stage = f"{name} evaluation"
             ev = randomized_aucs(preds, sets[1], seed=seeds[0])
             values.update(
@@ -324,13 +377,15 @@ def score(
                     stage = "LMS-5 member diagnostics"
                     row.diagnostics = member_diagnostics(preds, sets[1], seed=seeds[0])
         stage = "noisy LMS-7 training"
-        noisy = train_predictors(method, cfg.model, data.noisy[0], cfg, seeds, **kw)
+        noisy = train_predictors(
+            method, cfg.model, fit_data.noisy[0], cfg, seeds, recipe=cfg.noisy_train, **kw
+        )
         stage = "noisy LMS-7 evaluation"
         values["noisy_acc"] = randomized_aucs(noisy, data.noisy[1], seed=seeds[0])["acc"]
         stage = "MS-5 ensembles"
         values.update(ensemble_gains(method, data, cfg, seeds, **kw))
         stage = "domino images"
-        values.update(image_aucs(method, data, cfg, seeds, **kw))
+        values.update(image_aucs(method, data, cfg, seeds, train=fit_data.images[0], **kw))
     except Exception as err:  # a method is arbitrary code; KeyboardInterrupt still stops
         if not catch:
             err.add_note(f"while the testbed scored {method.name!r}, at {stage}")
@@ -384,9 +439,10 @@ def evaluate(
     *,
     seed: int = 0,
     config: Config | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "auto",
     progress: bool = False,
     errors: str = "record",
+    positive_control: bool = True,
 ) -> Scorecard:
     """Score ``method`` (or several) beside vanilla SGD, which is always trained first in the same
     call with the same seeds and data.
@@ -397,12 +453,14 @@ def evaluate(
             (the paper's sample sizes; a GPU is advised); None: $SBCORE_SCALE, else "book".
         seeds: one per repetition (default ``member_seeds(seed, n_seeds)`` of the scale).
         config: a :class:`sbcore.chapters.ch10_testbed.Config` instead of the scale's preset.
-        device: "cpu", "cuda" or "auto" (as the chapters: :func:`sbcore.runtime.pick_device`),
-            or a ``torch.device``.
+        device: "auto" (the default, as the chapters: CUDA when present), "cpu" or "cuda"
+            (:func:`sbcore.runtime.pick_device`), or a ``torch.device``.
         errors: "record": a method that diverges or raises gets a row saying so (an exception
             also warns, :class:`MethodFailed`; ``Scorecard.raise_errors()`` re-raises it, its
             frames' locals cleared) and the others are scored; "raise": the first exception
             propagates as it is (to debug a method).
+        positive_control: score the positive control (:func:`control`) as the second row, on
+            the training sets with S randomized: it shows how far each column can move.
     Returns a :class:`Scorecard` (print it, or ``.table()`` for rows). Raises ValueError naming
     the argument for a bad scale, seed, seeds, config, device, errors or method, before training.
     """
@@ -424,10 +482,12 @@ def evaluate(
     )
     if not all(isinstance(m, Method) for m in given):
         raise ValueError("method must be a testbed Method or a list of them")
-    methods = [vanilla()] + [m for m in given if m.name != "vanilla"]
+    ref = [vanilla()] + ([control()] if positive_control else [])
+    methods = ref + [m for m in given if m.name not in ("vanilla", CONTROL)]
     if len({m.name for m in methods}) != len(methods):
         raise ValueError(f"methods need distinct names, got {[m.name for m in methods]}")
     data = prepare(cfg, seeds)
+    blind = data.without_s(seeds[0]) if positive_control else data
     rows = [
         score(
             m,
@@ -436,7 +496,8 @@ def evaluate(
             seeds,
             device=device,
             progress=progress,
-            catch=i > 0 and errors == "record",
+            catch=i >= len(ref) and errors == "record",
+            fit_data=blind if m.name == CONTROL else data,
         )
         for i, m in enumerate(methods)
     ]

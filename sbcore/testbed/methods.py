@@ -13,6 +13,10 @@
 * :func:`diverse`: a set of models trained together with a penalty on the alignment of their input
   gradients (Teney, Abbasnejad, Lucey & van den Hengel, "Evading the Simplicity Bias: Training a
   Diverse Set of Models Discovers Solutions with Superior OOD Generalization", CVPR 2022).
+* :func:`useful` / :func:`useful_sam`: USEFUL (Nguyen, Haddad, Gan & Mirzasoleiman, "Changing the
+  Training Data Distribution to Reduce Simplicity Bias Improves In-distribution Generalization",
+  NeurIPS 2024): train briefly, split each class by the network's output, upsample the cluster
+  it has not learned once and retrain, with SGD or with SAM. Its own loop (``train``).
 
 The hyperparameters are the papers' defaults where they give one (SAM's rho = 0.05) and otherwise
 ours, fixed before scoring and never tuned on the scorecard.
@@ -33,7 +37,7 @@ from ..models.inference import predict_logits
 from ..train import History, TrainConfig, fit
 from .protocol import Committee, Method, cross_entropy, member_views
 
-REFERENCE = ("sam", "spectral_decoupling", "diverse")  # the leaderboard's default rows
+REFERENCE = ("sam", "spectral_decoupling", "diverse", "useful", "useful_sam")  # default rows
 EXTRA = ("jtt",)  # scored on request (methods=[..., "jtt"]): its second stage is slow on MS-5
 
 
@@ -219,6 +223,16 @@ def upsample(
     return x[rows, idx], y[rows, idx]
 
 
+def member_sets(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, bool]:
+    """Every member's own training set: x (M, n, ...), y (M, n) (a stack's member m trains on
+    dataset ``m % D``; an ordinary model is one member), and whether ``model`` is a stack."""
+    stacked = hasattr(model, "n_models")
+    M = model.n_models if stacked else 1
+    xs = x[torch.arange(M) % x.shape[0]] if y.dim() == 2 else x.expand(M, *x.shape)
+    ys = y[torch.arange(M) % y.shape[0]] if y.dim() == 2 else y.expand(M, *y.shape)
+    return xs, ys, stacked
+
+
 def jtt_train(
     method: Method,
     model: nn.Module,
@@ -237,8 +251,6 @@ def jtt_train(
     ``cfg``; its training errors form the error set of each member. Stage 2: ``model`` trained
     with ``cfg`` on its data with the error set upsampled ``factor`` times (Liu et al. 2021,
     Alg. 1)."""
-    stacked = hasattr(model, "n_models")
-    M = model.n_models if stacked else 1
     first = copy.deepcopy(model)
     fit(
         first,
@@ -249,8 +261,7 @@ def jtt_train(
         progress=progress,
         desc=f"{desc}, stage 1",
     )
-    xs = x[torch.arange(M) % x.shape[0]] if y.dim() == 2 else x.expand(M, *x.shape)
-    ys = y[torch.arange(M) % y.shape[0]] if y.dim() == 2 else y.expand(M, *y.shape)
+    xs, ys, stacked = member_sets(model, x, y)
     lg = predict_logits(first, xs if stacked else xs[0], per_member=stacked)
     xu, yu = upsample(xs, ys, lg.argmax(-1) != ys, factor, seed=seed)
     return fit(
@@ -274,6 +285,118 @@ def jtt(epochs: int = 2, factor: int = 20) -> Method:
         settings={"epochs": epochs, "factor": factor},
         paper="Liu et al. (2021)",
     )
+
+
+# ---------------------------------------------------------------- USEFUL
+
+
+def two_means(z: Tensor, iters: int = 50) -> Tensor:
+    """k-means with k = 2 on the rows of z (n, f): True for the rows of one cluster, False for
+    the other. Deterministic: the centres start at the two rows with the lowest and the highest
+    projection on z's first principal direction, then Lloyd's steps run until no row moves."""
+    z = z.double()
+    centred = z - z.mean(0)
+    if len(z) < 2 or not bool(centred.abs().max() > 0):
+        return torch.zeros(len(z), dtype=torch.bool, device=z.device)
+    proj = centred @ torch.linalg.svd(centred, full_matrices=False).Vh[0]
+    centres = torch.stack([z[proj.argmin()], z[proj.argmax()]])
+    side = torch.cdist(z, centres).argmin(1).bool()
+    for _ in range(iters):
+        centres = torch.stack([z[~side].mean(0), z[side].mean(0)])
+        new = torch.cdist(z, centres).argmin(1).bool()
+        if bool((new == side).all()):
+            break
+        side = new
+    return side
+
+
+def slow_cluster(logits: Tensor, y: Tensor) -> Tensor:
+    """USEFUL's selection (Nguyen et al. 2024, Alg. 1): within each class, the examples are split
+    in two by 2-means on the network's output (``logits`` (n, C)), and the cluster with the higher
+    mean cross-entropy is the one the network has not learned early. Returns a bool (n,) that is
+    True on those examples (none for a class whose outputs do not split)."""
+    loss = torch.nn.functional.cross_entropy(logits.float(), y, reduction="none")
+    out = torch.zeros(len(y), dtype=torch.bool, device=y.device)
+    for c in y.unique():
+        idx = (y == c).nonzero()[:, 0]
+        side = two_means(logits[idx])
+        if bool(side.all()) or not bool(side.any()):
+            continue
+        slow = side if loss[idx][side].mean() > loss[idx][~side].mean() else ~side
+        out[idx[slow]] = True
+    return out
+
+
+def useful_train(
+    method: Method,
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cfg: TrainConfig,
+    *,
+    seed: int,
+    n_data: int,
+    progress: bool,
+    desc: str,
+    base: Method,
+    fraction: float,
+    factor: int,
+) -> History:
+    """Stage 1: a copy of ``model`` (same initialization) trained with ``base`` for ``fraction``
+    of the epoch budget (at least one epoch, no early stop); per member and class, the cluster
+    of its outputs that it has not learned (:func:`slow_cluster`). Stage 2: ``model``, from its
+    initialization, trained with ``base`` and ``cfg`` on its data with that cluster repeated
+    ``factor`` times (``factor = 2``: upsampled once)."""
+    first = copy.deepcopy(model)
+    early = replace(cfg, max_epochs=max(1, round(fraction * cfg.max_epochs)), stop_loss=None)
+    base.fit(
+        first, x, y, early, seed=seed, n_data=n_data, progress=progress, desc=f"{desc}, stage 1"
+    )
+    xs, ys, stacked = member_sets(model, x, y)
+    lg = predict_logits(first, xs if stacked else xs[0], per_member=stacked)
+    slow = torch.stack([slow_cluster(lg[m], ys[m]) for m in range(len(ys))])
+    xu, yu = upsample(xs, ys, slow, factor, seed=seed)
+    return base.fit(
+        model,
+        xu if stacked else xu[0],
+        yu if stacked else yu[0],
+        cfg,
+        seed=seed,
+        n_data=len(ys) if stacked else 1,
+        progress=progress,
+        desc=f"{desc}, stage 2",
+    )
+
+
+def useful(base: Method | None = None, fraction: float = 0.1, factor: int = 2) -> Method:
+    """USEFUL, "UpSample Early For Uniform Learning" (Nguyen, Haddad, Gan & Mirzasoleiman, NeurIPS
+    2024): train for ``fraction`` of the epochs, split every class in two by the network's output,
+    upsample the examples of the cluster with the higher loss (``factor`` copies in all), and
+    retrain from the same initialization, all with ``base`` (vanilla SGD when None, or e.g.
+    :func:`sam`). The paper separates at 5-10% of the training epochs and repeats the slow
+    cluster once (``factor = 2``); ``fraction = 0.1`` is the end of that range, so that at the
+    book's 40 epochs stage 1 is 4 epochs."""
+    base = vanilla() if base is None else base
+    if not isinstance(base, Method) or base.train is not None or base.members != 1:
+        raise ValueError(
+            f"base must be a testbed Method of one member without its own train hook, got {base!r}"
+        )
+    fraction = positive("fraction", fraction)
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    factor = count("factor", factor, 2)
+    name = "USEFUL" if base.name == "vanilla" else f"USEFUL + {base.name}"
+    return Method(
+        name,
+        train=partial(useful_train, base=base, fraction=fraction, factor=factor),
+        settings={"base": base.name, "fraction": fraction, "factor": factor, **base.settings},
+        paper="Nguyen et al. (2024)",
+    )
+
+
+def useful_sam() -> Method:
+    """USEFUL around SAM (rho = 0.05), the combination the USEFUL paper reports best."""
+    return useful(sam())
 
 
 def reference() -> list[Method]:

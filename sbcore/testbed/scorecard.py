@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..claims.checks.base import TRAINED
+
 
 @dataclass(frozen=True)
 class Column:
@@ -42,6 +44,15 @@ COLUMNS = (
     Column("img_bottom_auc", "dominoes bottom-rand AUC", "images", -1),
 )
 KEYS = tuple(c.key for c in COLUMNS)
+# A randomized AUC or an attack's effect says something only about a model that learned: a model
+# at chance has S- and Sc-randomized AUCs of 0.5 and no accuracy to lose. Each such column reads
+# the standard test accuracy (the dominoes: AUC) of the same models, and a difference from vanilla
+# is taken only where both rows reach TRAINED on every seed (sbcore.claims' learned precondition).
+PRECONDITION = {
+    **dict.fromkeys(("lms5_s_auc", "lms5_sc_auc", "pgd_acc", "uap_acc", "uap_share"), "lms5_acc"),
+    **dict.fromkeys(("ms57_s_auc", "ms57_sc_auc"), "ms57_acc"),
+    **dict.fromkeys(("img_top_auc", "img_bottom_auc"), "img_auc"),
+}
 LABELS = {c.key: c.label for c in COLUMNS}
 BETTER = {c.key: c.better for c in COLUMNS}
 
@@ -119,6 +130,12 @@ class MethodScore:
     def mean(self, key: str) -> float:
         return mean_sd(self.values.get(key, []))[0]
 
+    def untrained(self, key: str) -> bool:
+        """Whether column ``key``'s models did not learn: the standard performance it rests on
+        (:data:`PRECONDITION`) was measured and is below :data:`TRAINED` on some seed."""
+        pre = self.values.get(PRECONDITION.get(key, ""))
+        return pre is not None and bool(np.nanmin(np.asarray(pre, float)) < TRAINED)
+
 
 @dataclass
 class Scorecard:
@@ -153,8 +170,9 @@ class Scorecard:
 
     def table(self, groups: Sequence[str] | None = None) -> list[dict]:
         """One dict per method: its name, every column (of ``groups``, default all) as
-        ``mean ± sd``, then its training time in seconds; when a row failed, a last "status"
-        column ("ok", or what failed at which stage)."""
+        ``mean ± sd`` (followed by " †" where the models behind it did not train:
+        :meth:`MethodScore.untrained`), then its training time in seconds; when a row failed, a
+        last "status" column ("ok", or what failed at which stage)."""
         cols = [c for c in COLUMNS if groups is None or c.group in groups]
         if not cols:
             raise ValueError(f"groups must name some of {sorted({c.group for c in COLUMNS})}")
@@ -162,7 +180,10 @@ class Scorecard:
         return [
             {
                 "method": r.name,
-                **{c.label: fmt(r.values.get(c.key, [])) for c in cols},
+                **{
+                    c.label: fmt(r.values.get(c.key, [])) + (" †" if r.untrained(c.key) else "")
+                    for c in cols
+                },
                 "seconds": f"{r.seconds:.0f}",
                 **({"status": r.status} if status else {}),
             }
@@ -171,9 +192,16 @@ class Scorecard:
 
     def deltas(self) -> dict[str, dict[str, float]]:
         """Method -> column -> mean difference from the vanilla row (rows after the first that
-        did not fail: see :meth:`failures`)."""
+        did not fail: see :meth:`failures`); NaN where either row's models did not train
+        (:meth:`MethodScore.untrained`), since then the difference says nothing."""
         ref = self.rows[0]
-        return {r.name: {k: r.mean(k) - ref.mean(k) for k in KEYS} for r in self.scored()}
+        return {
+            r.name: {
+                k: np.nan if r.untrained(k) or ref.untrained(k) else r.mean(k) - ref.mean(k)
+                for k in KEYS
+            }
+            for r in self.scored()
+        }
 
     def noise(self) -> dict[str, dict[str, float]]:
         """Method -> column -> standard error of its difference from vanilla over seeds:
@@ -200,7 +228,10 @@ class Scorecard:
         cols = [max(len(n), 15) + 2 for n in names]
         lines = ["".ljust(width) + "".join(n.rjust(w) for n, w in zip(names, cols))]
         for c in COLUMNS:
-            cells = [fmt(r.values.get(c.key, [])) for r in self.rows]
+            cells = [
+                fmt(r.values.get(c.key, [])) + (" †" if r.untrained(c.key) else "")
+                for r in self.rows
+            ]
             arrow = "↑" if c.better > 0 else "↓"
             lines.append(
                 f"{c.label} {arrow}".ljust(width)
@@ -219,7 +250,10 @@ class Scorecard:
                     for r, w in zip(self.rows, cols)
                 )
             )
-        lines.append("(↑/↓: the direction that mitigates simplicity bias)")
+        lines.append(
+            "(↑/↓: the direction that mitigates simplicity bias; †: the models behind the value "
+            f"did not train, test accuracy or AUC below {TRAINED:g} on some seed)"
+        )
         return head + "\n".join(lines + [f"{name}: {f}" for name, f in fails.items()])
 
 
