@@ -68,7 +68,7 @@ browser:
 
 book: $(STAMP) data
 	rm -rf _build/html _build/jupyter_execute _build/records
-	SBCORE_SCALE=book SBCORE_RECORDS_DIR=$(abspath _build/records) $(BIN)/jupyter-book build . $(JB_FLAGS)
+	SBCORE_SCALE=book SBCORE_PROGRESS=off SBCORE_RECORDS_DIR=$(abspath _build/records) $(BIN)/jupyter-book build . $(JB_FLAGS)
 
 test: $(STAMP) data browser
 	$(BIN)/python -m pytest tests -q

@@ -29,12 +29,12 @@ from typing import Callable, Collection, Sequence
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm  # plain text bar: works in a terminal, a notebook and papermill logs
 
 from . import checkpoints
 from .cuda_graphs import CapturedStep
 from .models.stacked import Single, as_stack
 from .models.stacked_optim import OPTIMIZERS, StackedOptimizer
+from .progress import progress as show_progress
 from .train_guards import (  # noqa: F401 (NonFiniteLoss: part of fit's API)
     NonFiniteLoss,
     check_inputs,
@@ -400,12 +400,10 @@ def fit(
         model.eval()
         return hist
     start = time.perf_counter()
-    bar = tqdm(
+    bar = show_progress(
         range(first, cfg.max_epochs + 1),
         desc=desc,
         disable=not progress,
-        leave=False,
-        mininterval=1.0,
         initial=first - 1,
         total=cfg.max_epochs,
     )

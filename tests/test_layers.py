@@ -20,7 +20,7 @@ LAYERS = [
     ("train", ("train", "train_guards", "checkpoints", "cuda_graphs")),
     ("models", ("models",)),
     ("data", ("data",)),
-    ("runtime", ("runtime", "scales")),
+    ("runtime", ("runtime", "scales", "progress")),
 ]
 LEVEL = {name: i for i, (_, names) in enumerate(LAYERS) for name in names}
 

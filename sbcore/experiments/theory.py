@@ -34,7 +34,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch import Tensor
-from tqdm import tqdm
+
+from ..progress import progress as show_progress
 
 LOG_POWERS = (4, 2)  # the theorem's init variance 1/(d k log^4 d), and Lemma 1's log^2 d
 
@@ -258,7 +259,9 @@ def simulate(
     v = output_weights(k).to(device)
     start, P = time.perf_counter(), len(log_powers)
     steps, lrs, sizes, rows = [], [], [], []
-    for d in tqdm(dims, desc="Theorem 1", disable=not progress, leave=False):
+    for d in show_progress(
+        dims, desc="Theorem 1", total=len(dims), unit="dimensions", disable=not progress
+    ):
         lr, n = step_size(d, lr_scale), batch_size(d, batch_factor)
         t = n_steps(d, lr, c_stop)
         if t < 1:
