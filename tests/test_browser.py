@@ -101,6 +101,18 @@ new Promise((resolve, reject) => {
 }).catch(e => done({error: String(e)}));
 """
 READY_S = 45  # how long the probe waits for a parsed document and MathJax, per attempt
+# What sticks out of the content column at the window's width: tables, code, outputs and images
+# whose right edge lies past the column's (a box that scrolls inside the column is fine).
+OVERFLOW_JS = r"""
+const col = document.querySelector(".bd-article") || document.querySelector("article");
+if (!col) return [];
+const right = col.getBoundingClientRect().right + 1;
+return Array.from(col.querySelectorAll("table, pre, img, div.cell_output, figure"))
+  .filter(e => e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().right > right)
+  .map(e => e.tagName.toLowerCase() + ": " + (e.innerText || e.getAttribute("src") || "")
+                                              .trim().slice(0, 60));
+"""
+WIDTHS = (1280, 390)  # a desktop window and a phone
 
 
 REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+; url=([^"]+)"', re.I)
@@ -114,6 +126,7 @@ EMPTY = {
     "links": [],
     "fetched": [],
     "console": [],
+    "overflow": {},
 }  # what a redirect page reports
 
 
@@ -176,7 +189,12 @@ def _visit(browser, page: Path) -> dict:
             e["message"] for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")
         ]
         if "error" not in report:
-            return {**report, "console": console, "attempts": attempt}
+            overflow = {}
+            for width in WIDTHS:  # resized in place: the page reflows, nothing reloads
+                browser.set_window_size(width, 1024)
+                overflow[width] = browser.execute_script(OVERFLOW_JS)
+            browser.set_window_size(WIDTHS[0], 1024)
+            return {**report, "console": console, "attempts": attempt, "overflow": overflow}
     return {"error": f"{report['error']} (after 2 attempts)"}
 
 
@@ -330,3 +348,13 @@ def test_download_and_launch_buttons(visits):
         if lacking:
             missing[page] = lacking
     _report(missing, "download or launch buttons missing", visits)
+
+
+def test_nothing_overflows_the_content_column_on_a_desktop_or_a_phone(visits):
+    bad = {
+        f"{page} at {width} px": items[:3]
+        for page, v in visits.items()
+        for width, items in v.get("overflow", {}).items()
+        if items
+    }
+    assert not bad, f"tables, code or figures wider than the column: {bad}"

@@ -193,3 +193,20 @@ def test_the_verdict_chart_draws_one_box_per_claim_with_its_colour():
             scoreboard.VERDICT_COLOURS[scoreboard.verdict_class(r["verdict"])] for r in rows
         )
         assert drawn == want
+
+
+def test_testbed_heatmap_text_is_readable_and_has_no_signed_zero():
+    from sbcore.figures import testbed as tfig
+
+    assert [tfig.signed_text(v) for v in (0.123, -0.004, 0.0049, -0.0, -0.51)] == [
+        "+0.12",
+        "0.00",
+        "0.00",
+        "0.00",
+        "-0.51",
+    ]
+    cols = [("a", "A", 1), ("b", "B", -1)]
+    fig = tfig.plot_moves({"m": {"a": 0.2, "b": float("nan")}}, {"m": {"a": 0.01, "b": 0.0}}, cols)
+    texts = [t for t in fig.axes[0].texts]
+    assert [t.get_text() for t in texts] == ["+0.20", "—"]
+    assert min(t.get_fontsize() for t in texts) >= 8

@@ -66,6 +66,7 @@ def test_the_defaults_and_plain_numbers_still_build():
         "diverse ensemble",
         "USEFUL",
         "USEFUL + SAM",
+        "JTT",
     ]
     assert M.useful(fraction=1, factor=np.int64(3)).settings == {
         "base": "vanilla",

@@ -12,6 +12,12 @@ from matplotlib.colors import TwoSlopeNorm
 from . import style  # noqa: F401  (the book's rcParams)
 
 
+def signed_text(v: float) -> str:
+    """``+0.12`` / ``-0.12``, and ``0.00`` (no sign) for what rounds to zero."""
+    text = f"{v:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
+
+
 def plot_moves(
     deltas: Mapping[str, Mapping[str, float]],
     noise: Mapping[str, Mapping[str, float]],
@@ -28,7 +34,7 @@ def plot_moves(
     simplicity bias and -1 when down does. A cell's colour is ``better * delta`` (blue: towards
     mitigation, red: away from it; clipped at ``limit``), its text the signed difference itself;
     a cell within twice its standard error, or within ``floor``, is shown pale with the text in
-    grey ("within noise"). ``flags[method]``: columns whose value carries a caveat, marked "*".
+    grey ("within noise"); "—" where no difference is taken (NaN: the models did not train). ``flags[method]``: columns whose value carries a caveat, marked "*".
     """
     names = list(deltas)
     keys = [c[0] for c in columns]
@@ -47,7 +53,7 @@ def plot_moves(
     )
     for i in range(len(names)):
         for j in range(len(keys)):
-            txt = "—" if np.isnan(d[i, j]) else f"{d[i, j]:+.2f}"
+            txt = "—" if np.isnan(d[i, j]) else signed_text(d[i, j])
             txt += "*" if keys[j] in (flags or {}).get(names[i], ()) else ""
             dark = abs(np.nan_to_num(shown[i, j])) > 0.6 * limit  # white on the deepest colours
             ax.text(
@@ -56,21 +62,21 @@ def plot_moves(
                 txt,
                 ha="center",
                 va="center",
-                fontsize=7,
-                color=("white" if dark else "black") if clear[i, j] else "#888888",
+                fontsize=8.5,
+                color=("white" if dark else "black") if clear[i, j] else "#6b6b6b",
             )
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(
         [f"{c[1]} {'↑' if c[2] > 0 else '↓'}" for c in columns],
         rotation=40,
         ha="right",
-        fontsize=7,
+        fontsize=8,
     )
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names)
     ax.spines[:].set_visible(False)
     cb = fig.colorbar(im, ax=ax, fraction=0.03, pad=0.02)
-    cb.ax.tick_params(labelsize=6)
+    cb.ax.tick_params(labelsize=7.5)
     ax.set_title(
         "difference from vanilla SGD; blue: towards mitigation, red: away, pale: within noise",
         fontsize=8,
