@@ -139,13 +139,6 @@ def exact_curve(budgets: np.ndarray, eps_grid: Sequence[float]) -> np.ndarray:
     return np.array([(b > e).mean() for e in eps_grid])
 
 
-def loglog_slope(dims: Sequence[int], budgets: Sequence[float]) -> float:
-    """Least-squares slope of log(budget) against log(d): 0.5 for sqrt(d) growth, 0 for O(1)."""
-    return float(
-        np.polyfit(np.log(np.asarray(dims, float)), np.log(np.asarray(budgets, float)), 1)[0]
-    )
-
-
 # ---------------------------------------------------------------- AdvMS-(5,7) margins (App. E.2.1)
 
 

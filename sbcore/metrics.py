@@ -327,3 +327,15 @@ def s_share_of_map(grid: np.ndarray) -> float:
     1 means the map depends on S only (claim #8, Fig. 3c); 0 means it ignores S."""
     total = grid.var()
     return float(grid.mean(axis=-2).var() / total) if total > 0 else 0.0
+
+
+def loglog_slope(dims: Sequence[int], values: np.ndarray) -> np.ndarray:
+    """Least-squares slope of ``log values`` against ``log d`` (0.5 for sqrt(d) growth, 0 for
+    O(1)): Theorem 1's weight ratios (chapter 00) and the margin budgets (chapter 05).
+
+    Args: dims (D,); values (D, ...) positive. Returns the slopes, shape ``values.shape[1:]`` (a
+    0-d array for one curve)."""
+    x = np.log(np.asarray(dims, dtype=float))
+    y = np.log(np.asarray(values, dtype=float))
+    xc = x - x.mean()
+    return np.tensordot(xc, y - y.mean(axis=0), axes=(0, 0)) / (xc @ xc)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import sbcore
-from sbcore import margins
+from sbcore import margins, metrics
 from sbcore.chapters import ch05_fragility as ch
 from sbcore.claims import ClaimNotReproduced
 from sbcore.claims.checks import CHECKS
@@ -80,7 +80,7 @@ def test_averaging_budget_grows_like_sqrt_d():
         np.median(margins.averaging_flip_budget(make_lms(1000, k=5, d=d, seed=0), 5))
         for d in (10, 40, 160)
     ]
-    assert 0.4 < margins.loglog_slope([10, 40, 160], med) < 0.6
+    assert 0.4 < metrics.loglog_slope([10, 40, 160], med) < 0.6
 
 
 class _LinearOnX0(nn.Module):  # score 2 x_0: flipped by moving x_0 across 0
@@ -103,7 +103,7 @@ def test_exact_curve_and_loglog_slope():
     assert margins.exact_curve(
         np.array([0.1, 0.2, 0.3]), [0, 0.15, 0.3]
     ).tolist() == pytest.approx([1, 2 / 3, 0])
-    assert margins.loglog_slope([10, 40], [1.0, 2.0]) == pytest.approx(0.5)
+    assert metrics.loglog_slope([10, 40], [1.0, 2.0]) == pytest.approx(0.5)
 
 
 def test_ood_scores():

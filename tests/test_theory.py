@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from sbcore import metrics
 from sbcore.chapters import ch00_theory as ch
 from sbcore.data import stylized
 from sbcore.experiments import theory
@@ -47,7 +48,7 @@ def test_reference_rates_by_hand():
 def test_loglog_slope_recovers_a_power_law():
     dims = [50, 100, 400, 1600]
     values = np.stack([3.0 * np.array(dims) ** 0.7, 0.5 * np.array(dims) ** -0.5], axis=1)
-    assert theory.loglog_slope(dims, values) == pytest.approx([0.7, -0.5])
+    assert metrics.loglog_slope(dims, values) == pytest.approx([0.7, -0.5])
 
 
 def test_init_variance_matches_the_statement():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sbcore import metrics
 from sbcore.data import stylized
 from sbcore.experiments import theory
 from sbcore.metrics import accuracy, logits_on, randomized_eval, score, stack_data
@@ -241,7 +242,7 @@ def theorem_check_values(run: theory.TheoremRun) -> dict[str, np.ndarray]:
     d = np.asarray(run.dims, dtype=float)[:, None, None]
     ld = np.log(d)
     w2_scaled = (np.sqrt(d * run.k * ld) * run.w2_max).max(0)  # (S, P)
-    slopes = theory.loglog_slope(run.dims, run.w1_mean / run.w2_mean)  # (S, P)
+    slopes = metrics.loglog_slope(run.dims, run.w1_mean / run.w2_mean)  # (S, P)
     p4, p2 = run.log_powers.index(4), run.log_powers.index(2)
     return {
         "theory.linear_weight": run.w1_dev[:, :, p4].max(0),
@@ -269,7 +270,7 @@ def theorem_learned(run: theory.TheoremRun) -> dict[str, np.ndarray]:
 def slope_rows(run: theory.TheoremRun) -> list[dict]:
     """Fitted log-log slopes (mean +- sd over seeds) beside the slopes of the theorem's rates."""
     ref = theory.reference_rates(np.asarray(run.dims), run.k)
-    ref_slope = {key: float(theory.loglog_slope(run.dims, val)) for key, val in ref.items()}
+    ref_slope = {key: float(metrics.loglog_slope(run.dims, val)) for key, val in ref.items()}
     rows = []
     sup = {4: "⁴", 2: "²"}
     for name, label, rate in (

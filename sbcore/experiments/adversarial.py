@@ -22,7 +22,7 @@ from ..data.dominoes import ImageDominoes
 from ..data.synthetic import SyntheticData
 from ..metrics import accuracy, randomized_eval, stack_data, table1_eval
 from ..models.inference import predict_logits
-from ..models.stacked import StackedFCN
+from ..models.stacked import StackedFCN, is_stack
 from ..train import History, Perturb, TrainConfig, fit
 
 
@@ -72,7 +72,7 @@ def adversarial_perturb(eps, attack: PGDConfig, *, clip: Clip = None, seed: int 
             clip=clip,
             seed=s,
         )
-        if hasattr(model, "n_models"):
+        if is_stack(model):
             return x + pgd_stacked(model, x, y, eps=eps_t, step_size=steps, **kw)
         return x + pgd(model, x, y, eps=float(eps_t[0]), step_size=float(steps[0]), **kw)
 
@@ -94,7 +94,7 @@ def robust_accuracy(
 
     A stack: x (M, n, *shape), y (M, n), eps one number or (M,); returns (M,). An ordinary model:
     x (n, *shape), y (n,), eps a number; returns (1,). Batches of ``batch_size`` points."""
-    stacked = hasattr(model, "n_models")
+    stacked = is_stack(model)
     eps_t = torch.as_tensor(eps, dtype=torch.float32).reshape(-1)
     steps = attack.steps(eps_t)
     n = y.shape[-1]

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..metrics import loglog_slope
 from ..progress import progress as show_progress
 
 LOG_POWERS = (4, 2)  # the theorem's init variance 1/(d k log^4 d), and Lemma 1's log^2 d
@@ -86,16 +87,6 @@ def reference_rates(d: np.ndarray | float, k: int, c_stop: float = 1.0) -> dict[
         "noise": 1 / np.sqrt(k * ld),
         "init": 1 / np.sqrt(d * k * ld**4),
     }
-
-
-def loglog_slope(dims: Sequence[int], values: np.ndarray) -> np.ndarray:
-    """Least-squares slope of ``log values`` against ``log d``.
-
-    Args: dims (D,); values (D, ...) positive. Returns the slopes, shape ``values.shape[1:]``."""
-    x = np.log(np.asarray(dims, dtype=float))
-    y = np.log(np.asarray(values, dtype=float))
-    xc = x - x.mean()
-    return np.tensordot(xc, y - y.mean(axis=0), axes=(0, 0)) / (xc @ xc)
 
 
 def lsn_batch(n: int, d: int, g: torch.Generator) -> tuple[Tensor, Tensor]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .stacked import is_stack
+
 
 @torch.no_grad()
 def predict_logits(
@@ -16,7 +18,7 @@ def predict_logits(
     """
     was_training = model.training
     model.eval()
-    stacked = hasattr(model, "n_models")
+    stacked = is_stack(model)
     pm = per_member
     n = x.shape[1] if pm else x.shape[0]
     outs = []

@@ -353,9 +353,16 @@ class Single(nn.Module):
         return self.module(x[0]).unsqueeze(0)
 
 
+def is_stack(model: nn.Module) -> bool:
+    """Whether ``model`` is a stack: it declares ``n_models`` members (a :class:`Stacked` model
+    or a :class:`Single` wrapper), its parameters lead with the member axis, and it maps
+    (M, B, ...) inputs to (M, B, C) logits."""
+    return hasattr(model, "n_models")
+
+
 def as_stack(model: nn.Module) -> nn.Module:
-    """``model`` itself if it is a stack (has ``n_models``), else ``Single(model)``."""
-    return model if hasattr(model, "n_models") else Single(model)
+    """``model`` itself if it is a stack (:func:`is_stack`), else ``Single(model)``."""
+    return model if is_stack(model) else Single(model)
 
 
 class Member(nn.Module):

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from ..models.inference import predict_logits
+from ..models.stacked import is_stack
 from ..train import History, TrainConfig, fit
 from .protocol import Committee, Method, cross_entropy, member_views
 
@@ -73,7 +74,7 @@ def sam_perturbation(model: nn.Module, grads: list[Tensor | None], rho: float) -
     member: a stack's parameters lead with the member axis and each member is normalised by its
     own gradient norm; an ordinary model is one member. Returns one eps per parameter (0 where a
     parameter got no gradient)."""
-    stacked = hasattr(model, "n_models")
+    stacked = is_stack(model)
     lead = (lambda t: t) if stacked else (lambda t: t.unsqueeze(0))  # noqa: E731
     sq = sum(lead(g).pow(2).flatten(1).sum(1) for g in grads if g is not None)
     scale = rho / (sq.sqrt() + 1e-12)  # (M,)
@@ -226,7 +227,7 @@ def upsample(
 def member_sets(model: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, bool]:
     """Every member's own training set: x (M, n, ...), y (M, n) (a stack's member m trains on
     dataset ``m % D``; an ordinary model is one member), and whether ``model`` is a stack."""
-    stacked = hasattr(model, "n_models")
+    stacked = is_stack(model)
     M = model.n_models if stacked else 1
     xs = x[torch.arange(M) % x.shape[0]] if y.dim() == 2 else x.expand(M, *x.shape)
     ys = y[torch.arange(M) % y.shape[0]] if y.dim() == 2 else y.expand(M, *y.shape)
